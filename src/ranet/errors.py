@@ -1,0 +1,66 @@
+"""Typed errors of ranet, in one place.
+
+Callers act on the type: a ``NotLeader`` carries the leader hint so a client
+can redirect, a ``ProposalDropped`` may be retried, a ``StorageCorruption``
+names the file and offset that failed validation.
+"""
+
+from __future__ import annotations
+
+
+class RanetError(Exception):
+    """Base class of every error ranet raises on purpose."""
+
+
+class NotLeader(RanetError):
+    """A request that only the leader may serve reached a non-leader.
+
+    ``leader_hint`` is the id of the leader this node believes in, or ``None``
+    when it knows of none (an election is under way).
+    """
+
+    def __init__(self, leader_hint: int | None, address: str | None = None) -> None:
+        self.leader_hint = leader_hint
+        self.address = address
+        where = "no leader is known" if leader_hint is None else f"the leader is node {leader_hint}"
+        if address:
+            where += f" at {address}"
+        super().__init__(f"not the leader: {where}")
+
+
+class ProposalDropped(RanetError):
+    """The core refused a proposal it could not append (e.g. during a transfer)."""
+
+
+class ProtocolInvariantViolated(RanetError):
+    """The core detected a state that Raft's safety argument rules out.
+
+    Raised instead of silently continuing, e.g. when a leader asks a follower
+    to overwrite an entry the follower already knows is committed.
+    """
+
+
+class StorageError(RanetError):
+    """Base class of storage failures."""
+
+
+class StorageCorruption(StorageError):
+    """A durable record failed validation somewhere other than a torn tail."""
+
+    def __init__(self, path: str, offset: int, reason: str) -> None:
+        self.path = path
+        self.offset = offset
+        self.reason = reason
+        super().__init__(
+            f"corrupt record in {path} at offset {offset}: {reason}. "
+            "ranet will not start on damaged data; to recover, remove this node's data "
+            "directory and let it rejoin the cluster (it catches up from its peers)."
+        )
+
+
+class DataDirLocked(StorageError):
+    """Another process holds the lock on this data directory."""
+
+
+class ConfigurationError(RanetError):
+    """A configuration value is missing or invalid."""

@@ -1,0 +1,84 @@
+"""In-memory storage that models a crash exactly.
+
+Writes go to a pending list; ``sync()`` folds them into the durable state.
+``crash()`` throws the pending writes away, which is what a power cut does to
+writes that were never fsynced. The simulator restarts nodes from
+``load()`` after ``crash()``, so "only what was fsynced survives" holds there
+just as it does on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ranet.core.types import Entry, HardState, SnapshotMeta
+from ranet.storage.base import PersistentState
+
+
+class MemoryStorage:
+    """A ``Storage`` that lives in memory. Not thread-safe; for tests and simulation."""
+
+    def __init__(self) -> None:
+        self._durable = PersistentState()
+        self._durable_snapshot_data = b""
+        self._pending: list[tuple[int, Sequence[Entry]] | HardState] = []
+        self.sync_count = 0
+
+    def load(self) -> PersistentState:
+        self.sync()
+        return PersistentState(
+            self._durable.hard_state, self._durable.snapshot, list(self._durable.entries)
+        )
+
+    def append(self, first_index: int, entries: Sequence[Entry]) -> None:
+        self._pending.append((first_index, tuple(entries)))
+
+    def set_hard_state(self, hard_state: HardState) -> None:
+        self._pending.append(hard_state)
+
+    def sync(self) -> None:
+        if self._pending:
+            self.sync_count += 1
+        for op in self._pending:
+            if isinstance(op, HardState):
+                self._durable.hard_state = op
+            else:
+                self._apply_append(*op)
+        self._pending.clear()
+
+    def _apply_append(self, first_index: int, entries: Sequence[Entry]) -> None:
+        state = self._durable
+        offset = state.snapshot.last_index + 1
+        if first_index > state.last_index + 1:
+            raise ValueError(f"append at {first_index} would leave a hole after {state.last_index}")
+        if first_index < offset:
+            # Entries already covered by the snapshot are dropped.
+            entries = entries[offset - first_index :]
+            first_index = offset
+        del state.entries[first_index - offset :]
+        state.entries.extend(entries)
+
+    def save_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+        self.sync()
+        state = self._durable
+        if meta.last_index <= state.snapshot.last_index:
+            return
+        keep_from = meta.last_index - state.snapshot.last_index
+        kept = state.entries[keep_from:] if keep_from <= len(state.entries) else []
+        if kept and state.entries[keep_from - 1].term != meta.last_term:
+            kept = []  # the snapshot supersedes a log that diverges from it
+        state.entries = kept
+        state.snapshot = meta
+        self._durable_snapshot_data = data
+
+    def load_snapshot(self) -> tuple[SnapshotMeta, bytes] | None:
+        if self._durable.snapshot.last_index == 0:
+            return None
+        return self._durable.snapshot, self._durable_snapshot_data
+
+    def crash(self) -> None:
+        """Lose every write not yet synced, as a power cut would."""
+        self._pending.clear()
+
+    def close(self) -> None:
+        self._pending.clear()
