@@ -1,0 +1,40 @@
+"""ranet.core: the pure, deterministic Raft protocol state machine (sans-IO).
+
+Drive a ``RaftCore`` with ``tick()``, ``step(message)`` and ``propose(data)``;
+take its output with ``ready()`` and acknowledge durability with
+``advance(ready)``. See ``raft.py`` and ``ready.py`` for the contract.
+"""
+
+from ranet.core.config import CoreConfig
+from ranet.core.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Heartbeat,
+    HeartbeatResponse,
+    Message,
+    RequestVote,
+    RequestVoteResponse,
+)
+from ranet.core.raft import RaftCore, RandomSource
+from ranet.core.ready import Ready
+from ranet.core.types import Entry, EntryKind, HardState, Role, SnapshotMeta, SoftState
+
+__all__ = [
+    "AppendEntries",
+    "AppendEntriesResponse",
+    "CoreConfig",
+    "Entry",
+    "EntryKind",
+    "HardState",
+    "Heartbeat",
+    "HeartbeatResponse",
+    "Message",
+    "RaftCore",
+    "RandomSource",
+    "Ready",
+    "RequestVote",
+    "RequestVoteResponse",
+    "Role",
+    "SnapshotMeta",
+    "SoftState",
+]

@@ -1,0 +1,106 @@
+"""What a leader knows about one follower's log, and how it sends to it.
+
+Raft Figure 2 keeps ``next_index`` and ``match_index`` per follower. We add a
+replication state, as etcd-io/raft does:
+
+- PROBE: the leader does not know where the follower's log ends. It sends one
+  AppendEntries and waits for the answer (or the next heartbeat) before
+  sending another, backing ``next_index`` off with the follower's conflict
+  hint on each rejection (Raft §5.3).
+- REPLICATE: the follower's log is known to match. The leader pipelines:
+  it advances ``next_index`` optimistically as it sends, limited by the
+  in-flight window.
+
+Invariant: ``match_index < next_index``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from ranet.core.inflights import Inflights
+
+
+class ReplicationState(IntEnum):
+    PROBE = 0
+    REPLICATE = 1
+
+
+class Progress:
+    """Replication progress of one follower, as tracked by the leader."""
+
+    __slots__ = (
+        "inflights",
+        "match_index",
+        "next_index",
+        "probe_sent",
+        "recent_active",
+        "state",
+    )
+
+    def __init__(self, next_index: int, max_inflight: int) -> None:
+        self.match_index = 0
+        self.next_index = next_index
+        self.state = ReplicationState.PROBE
+        self.probe_sent = False
+        self.recent_active = False
+        self.inflights = Inflights(max_inflight)
+
+    def __repr__(self) -> str:
+        return (
+            f"Progress({self.state.name}, match={self.match_index}, next={self.next_index}, "
+            f"inflight={len(self.inflights)})"
+        )
+
+    def is_paused(self) -> bool:
+        """Whether the leader must hold further AppendEntries to this follower."""
+        if self.state == ReplicationState.PROBE:
+            return self.probe_sent
+        return self.inflights.full()
+
+    def become_probe(self) -> None:
+        self.state = ReplicationState.PROBE
+        self.next_index = self.match_index + 1
+        self.probe_sent = False
+        self.inflights.reset()
+
+    def become_replicate(self) -> None:
+        self.state = ReplicationState.REPLICATE
+        self.next_index = self.match_index + 1
+        self.probe_sent = False
+        self.inflights.reset()
+
+    def sent_entries(self, last_index: int) -> None:
+        """Account for an AppendEntries carrying entries up to ``last_index``."""
+        if self.state == ReplicationState.REPLICATE:
+            self.next_index = last_index + 1
+            self.inflights.add(last_index)
+        else:
+            self.probe_sent = True
+
+    def maybe_update(self, match_index: int) -> bool:
+        """Record an acknowledgement of ``match_index``; False if it was stale."""
+        updated = match_index > self.match_index
+        if updated:
+            self.match_index = match_index
+            self.probe_sent = False
+        self.next_index = max(self.next_index, match_index + 1)
+        return updated
+
+    def maybe_back_off(self, rejected_index: int, hint_next: int) -> bool:
+        """Move ``next_index`` back after a rejection of ``rejected_index``.
+
+        ``hint_next`` is where the follower's conflict hint says to resume.
+        Returns False for a stale rejection (one answering a message sent
+        before a newer decision), which must be ignored.
+        """
+        if self.state == ReplicationState.REPLICATE:
+            if rejected_index <= self.match_index:
+                return False
+            self.next_index = self.match_index + 1
+            return True
+        if self.next_index - 1 != rejected_index:
+            return False
+        self.next_index = max(min(rejected_index, hint_next), self.match_index + 1)
+        self.probe_sent = False
+        return True

@@ -1,0 +1,430 @@
+"""RaftCore: the pure Raft protocol state machine of one server.
+
+Theory of operation. Everything enters through four doors, all synchronous
+and deterministic: ``tick()`` (one unit of logical time), ``step(message)``
+(a message from a peer), ``propose(data)`` (a client command, leader only)
+and ``advance(ready)`` (the runtime's report that a batch is durable).
+Everything leaves through one: ``ready()`` returns a ``Ready`` batch of state
+to persist, messages to send and entries to apply (see ``ready.py``).
+
+Rule 1 - no IO. This module imports no clock, socket, thread, file or global
+random source; randomness comes from the ``rng`` the caller injects. The
+same core runs under the asyncio runtime, the simulator and unit tests.
+
+Rule 2 - terms order everything (Raft §5.1). A message from a higher term
+turns us into a follower of that term before it is handled; a message from
+a lower term is answered with our term (so a stale leader learns it is
+stale) or ignored. Pre-vote messages are the exception: they probe a term
+without entering it (thesis §9.6).
+
+Rule 3 - promises wait for the disk. A granted vote, a RequestVote and an
+append acknowledgement are released as ``persisted_messages``: the runtime
+sends them only after the hard state and entries of the same Ready are
+durable. The leader counts itself toward a commit only for entries the
+runtime has reported durable (thesis §10.2.1).
+
+Leader-side replication (progress, flow control, commit) lives in
+``replication.py``; this module holds roles, elections and the follower side.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ranet.core.config import CoreConfig
+from ranet.core.log import RaftLog
+from ranet.core.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Heartbeat,
+    HeartbeatResponse,
+    Message,
+    RequestVote,
+    RequestVoteResponse,
+)
+from ranet.core.quorum import VoteResult, vote_result
+from ranet.core.ready import Ready
+from ranet.core.replication import Replicator
+from ranet.core.types import Entry, EntryKind, HardState, Role, SnapshotMeta, SoftState
+from ranet.errors import NotLeader
+
+# Messages that promise nothing about this node's disk and may leave at once.
+_IMMEDIATE = (AppendEntries, Heartbeat, HeartbeatResponse)
+
+
+class RandomSource(Protocol):
+    """The one source of randomness the core uses (e.g. a seeded ``random.Random``)."""
+
+    def randrange(self, start: int, stop: int) -> int: ...
+
+
+class RaftCore:
+    """One Raft server's protocol state. See the module docstring."""
+
+    def __init__(
+        self,
+        node_id: int,
+        voters: frozenset[int] | set[int] | list[int],
+        rng: RandomSource,
+        config: CoreConfig | None = None,
+        *,
+        hard_state: HardState | None = None,
+        snapshot: SnapshotMeta | None = None,
+        entries: list[Entry] | None = None,
+    ) -> None:
+        """Create a core, fresh or restarted from what its storage recovered.
+
+        ``voters`` is the initial configuration; a snapshot's configuration,
+        when there is one, takes precedence over it.
+        """
+        self.id = node_id
+        self.config = config or CoreConfig()
+        self._rng = rng
+        snapshot = snapshot or SnapshotMeta()
+        hard_state = hard_state or HardState()
+        self.voters: frozenset[int] = frozenset(snapshot.voters or voters)
+        self.learners: frozenset[int] = frozenset(snapshot.learners)
+        self.log = RaftLog(snapshot.last_index, snapshot.last_term, entries or ())
+        self.log.commit_to(min(hard_state.commit_index, self.log.last_index))
+
+        self.current_term = hard_state.current_term
+        self.voted_for = hard_state.voted_for
+        self.role = Role.FOLLOWER
+        self.leader_id: int | None = None
+        self.votes: dict[int, bool] = {}
+        self.election_elapsed = 0
+        self.heartbeat_elapsed = 0
+        self.randomized_election_timeout = 0
+        self._reset_election_timer()
+
+        self.replicator: Replicator | None = None
+        self._messages: list[Message] = []
+        self._persisted_messages: list[Message] = []
+        self._last_hard_state = self.hard_state
+        self._last_soft_state = self.soft_state
+
+    # -- observable state -----------------------------------------------------
+
+    @property
+    def hard_state(self) -> HardState:
+        return HardState(self.current_term, self.voted_for, self.log.commit_index)
+
+    @property
+    def soft_state(self) -> SoftState:
+        return SoftState(self.role, self.leader_id, self.current_term)
+
+    @property
+    def commit_index(self) -> int:
+        return self.log.commit_index
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == Role.LEADER
+
+    def peers(self) -> list[int]:
+        """Every other member this server replicates to (voters and learners)."""
+        return sorted((self.voters | self.learners) - {self.id})
+
+    # -- inputs ------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Advance logical time by one tick (Raft §5.2 timers)."""
+        if self.replicator is not None:
+            self._tick_leader()
+            return
+        self.election_elapsed += 1
+        if self.election_elapsed >= self.randomized_election_timeout and self.id in self.voters:
+            self.campaign()
+
+    def propose(self, data: bytes) -> int:
+        """Append a client command to the leader's log; return its index.
+
+        Raises ``NotLeader`` (with the leader this server knows, if any) on a
+        non-leader, so the caller can redirect at once rather than wait.
+        """
+        return self.propose_batch([data])
+
+    def propose_batch(self, commands: list[bytes]) -> int:
+        """Append many commands at once; return the index of the last one."""
+        if self.replicator is None:
+            raise NotLeader(self.leader_id)
+        term = self.current_term
+        return self.replicator.append([Entry(term, data) for data in commands])
+
+    def campaign(self, *, transfer: bool = False) -> None:
+        """Start an election now: a pre-vote round first when enabled (thesis §9.6)."""
+        if self.config.pre_vote and not transfer:
+            self._become_pre_candidate()
+        else:
+            self._become_candidate(transfer=transfer)
+
+    def step(self, message: Message) -> None:
+        """Handle one message from a peer (Raft Figure 2, "Rules for Servers")."""
+        if message.term > self.current_term:
+            if not self._enter_higher_term(message):
+                return
+        elif message.term < self.current_term:
+            self._answer_stale(message)
+            return
+        if isinstance(message, RequestVote):
+            self._handle_request_vote(message)
+        elif isinstance(message, RequestVoteResponse):
+            self._handle_vote_response(message)
+        elif isinstance(message, AppendEntries | Heartbeat):
+            self._handle_leader_message(message)
+        elif self.replicator is not None:
+            self.replicator.handle_response(message)
+
+    # -- term rules ----------------------------------------------------------------
+
+    def _enter_higher_term(self, message: Message) -> bool:
+        """Apply rule 2 to a message from a higher term; False to drop it."""
+        if isinstance(message, RequestVote):
+            lease = self.config.check_quorum or message.pre_vote
+            if lease and self._heard_from_leader_recently() and not message.transfer:
+                # Thesis §4.2.3 and §9.6: a server that heard from a live leader
+                # within the minimum election timeout ignores vote requests, so
+                # a removed or partitioned server cannot depose a working leader.
+                return False
+            if message.pre_vote:
+                return True  # a pre-vote never changes our term
+            self._become_follower(message.term, None)
+            return True
+        if isinstance(message, RequestVoteResponse) and message.pre_vote and message.vote_granted:
+            return True  # granted pre-votes carry the term we would campaign in
+        leader = message.src if isinstance(message, AppendEntries | Heartbeat) else None
+        self._become_follower(message.term, leader)
+        return True
+
+    def _heard_from_leader_recently(self) -> bool:
+        return self.leader_id is not None and self.election_elapsed < self.config.election_ticks
+
+    def _answer_stale(self, message: Message) -> None:
+        """A message from an older term: tell its sender our term (Raft §5.1)."""
+        if isinstance(message, AppendEntries | Heartbeat):
+            self.emit(AppendEntriesResponse(self.id, message.src, self.current_term, False))
+        elif isinstance(message, RequestVote):
+            self.emit(
+                RequestVoteResponse(
+                    self.id, message.src, self.current_term, False, pre_vote=message.pre_vote
+                )
+            )
+
+    # -- role changes --------------------------------------------------------------
+
+    def _reset_election_timer(self) -> None:
+        """Raft §5.2: randomized timeouts in [T, 2T) make split votes rare."""
+        self.election_elapsed = 0
+        self.heartbeat_elapsed = 0
+        ticks = self.config.election_ticks
+        self.randomized_election_timeout = self._rng.randrange(ticks, 2 * ticks)
+
+    def _become_follower(self, term: int, leader_id: int | None) -> None:
+        if term > self.current_term:
+            self.current_term = term
+            self.voted_for = None
+        self.role = Role.FOLLOWER
+        self.leader_id = leader_id
+        self.replicator = None
+        self._reset_election_timer()
+
+    def _become_pre_candidate(self) -> None:
+        """Thesis §9.6: ask whether we *could* win term + 1, without entering it."""
+        self.role = Role.PRE_CANDIDATE
+        self.leader_id = None
+        self.replicator = None
+        self._reset_election_timer()
+        self._start_vote(self.current_term + 1, pre_vote=True, transfer=False)
+
+    def _become_candidate(self, *, transfer: bool) -> None:
+        """Raft §5.2: enter a new term, vote for ourselves, request votes."""
+        self.current_term += 1
+        self.voted_for = self.id
+        self.role = Role.CANDIDATE
+        self.leader_id = None
+        self.replicator = None
+        self._reset_election_timer()
+        self._start_vote(self.current_term, pre_vote=False, transfer=transfer)
+
+    def _start_vote(self, term: int, *, pre_vote: bool, transfer: bool) -> None:
+        self.votes = {self.id: True}
+        if self._tally() is not VoteResult.PENDING:
+            return
+        for voter in sorted(self.voters - {self.id}):
+            self.emit(
+                RequestVote(
+                    self.id,
+                    voter,
+                    term,
+                    self.log.last_index,
+                    self.log.last_term,
+                    pre_vote=pre_vote,
+                    transfer=transfer,
+                )
+            )
+
+    def _tally(self) -> VoteResult:
+        """Act on the votes so far: win, lose, or keep waiting."""
+        result = vote_result(self.voters, self.votes)
+        if result is VoteResult.WON:
+            if self.role == Role.PRE_CANDIDATE:
+                self._become_candidate(transfer=False)
+            else:
+                self._become_leader()
+        elif result is VoteResult.LOST:
+            self._become_follower(self.current_term, None)
+        return result
+
+    def _become_leader(self) -> None:
+        """Raft §5.2 and §8: take office and commit a no-op of our own term,
+        which also commits every earlier entry (§5.4.2) and lets ReadIndex
+        know the commit index is current (thesis §6.4)."""
+        self.role = Role.LEADER
+        self.leader_id = self.id
+        self.replicator = Replicator(self)
+        self.heartbeat_elapsed = 0
+        self.election_elapsed = 0
+        self.replicator.append([Entry(self.current_term, b"", EntryKind.NOOP)])
+
+    def _tick_leader(self) -> None:
+        self.heartbeat_elapsed += 1
+        self.election_elapsed += 1
+        replicator = self.replicator
+        assert replicator is not None
+        if self.election_elapsed >= self.config.election_ticks:
+            self.election_elapsed = 0
+            if self.config.check_quorum and not replicator.quorum_recently_active():
+                # Thesis §6.2: a leader cut off from a majority steps down.
+                self._become_follower(self.current_term, None)
+                return
+        if self.heartbeat_elapsed >= self.config.heartbeat_ticks:
+            self.heartbeat_elapsed = 0
+            replicator.broadcast_heartbeat()
+
+    # -- elections -------------------------------------------------------------------
+
+    def _handle_request_vote(self, message: RequestVote) -> None:
+        """Raft §5.2 and §5.4.1: one vote per term, only for an up-to-date log.
+
+        A pre-vote is granted on the same log check, to a term above ours,
+        when we do not follow a live leader; it records nothing.
+        """
+        if message.pre_vote:
+            can_vote = message.term > self.current_term
+        else:
+            can_vote = self.voted_for == message.src or (
+                self.voted_for is None and self.leader_id is None
+            )
+        granted = can_vote and self.log.is_up_to_date(message.last_log_index, message.last_log_term)
+        if granted and not message.pre_vote:
+            self.voted_for = message.src
+            self._reset_election_timer()
+        term = message.term if granted and message.pre_vote else self.current_term
+        self.emit(RequestVoteResponse(self.id, message.src, term, granted, message.pre_vote))
+
+    def _handle_vote_response(self, message: RequestVoteResponse) -> None:
+        expected_role = Role.PRE_CANDIDATE if message.pre_vote else Role.CANDIDATE
+        if self.role != expected_role:
+            return  # a late answer to an election we already left
+        self.votes.setdefault(message.src, message.vote_granted)
+        self._tally()
+
+    # -- follower side ------------------------------------------------------------
+
+    def _handle_leader_message(self, message: AppendEntries | Heartbeat) -> None:
+        """A message from the leader of our term: follow it (Raft §5.2)."""
+        if self.role == Role.LEADER:
+            return  # two leaders in one term cannot happen (§5.2); drop forged input
+        if self.role != Role.FOLLOWER or self.leader_id != message.src:
+            self._become_follower(self.current_term, message.src)
+        self.election_elapsed = 0
+        if isinstance(message, Heartbeat):
+            # The leader caps commit_index at what it knows we hold.
+            self.log.commit_to(min(message.commit_index, self.log.last_index))
+            self.emit(HeartbeatResponse(self.id, message.src, self.current_term))
+        else:
+            self._handle_append_entries(message)
+
+    def _handle_append_entries(self, message: AppendEntries) -> None:
+        """Raft Figure 2, AppendEntries receiver rules, with a conflict hint."""
+        log = self.log
+        if message.prev_log_index < log.commit_index:
+            # Everything up to our commit index is known to match the leader.
+            self.emit(
+                AppendEntriesResponse(
+                    self.id, message.src, self.current_term, True, match_index=log.commit_index
+                )
+            )
+            return
+        last_new_index = log.maybe_append(
+            message.prev_log_index, message.prev_log_term, message.leader_commit, message.entries
+        )
+        if last_new_index is not None:
+            self.emit(
+                AppendEntriesResponse(
+                    self.id, message.src, self.current_term, True, match_index=last_new_index
+                )
+            )
+            return
+        hint_index = log.find_conflict_by_term(message.prev_log_index, message.prev_log_term)
+        self.emit(
+            AppendEntriesResponse(
+                self.id,
+                message.src,
+                self.current_term,
+                False,
+                reject_index=message.prev_log_index,
+                hint_index=hint_index,
+                hint_term=log.term(hint_index) or 0,
+            )
+        )
+
+    # -- output ----------------------------------------------------------------------
+
+    def emit(self, message: Message) -> None:
+        """Queue an outgoing message in the right half of the next Ready (rule 3)."""
+        if isinstance(message, _IMMEDIATE) or (
+            isinstance(message, RequestVote | RequestVoteResponse) and message.pre_vote
+        ):
+            self._messages.append(message)
+        else:
+            self._persisted_messages.append(message)
+
+    def has_ready(self) -> bool:
+        """Whether ``ready()`` would return any work."""
+        if self.replicator is not None:
+            self.replicator.flush()
+        return bool(
+            self._messages
+            or self._persisted_messages
+            or self.log.has_unpersisted()
+            or self.log.has_committed_to_apply()
+            or self.hard_state != self._last_hard_state
+            or self.soft_state != self._last_soft_state
+        )
+
+    def ready(self) -> Ready:
+        """Take the pending work as one batch (see ``ready.py`` for the contract)."""
+        if self.replicator is not None:
+            self.replicator.flush()
+        ready = Ready()
+        soft_state = self.soft_state
+        if soft_state != self._last_soft_state:
+            ready.soft_state = self._last_soft_state = soft_state
+        hard_state = self.hard_state
+        if hard_state != self._last_hard_state:
+            ready.hard_state = self._last_hard_state = hard_state
+        if self.log.has_unpersisted():
+            ready.entries_first_index, ready.entries = self.log.take_unpersisted()
+        if self.log.has_committed_to_apply():
+            ready.committed_first_index, ready.committed_entries = self.log.take_committed()
+        ready.messages, self._messages = self._messages, []
+        ready.persisted_messages, self._persisted_messages = self._persisted_messages, []
+        return ready
+
+    def advance(self, ready: Ready) -> None:
+        """The runtime reports that ``ready``'s state and entries are durable."""
+        if ready.entries:
+            self.log.stable_to(ready.last_entry_index, ready.entries[-1].term)
+            if self.replicator is not None:
+                self.replicator.self_persisted()

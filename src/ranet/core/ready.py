@@ -1,0 +1,49 @@
+"""The ``Ready`` batch: everything the core asks its runtime to do.
+
+Rule 1 - order. The runtime handles a Ready in this order (DESIGN.md):
+  1. write ``hard_state`` and ``entries`` (from ``entries_first_index``,
+     first discarding any stored entry at or after it) and sync them;
+  2. send ``persisted_messages`` — only once step 1 is durable, because they
+     promise durability (a vote granted, an append acknowledged, a
+     RequestVote that relies on the term and self-vote being on disk);
+  3. apply ``committed_entries`` (from ``committed_first_index``) in order.
+``messages`` promise nothing about this node's disk and may be sent at once,
+before or while step 1 runs (thesis §10.2.1: a leader replicates its entries
+while its own write is in flight).
+
+Rule 2 - acknowledge. Once step 1 is durable the runtime calls
+``core.advance(ready)``; Readies are advanced in the order they were taken.
+Several may be outstanding, which is how a runtime overlaps one fsync with
+gathering the next batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ranet.core.messages import Message
+from ranet.core.types import Entry, HardState, SoftState
+
+
+@dataclass(slots=True)
+class Ready:
+    """One batch of work for the runtime. See the module docstring for the order."""
+
+    soft_state: SoftState | None = None
+    hard_state: HardState | None = None
+    entries_first_index: int = 0
+    entries: list[Entry] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    persisted_messages: list[Message] = field(default_factory=list)
+    committed_first_index: int = 0
+    committed_entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def must_sync(self) -> bool:
+        """Whether step 1 has anything to make durable."""
+        return self.hard_state is not None or bool(self.entries)
+
+    @property
+    def last_entry_index(self) -> int:
+        """Index of the last entry to persist (0 if none)."""
+        return self.entries_first_index + len(self.entries) - 1 if self.entries else 0

@@ -1,0 +1,206 @@
+"""The leader's side of log replication (Raft §5.3, §5.4.2).
+
+Theory of operation. The leader keeps a ``Progress`` per follower and sends
+AppendEntries lazily: proposals only mark the log as grown, and ``flush()``
+(called when the runtime takes a Ready) sends each follower one batch of
+everything new. Many proposals between two Readies therefore cost one
+AppendEntries per follower, not one per proposal (DESIGN.md, "batch at every
+layer"). A follower in REPLICATE state is sent further batches without
+waiting for acknowledgements, up to ``max_inflight`` messages.
+
+Rule 1 - commit by counting only in the current term (§5.4.2). An index is
+committed when a majority of voters hold it *and* its entry is of the
+leader's term; earlier entries commit with it.
+
+Rule 2 - the leader counts itself only for entries on its own disk
+(thesis §10.2.1): its own match index is the log's ``stable_index``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ranet.core.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Heartbeat,
+    HeartbeatResponse,
+    Message,
+)
+from ranet.core.progress import Progress, ReplicationState
+from ranet.core.quorum import committed_index, has_quorum
+from ranet.core.types import Entry
+from ranet.errors import ProtocolInvariantViolated
+
+if TYPE_CHECKING:
+    from ranet.core.raft import RaftCore
+
+
+class Replicator:
+    """Leader-only state: follower progress, batching, the commit rule."""
+
+    def __init__(self, core: RaftCore) -> None:
+        self.core = core
+        next_index = core.log.last_index + 1
+        self.progress: dict[int, Progress] = {
+            peer: Progress(next_index, core.config.max_inflight) for peer in core.peers()
+        }
+        self._log_grew = False
+        self._notified_commit = core.log.commit_index
+
+    def append(self, entries: list[Entry]) -> int:
+        """Append the leader's own entries; they are sent at the next flush."""
+        last_index = self.core.log.append(entries)
+        self._log_grew = True
+        return last_index
+
+    # -- sending -----------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Send what accumulated since the last flush: new entries, new commit index."""
+        if self._log_grew:
+            self._log_grew = False
+            for peer in self.progress:
+                self._send_entries(peer)
+        log = self.core.log
+        if log.commit_index > self._notified_commit:
+            self._notified_commit = log.commit_index
+            # Followers with nothing left to receive learn the new commit index
+            # from a heartbeat; the others learn it from their next batch.
+            for peer, progress in self.progress.items():
+                if progress.next_index > log.last_index:
+                    self._send_heartbeat(peer, progress)
+
+    def _send_entries(self, peer: int, *, allow_empty: bool = False) -> None:
+        """Send ``peer`` batches from its ``next_index`` until the window is full.
+
+        With ``allow_empty`` one message is sent even when there is nothing
+        new, to probe where the follower's log ends.
+        """
+        core = self.core
+        log = core.log
+        progress = self.progress[peer]
+        while not progress.is_paused():
+            next_index = progress.next_index
+            if next_index > log.last_index and not allow_empty:
+                return
+            allow_empty = False
+            entries = self._batch(next_index)
+            prev_log_index = next_index - 1
+            prev_log_term = log.term(prev_log_index)
+            if prev_log_term is None:
+                raise ProtocolInvariantViolated(
+                    f"entry {prev_log_index} is compacted; sending snapshots is not built yet"
+                )
+            core.emit(
+                AppendEntries(
+                    core.id,
+                    peer,
+                    core.current_term,
+                    prev_log_index,
+                    prev_log_term,
+                    tuple(entries),
+                    log.commit_index,
+                )
+            )
+            progress.sent_entries(prev_log_index + len(entries))
+            if progress.state == ReplicationState.PROBE:
+                return
+
+    def _batch(self, next_index: int) -> list[Entry]:
+        """Entries from ``next_index`` within the per-message count and size limits."""
+        config = self.core.config
+        log = self.core.log
+        entries = log.slice(next_index, next_index + config.max_entries_per_message)
+        budget = config.max_bytes_per_message
+        for count, entry in enumerate(entries):
+            budget -= len(entry.data)
+            if budget < 0 and count > 0:
+                return entries[:count]
+        return entries
+
+    def _send_heartbeat(self, peer: int, progress: Progress) -> None:
+        core = self.core
+        commit = min(progress.match_index, core.log.commit_index)
+        core.emit(Heartbeat(core.id, peer, core.current_term, commit))
+
+    def broadcast_heartbeat(self) -> None:
+        """Raft §5.2: an idle leader's proof of life."""
+        for peer, progress in self.progress.items():
+            self._send_heartbeat(peer, progress)
+
+    # -- receiving ----------------------------------------------------------------
+
+    def handle_response(self, message: Message) -> None:
+        progress = self.progress.get(message.src)
+        if progress is None:
+            return  # not a member we replicate to
+        progress.recent_active = True
+        if isinstance(message, HeartbeatResponse):
+            self._handle_heartbeat_response(message.src, progress)
+        elif isinstance(message, AppendEntriesResponse):
+            if message.success:
+                self._handle_append_success(message, progress)
+            else:
+                self._handle_append_rejection(message, progress)
+
+    def _handle_heartbeat_response(self, peer: int, progress: Progress) -> None:
+        """A follower is alive: unpause it and probe again if it lags.
+
+        In REPLICATE state a lost acknowledgement would otherwise keep the
+        window full forever, so one slot is freed per heartbeat round.
+        """
+        if progress.state == ReplicationState.REPLICATE and progress.inflights.full():
+            progress.inflights.free_first()
+        progress.probe_sent = False
+        if progress.match_index < self.core.log.last_index:
+            self._send_entries(peer, allow_empty=True)
+
+    def _handle_append_success(self, message: AppendEntriesResponse, progress: Progress) -> None:
+        updated = progress.maybe_update(message.match_index)
+        probe_answered = (
+            progress.state == ReplicationState.PROBE and progress.match_index == message.match_index
+        )
+        if not (updated or probe_answered):
+            return  # a duplicate or reordered acknowledgement
+        if progress.state == ReplicationState.PROBE:
+            progress.become_replicate()
+        else:
+            progress.inflights.free_to(message.match_index)
+        self.maybe_commit()
+        self._send_entries(message.src)
+
+    def _handle_append_rejection(self, message: AppendEntriesResponse, progress: Progress) -> None:
+        """Back off using the follower's conflict hint (Raft §5.3)."""
+        log = self.core.log
+        probe_index = message.hint_index
+        if message.hint_term > 0:
+            probe_index = log.find_conflict_by_term(message.hint_index, message.hint_term)
+        if progress.maybe_back_off(message.reject_index, probe_index + 1):
+            if progress.state == ReplicationState.REPLICATE:
+                progress.become_probe()
+            self._send_entries(message.src, allow_empty=True)
+
+    # -- commit ----------------------------------------------------------------------
+
+    def self_persisted(self) -> None:
+        """The leader's own write finished: it may now count itself (rule 2)."""
+        self.maybe_commit()
+
+    def maybe_commit(self) -> bool:
+        """Rule 1: advance the commit index to what a majority holds, if of our term."""
+        core = self.core
+        match_index = {peer: progress.match_index for peer, progress in self.progress.items()}
+        match_index[core.id] = core.log.stable_index
+        index = committed_index(core.voters, match_index)
+        if index > core.log.commit_index and core.log.term(index) == core.current_term:
+            return core.log.commit_to(index)
+        return False
+
+    def quorum_recently_active(self) -> bool:
+        """Thesis §6.2 check-quorum: did a majority answer since the last check?"""
+        active = {peer for peer, progress in self.progress.items() if progress.recent_active}
+        active.add(self.core.id)
+        for progress in self.progress.values():
+            progress.recent_active = False
+        return has_quorum(self.core.voters, active)
