@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ranet.core import CoreConfig, Entry, EntryKind, Message, RaftCore, Ready, Role
+from ranet.core import CoreConfig, Entry, EntryKind, Message, RaftCore, Ready, Role, SoftState
 from ranet.errors import NotLeader
 from ranet.sim.invariants import SafetyChecker, SafetyViolation
 from ranet.sim.network import NetworkConfig, SimNetwork
@@ -47,6 +47,7 @@ class SimNode:
     applied: list[Entry] = field(default_factory=list)
     syncing: deque[Ready] = field(default_factory=deque)
     incarnation: int = 0
+    soft_state: SoftState | None = None
 
 
 class Simulation:
@@ -218,7 +219,7 @@ class Simulation:
         core = node.core
         soft = ready.soft_state
         if soft is not None:
-            self.log(f"node {node.node_id} BECAME {soft.role} in term {soft.current_term}")
+            self._log_soft_state(node, soft)
             if soft.role == Role.LEADER:
                 # Entries in this same Ready were appended after taking office.
                 handed = ready.entries_first_index - 1 if ready.entries else core.log.last_index
@@ -238,6 +239,18 @@ class Simulation:
                     prev_term,
                 )
             )
+
+    def _log_soft_state(self, node: SimNode, soft: SoftState) -> None:
+        previous, node.soft_state = node.soft_state, soft
+        if previous is None or previous.role != soft.role:
+            text = f"node {node.node_id} BECAME {soft.role} in term {soft.current_term}"
+        elif soft.leader_id is not None:
+            text = (
+                f"node {node.node_id} follows leader {soft.leader_id} in term {soft.current_term}"
+            )
+        else:
+            text = f"node {node.node_id} lost its leader in term {soft.current_term}"
+        self.log(text, detail=soft.role == Role.FOLLOWER and previous is not None)
 
     # -- what a test does to the cluster ----------------------------------------
 
@@ -281,6 +294,7 @@ class Simulation:
         node.core = self._new_core(node_id, node.storage)
         node.alive = True
         node.applied = []
+        node.soft_state = None
         self.checker.on_restart(node_id, node.core.log.applied)
         self.log(
             f"node {node_id} RESTARTED with term {node.core.current_term}, "
@@ -298,8 +312,9 @@ class Simulation:
         self.log(f"CUT link {src} -> {dst}")
 
     def heal(self) -> None:
-        self.network.heal()
-        self.log("HEAL network")
+        if self.network.cut:
+            self.network.heal()
+            self.log("HEAL network")
 
     def committed_values(self) -> list[bytes]:
         """Client commands known committed (applied by some node), in log order."""

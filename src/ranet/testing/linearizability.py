@@ -24,7 +24,9 @@ The search is the one of Wing and Gong (1993), with the memoization of Lowe
    a return event the operation it belongs to had to take effect already but
    could not: the search pops the last operation, relinks its events, restores
    the state and tries the next call after it. The search succeeds when no
-   return event remains, and fails when it must pop an empty stack.
+   return event remains (operations with an unknown outcome still listed then
+   take effect at the end, or never), and fails when it must pop an empty
+   stack.
 4. Memoization. What remains to be searched depends only on which operations
    have taken effect and on the current value, so the search keeps every
    (taken-effect bitset, value) configuration it has entered and never enters
@@ -38,8 +40,8 @@ events are exactly the ones missing from the list, and ``bits`` has their bits.
 Rule 2: an operation with an unknown outcome has no return event. It may take
 effect at any point after its call, or never (its return is at infinity), and
 any output is accepted. It is only tried where it changes the value: taking
-effect without changing the value can only remove options, since it could take
-effect there at any later point too.
+effect without changing the value can only remove options, since it stays free
+to take effect at any later point.
 
 Model
 -----
