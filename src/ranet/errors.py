@@ -64,3 +64,7 @@ class DataDirLocked(StorageError):
 
 class ConfigurationError(RanetError):
     """A configuration value is missing or invalid."""
+
+
+class HistoryError(RanetError, ValueError):
+    """A recorded operation history is malformed, or a recorder was driven out of order."""

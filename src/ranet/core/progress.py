@@ -11,6 +11,9 @@ replication state, as etcd-io/raft does:
   it advances ``next_index`` optimistically as it sends, limited by the
   in-flight window.
 
+``sent_commit`` is the highest commit index this follower was told, so the
+leader can tell exactly the followers that lag behind a new commit.
+
 Invariant: ``match_index < next_index``.
 """
 
@@ -35,6 +38,7 @@ class Progress:
         "next_index",
         "probe_sent",
         "recent_active",
+        "sent_commit",
         "state",
     )
 
@@ -44,6 +48,7 @@ class Progress:
         self.state = ReplicationState.PROBE
         self.probe_sent = False
         self.recent_active = False
+        self.sent_commit = 0
         self.inflights = Inflights(max_inflight)
 
     def __repr__(self) -> str:

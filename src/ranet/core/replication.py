@@ -62,14 +62,19 @@ class Replicator:
             self._log_grew = False
             for peer in self.progress:
                 self._send_entries(peer)
-        log = self.core.log
-        if log.commit_index > self._notified_commit:
-            self._notified_commit = log.commit_index
-            # Followers with nothing left to receive learn the new commit index
-            # from a heartbeat; the others learn it from their next batch.
+        if self.core.log.commit_index > self._notified_commit:
+            self._notified_commit = self.core.log.commit_index
             for peer, progress in self.progress.items():
-                if progress.next_index > log.last_index:
-                    self._send_heartbeat(peer, progress)
+                self._notify_commit(peer, progress)
+
+    def _notify_commit(self, peer: int, progress: Progress) -> None:
+        """Tell a follower a commit index it has not heard and can use.
+
+        Followers that are sent new entries learn it from those; the others
+        get a heartbeat, which carries it without a log-matching check.
+        """
+        if min(progress.match_index, self.core.log.commit_index) > progress.sent_commit:
+            self._send_heartbeat(peer, progress)
 
     def _send_entries(self, peer: int, *, allow_empty: bool = False) -> None:
         """Send ``peer`` batches from its ``next_index`` until the window is full.
@@ -104,6 +109,9 @@ class Replicator:
                 )
             )
             progress.sent_entries(prev_log_index + len(entries))
+            progress.sent_commit = max(
+                progress.sent_commit, min(log.commit_index, prev_log_index + len(entries))
+            )
             if progress.state == ReplicationState.PROBE:
                 return
 
@@ -122,6 +130,7 @@ class Replicator:
     def _send_heartbeat(self, peer: int, progress: Progress) -> None:
         core = self.core
         commit = min(progress.match_index, core.log.commit_index)
+        progress.sent_commit = max(progress.sent_commit, commit)
         core.emit(Heartbeat(core.id, peer, core.current_term, commit))
 
     def broadcast_heartbeat(self) -> None:
@@ -169,6 +178,7 @@ class Replicator:
             progress.inflights.free_to(message.match_index)
         self.maybe_commit()
         self._send_entries(message.src)
+        self._notify_commit(message.src, progress)
 
     def _handle_append_rejection(self, message: AppendEntriesResponse, progress: Progress) -> None:
         """Back off using the follower's conflict hint (Raft §5.3)."""

@@ -84,6 +84,7 @@ class Simulation:
         self.on_event = on_event
         self.checker = SafetyChecker()
         self.messages_sent = 0
+        self.faults_injected = 0
         self._events: list[tuple[int, int, int, Any]] = []
         self._sequence = 0
         self.nodes: dict[int, SimNode] = {}
@@ -284,6 +285,7 @@ class Simulation:
         node.storage.crash()
         node.syncing.clear()
         node.incarnation += 1
+        self.faults_injected += 1
         self.log(f"node {node_id} CRASHED")
 
     def restart(self, node_id: int) -> None:
@@ -305,10 +307,12 @@ class Simulation:
         """Split the cluster; nodes hear only their own group."""
         sets = [frozenset(group) for group in groups]
         self.network.partition(*sets)
+        self.faults_injected += 1
         self.log("PARTITION " + " | ".join(",".join(map(str, sorted(g))) for g in sets))
 
     def cut_link(self, src: int, dst: int) -> None:
         self.network.cut_link(src, dst)
+        self.faults_injected += 1
         self.log(f"CUT link {src} -> {dst}")
 
     def heal(self) -> None:

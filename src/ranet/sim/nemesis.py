@@ -1,25 +1,37 @@
 """Randomized fault campaigns: break the cluster at random, then demand recovery.
 
 One seed drives everything. A campaign runs ``steps`` ticks during which a
-client proposes values and the nemesis injects the chosen faults at random:
-symmetric partitions, one-way link cuts, message loss, duplication, delay
-spikes (which reorder), and crashes with restarts from durable state. The
-safety checker watches every event. Then everything heals and the campaign
+client proposes values and the nemesis injects the chosen faults at random
+moments, not only on tick boundaries: symmetric partitions, one-way link
+cuts, message loss, duplication, delay spikes (which reorder), crashes of
+random nodes with restarts from durable state, and leader churn (crashing
+each new leader soon after it takes office, while keeping a majority up,
+the schedule that exposes the Figure 8 bug of Raft §5.4.2). Each seed also
+draws its own protocol settings - batch size, in-flight window, pre-vote and
+check-quorum on or off - since safety must not depend on any of them, and
+small batches expose bugs that large ones mask. The safety checker watches
+every event. Then everything heals and the campaign
 demands liveness: within a bounded number of ticks a leader is elected, a new
 proposal commits, and every live node holds every committed value.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from ranet.core import CoreConfig
 from ranet.sim.cluster import Simulation
 from ranet.sim.invariants import SafetyViolation
 from ranet.sim.network import NetworkConfig
 
-FAULTS = ("partition", "asymmetric", "drop", "duplicate", "delay", "crash")
+FAULTS = ("partition", "asymmetric", "drop", "duplicate", "delay", "crash", "leader-churn")
+# Faults injected one at a time at random moments; the rest are network rates,
+# or (leader-churn) a storm that runs a whole campaign.
+_EVENT_FAULTS = ("partition", "asymmetric", "crash")
 RECOVERY_TICKS = 300  # liveness bound after healing: 15+ election timeouts
+FAULT_RATE = 0.03  # chance of a fault at each step (a step is 0.1-1 tick)
 
 
 class LivenessFailure(AssertionError):
@@ -34,6 +46,7 @@ class CampaignResult:
     terms: int
     recovery_ticks: int
     messages: int
+    faults_injected: int
 
 
 def _network_for(faults: Collection[str]) -> NetworkConfig:
@@ -59,16 +72,31 @@ def run_campaign(
     unknown = set(faults) - set(FAULTS)
     if unknown:
         raise ValueError(f"unknown faults {sorted(unknown)}; choose from {', '.join(FAULTS)}")
-    sim = Simulation(nodes, seed, network=_network_for(faults), on_event=on_event)
+    config_rng = random.Random(seed)
+    sim = Simulation(
+        nodes,
+        seed,
+        config=_config_for(config_rng),
+        network=_network_for(faults),
+        max_disk_delay=config_rng.choice((0, 2, 8)),
+        on_event=on_event,
+    )
     rng = sim.rng
     members = sorted(sim.nodes)
+    storm = "leader-churn" in faults and config_rng.random() < 0.4
+    event_faults = sorted(set(faults) & set(_EVENT_FAULTS))
     proposals = 0
-    for step in range(steps):
-        sim.run_for(1)
-        if rng.random() < 0.5 and sim.propose(f"{seed}:{step}".encode()) is not None:
+    end = sim.now + steps * sim.TICK
+    step = 0
+    while sim.now < end:
+        step += 1
+        sim.run_for(rng.randint(1, 10) / 10)  # act between ticks, not just on them
+        if rng.random() < (0.8 if storm else 0.2) and sim.propose(f"{seed}:{step}".encode()):
             proposals += 1
-        if rng.random() < 0.06:
-            _inject(sim, rng.choice(sorted(faults)), members)
+        if storm:
+            _churn_leader(sim, members)
+        elif event_faults and rng.random() < FAULT_RATE:
+            _inject(sim, rng.choice(event_faults), members)
     _heal(sim)
     recovery_ticks = _demand_liveness(sim, seed)
     sim.check_logs_match()
@@ -79,6 +107,16 @@ def run_campaign(
         terms=max(n.core.current_term for n in sim.nodes.values()),
         recovery_ticks=recovery_ticks,
         messages=sim.messages_sent,
+        faults_injected=sim.faults_injected,
+    )
+
+
+def _config_for(rng: random.Random) -> CoreConfig:
+    return CoreConfig(
+        pre_vote=rng.random() < 0.8,
+        check_quorum=rng.random() < 0.8,
+        max_entries_per_message=rng.choice((1, 3, 64, 4096)),
+        max_inflight=rng.choice((1, 4, 256)),
     )
 
 
@@ -102,7 +140,17 @@ def _inject(sim: Simulation, fault: str, members: list[int]) -> None:
             leader = sim.leader()
             victim = leader if leader is not None and rng.random() < 0.5 else rng.choice(members)
             sim.crash(victim)
-    # drop, duplicate and delay are rates of the network, active all campaign long.
+
+
+def _churn_leader(sim: Simulation, members: list[int]) -> None:
+    """Crash leaders soon after they take office, keeping a majority up (Figure 8)."""
+    rng = sim.rng
+    leader = sim.leader()
+    if leader is not None and rng.random() < 0.3:
+        sim.crash(leader)
+    down = [n for n in members if not sim.nodes[n].alive]
+    if len(down) > (len(members) - 1) // 2:
+        sim.restart(rng.choice(down))
 
 
 def _heal(sim: Simulation) -> None:

@@ -34,11 +34,7 @@ from enum import StrEnum
 from os import PathLike
 from pathlib import Path
 
-from ranet.errors import RanetError
-
-
-class HistoryError(RanetError, ValueError):
-    """A history is malformed, or a recorder was driven out of order."""
+from ranet.errors import HistoryError
 
 
 class Op(StrEnum):
