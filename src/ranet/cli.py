@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from ranet import __version__
+from ranet.node import cluster_command
+from ranet.node import command as node_command
 from ranet.sim import command as sim_command
 
 
@@ -13,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ranet", description="ranet: Raft consensus for Python.")
     parser.add_argument("--version", action="version", version=f"ranet {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    node_command.add_parser(subparsers)
+    cluster_command.add_parser(subparsers)
     sim_command.add_parser(subparsers)
     return parser
 

@@ -32,6 +32,18 @@ class ProposalDropped(RanetError):
     """The core refused a proposal it could not append (e.g. during a transfer)."""
 
 
+class Timeout(RanetError):
+    """An operation did not complete in time; its outcome is unknown.
+
+    A proposal that timed out may still be committed later: retry it only
+    through a session that makes retries idempotent.
+    """
+
+
+class ShuttingDown(RanetError):
+    """The node is stopping and will not finish this operation."""
+
+
 class ProtocolInvariantViolated(RanetError):
     """The core detected a state that Raft's safety argument rules out.
 
@@ -68,3 +80,31 @@ class ConfigurationError(RanetError):
 
 class HistoryError(RanetError, ValueError):
     """A recorded operation history is malformed, or a recorder was driven out of order."""
+
+
+class TransportError(RanetError):
+    """Base class of network transport failures (framing, codec, handshake, listening)."""
+
+
+class FrameError(TransportError):
+    """A byte stream broke the framing rules: a length prefix above the frame limit."""
+
+
+class DecodeError(TransportError):
+    """A frame's payload is not a valid message: bad msgpack, unknown tag, wrong fields."""
+
+
+class EncodeError(TransportError):
+    """A message cannot be encoded: its type is not registered, or a value does not fit."""
+
+
+class HandshakeError(TransportError):
+    """A connection's first frame is not an acceptable handshake for this node."""
+
+
+class ListenError(TransportError, OSError):
+    """The transport cannot listen on its address (e.g. the port is already in use).
+
+    An ``OSError`` too, with the ``errno`` of the failed bind, so callers that
+    handle socket errors generically keep working.
+    """

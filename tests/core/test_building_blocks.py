@@ -109,6 +109,11 @@ def test_stable_to_ignores_a_write_of_entries_since_replaced() -> None:
     assert log.stable_index == 2
 
 
+def test_election_timeout_range_defaults_to_one_timeout_of_jitter() -> None:
+    assert CoreConfig(election_ticks=10).election_timeout_range == (10, 20)
+    assert CoreConfig(election_ticks=5, election_jitter_ticks=3).election_timeout_range == (5, 8)
+
+
 def test_config_rejects_nonsense() -> None:
     with pytest.raises(ConfigurationError, match="election_ticks"):
         CoreConfig(election_ticks=1, heartbeat_ticks=1)

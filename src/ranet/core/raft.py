@@ -213,11 +213,10 @@ class RaftCore:
     # -- role changes --------------------------------------------------------------
 
     def _reset_election_timer(self) -> None:
-        """Raft §5.2: randomized timeouts in [T, 2T) make split votes rare."""
+        """Raft §5.2: randomized timeouts (by default in [T, 2T)) make split votes rare."""
         self.election_elapsed = 0
         self.heartbeat_elapsed = 0
-        ticks = self.config.election_ticks
-        self.randomized_election_timeout = self._rng.randrange(ticks, 2 * ticks)
+        self.randomized_election_timeout = self._rng.randrange(*self.config.election_timeout_range)
 
     def _become_follower(self, term: int, leader_id: int | None) -> None:
         if term > self.current_term:

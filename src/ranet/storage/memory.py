@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ranet.core.types import Entry, HardState, SnapshotMeta
+from ranet.storage.append_rule import entries_to_store
 from ranet.storage.base import PersistentState
 
 
@@ -22,6 +23,7 @@ class MemoryStorage:
         self._durable = PersistentState()
         self._durable_snapshot_data = b""
         self._pending: list[tuple[int, Sequence[Entry]] | HardState] = []
+        self._last_index = 0  # of the log with the pending writes applied
         self.sync_count = 0
 
     def load(self) -> PersistentState:
@@ -31,7 +33,11 @@ class MemoryStorage:
         )
 
     def append(self, first_index: int, entries: Sequence[Entry]) -> None:
+        first_index, entries = entries_to_store(
+            first_index, entries, self._durable.snapshot.last_index, self._last_index
+        )
         self._pending.append((first_index, tuple(entries)))
+        self._last_index = first_index + len(entries) - 1
 
     def set_hard_state(self, hard_state: HardState) -> None:
         self._pending.append(hard_state)
@@ -48,14 +54,7 @@ class MemoryStorage:
 
     def _apply_append(self, first_index: int, entries: Sequence[Entry]) -> None:
         state = self._durable
-        offset = state.snapshot.last_index + 1
-        if first_index > state.last_index + 1:
-            raise ValueError(f"append at {first_index} would leave a hole after {state.last_index}")
-        if first_index < offset:
-            # Entries already covered by the snapshot are dropped.
-            entries = entries[offset - first_index :]
-            first_index = offset
-        del state.entries[first_index - offset :]
+        del state.entries[first_index - state.snapshot.last_index - 1 :]
         state.entries.extend(entries)
 
     def save_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
@@ -70,6 +69,7 @@ class MemoryStorage:
         state.entries = kept
         state.snapshot = meta
         self._durable_snapshot_data = data
+        self._last_index = state.last_index
 
     def load_snapshot(self) -> tuple[SnapshotMeta, bytes] | None:
         if self._durable.snapshot.last_index == 0:
@@ -79,6 +79,7 @@ class MemoryStorage:
     def crash(self) -> None:
         """Lose every write not yet synced, as a power cut would."""
         self._pending.clear()
+        self._last_index = self._durable.last_index
 
     def close(self) -> None:
-        self._pending.clear()
+        self.crash()

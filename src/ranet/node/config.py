@@ -1,0 +1,122 @@
+"""How a node is configured: who it is, who its peers are, where its data
+lives, and how ticks map to wall time.
+
+Two timing profiles. ``default``: a 50 ms tick, heartbeats every tick and an
+election timeout of 10-20 ticks (0.5-1 s), so a leader's failure is noticed
+and replaced in well under two seconds. ``slow``: the seed's observable
+timing, a heartbeat every second and elections after 5-8 s, slow enough to
+watch every step by eye.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ranet.core import CoreConfig
+from ranet.errors import ConfigurationError
+
+Address = tuple[str, int]
+
+DEFAULT_CLUSTER_SIZE = 5
+DEFAULT_BASE_PORT = 15000  # node N of the seed's cluster listens on 15000 + N
+
+
+@dataclass(slots=True, frozen=True)
+class TimingProfile:
+    tick_seconds: float
+    core: CoreConfig
+
+
+PROFILES = {
+    "default": TimingProfile(0.05, CoreConfig(election_ticks=10, heartbeat_ticks=1)),
+    "slow": TimingProfile(
+        1.0, CoreConfig(election_ticks=5, election_jitter_ticks=3, heartbeat_ticks=1)
+    ),
+}
+
+
+@dataclass(slots=True)
+class NodeConfig:
+    """Everything a ``Node`` needs to start.
+
+    ``peers`` maps every initial voting member, this node included, to the
+    address its peers dial. ``listen`` is the address to bind, when it differs
+    from the advertised one (e.g. ``0.0.0.0`` behind a public address).
+    """
+
+    node_id: int
+    peers: dict[int, Address]
+    data_dir: Path
+    listen: Address | None = None
+    cluster_id: str = "ranet"
+    tick_seconds: float = PROFILES["default"].tick_seconds
+    core: CoreConfig = field(default_factory=lambda: PROFILES["default"].core)
+    fsync: bool = True
+    proposal_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.node_id not in self.peers:
+            raise ConfigurationError(
+                f"node {self.node_id} is not among the peers {sorted(self.peers)}; "
+                "--peers must list every voting member, this node included"
+            )
+        if self.tick_seconds <= 0:
+            raise ConfigurationError("the tick interval must be positive")
+        if self.proposal_timeout <= 0:
+            raise ConfigurationError("the proposal timeout must be positive")
+
+    @property
+    def bind_address(self) -> Address:
+        return self.listen or self.peers[self.node_id]
+
+    def with_profile(self, name: str) -> NodeConfig:
+        """This configuration with the timing of profile ``name``."""
+        try:
+            profile = PROFILES[name]
+        except KeyError:
+            raise ConfigurationError(
+                f"unknown timing profile {name!r}; choose from {', '.join(PROFILES)}"
+            ) from None
+        self.tick_seconds = profile.tick_seconds
+        self.core = profile.core
+        return self
+
+
+def default_peers(size: int = DEFAULT_CLUSTER_SIZE, host: str = "127.0.0.1") -> dict[int, Address]:
+    """The seed's cluster: node N on 127.0.0.1:15000+N."""
+    return {node_id: (host, DEFAULT_BASE_PORT + node_id) for node_id in range(size)}
+
+
+def parse_address(text: str) -> Address:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) to a tuple, with a clear error."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host:
+        raise ConfigurationError(f"expected HOST:PORT, got {text!r}")
+    try:
+        number = int(port)
+    except ValueError:
+        raise ConfigurationError(f"port must be a number in {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise ConfigurationError(f"port {number} is out of range in {text!r}")
+    return host, number
+
+
+def parse_peers(text: str) -> dict[int, Address]:
+    """``ID=HOST:PORT,ID=HOST:PORT,...`` to a mapping, with clear errors."""
+    peers: dict[int, Address] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        node, sep, address = item.partition("=")
+        if not sep:
+            raise ConfigurationError(f"expected ID=HOST:PORT, got {item!r}")
+        try:
+            node_id = int(node)
+        except ValueError:
+            raise ConfigurationError(f"node id must be an integer in {item!r}") from None
+        if node_id in peers:
+            raise ConfigurationError(f"node {node_id} is listed twice in --peers")
+        peers[node_id] = parse_address(address)
+    if not peers:
+        raise ConfigurationError("--peers lists no node")
+    return peers

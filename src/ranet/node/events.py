@@ -1,0 +1,33 @@
+"""What a node tells its embedder as it runs: role changes and applied commands.
+
+The command line prints these (the seed's "BECAME LEADER" and "Applying:");
+an application may log or count them. Callbacks run on the event loop and
+must not block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ranet.core import Role
+
+
+@dataclass(slots=True, frozen=True)
+class RoleChanged:
+    node_id: int
+    role: Role
+    term: int
+    leader_id: int | None
+
+
+@dataclass(slots=True, frozen=True)
+class Applied:
+    node_id: int
+    index: int
+    term: int
+    command: bytes
+    result: Any
+
+
+NodeEvent = RoleChanged | Applied

@@ -1,0 +1,477 @@
+"""The asyncio runtime of one node: one core, one storage, one transport, the timers.
+
+Theory of operation. Inputs - ticks from a timer, messages from peers,
+proposals from callers - are fed to the core as they arrive, and each one
+schedules a single ``_process`` call for the current loop iteration, so
+everything that arrived together is handled as one batch. ``_process`` runs
+the core's Ready loop (ranet.core.ready):
+
+1. messages that promise nothing are sent at once;
+2. hard state and entries are written to storage on the loop thread (a
+   cheap ``write``), and the fsync runs on a disk thread while the loop keeps
+   receiving (thesis §10.2.1). Writes that arrive during an fsync wait for
+   the next one, which covers all of them (group commit);
+3. when an fsync returns, the Readies it covered release their
+   durability-promising messages and are acknowledged to the core, in order;
+4. committed entries are applied to the state machine and the proposers'
+   futures resolved.
+
+Rule 1 - a Ready's ``persisted_messages`` never leave before every write
+taken before it is durable, even when that Ready wrote nothing itself: an
+acknowledgement may cover entries an earlier Ready wrote.
+
+Rule 2 - a failed fsync is fatal. The node cannot know what reached the
+disk, so it stops rather than make promises it may not keep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import msgpack
+
+from ranet.core import EntryKind, RaftCore, Ready, Role, SoftState
+from ranet.errors import (
+    NotLeader,
+    ProposalDropped,
+    ProtocolInvariantViolated,
+    RanetError,
+    ShuttingDown,
+    Timeout,
+)
+from ranet.node.config import NodeConfig
+from ranet.node.events import Applied, NodeEvent, RoleChanged
+from ranet.node.forwarding import NODE_MESSAGES, ForwardedProposal, ForwardedResult
+from ranet.node.state_machine import StateMachine
+from ranet.storage import Storage
+from ranet.storage.disk import DiskStorage
+from ranet.transport.codec import default_codec
+from ranet.transport.peers import PeerTransport
+
+logger = logging.getLogger(__name__)
+
+
+class Node:
+    """A Raft server you can embed: ``await node.start()``, ``await node.propose(cmd)``.
+
+    ``propose`` returns what ``state_machine.apply`` returned for the command
+    once it is committed and applied on this node, or raises ``NotLeader``
+    (with the leader's id and address), ``Timeout`` or ``ShuttingDown``.
+    ``submit`` does the same from any node by forwarding to the leader.
+    """
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        state_machine: StateMachine,
+        *,
+        storage: Storage | None = None,
+        on_event: Callable[[NodeEvent], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.state_machine = state_machine
+        self.on_event = on_event
+        self._storage = storage
+        self.core: RaftCore | None = None
+        self.transport: PeerTransport | None = None
+        self.applied_index = 0
+        self.failure: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._disk: ThreadPoolExecutor | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._scheduled = False
+        self._unsynced: list[Ready] = []
+        self._sync_future: asyncio.Future[None] | None = None
+        self._waiters: dict[int, tuple[int, asyncio.Future[Any]]] = {}
+        self._forwarded: dict[int, asyncio.Future[Any]] = {}
+        self._request_ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._state_changed = asyncio.Event()
+        self._running = False
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open storage, recover, start listening and ticking."""
+        config = self.config
+        self._loop = asyncio.get_running_loop()
+        if self._storage is None:
+            self._storage = DiskStorage(config.data_dir, fsync=config.fsync)
+        storage = self._storage
+        try:
+            state = storage.load()
+            snapshot = storage.load_snapshot()
+            if snapshot is not None:
+                self.state_machine.restore(snapshot[1])
+            self.core = RaftCore(
+                config.node_id,
+                frozenset(config.peers),
+                random.Random(),
+                config.core,
+                hard_state=state.hard_state,
+                snapshot=state.snapshot,
+                entries=state.entries,
+            )
+            self.applied_index = self.core.log.applied
+            peers = {i: a for i, a in config.peers.items() if i != config.node_id}
+            self.transport = PeerTransport(
+                config.node_id,
+                config.cluster_id,
+                config.bind_address,
+                peers,
+                default_codec(NODE_MESSAGES),
+                self._on_message,
+            )
+            await self.transport.start()
+        except BaseException:
+            storage.close()
+            raise
+        self._disk = ThreadPoolExecutor(1, thread_name_prefix=f"ranet-disk-{config.node_id}")
+        self._running = True
+        self._ticker = self._loop.create_task(self._tick_loop())
+        self._schedule()
+
+    async def stop(self) -> None:
+        """Stop gracefully: no new work, in-flight writes finished, files closed."""
+        if not self._running:
+            return
+        self._running = False
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for task in list(self._tasks):
+            task.cancel()
+        if self.transport is not None:
+            await self.transport.stop()
+        if self._sync_future is not None:
+            with contextlib.suppress(Exception):
+                await self._sync_future
+        shutting_down = ShuttingDown(f"node {self.config.node_id} is shutting down")
+        for _, future in self._waiters.values():
+            if not future.done():
+                future.set_exception(shutting_down)
+        for future in self._forwarded.values():
+            if not future.done():
+                future.set_exception(shutting_down)
+        self._waiters.clear()
+        self._forwarded.clear()
+        assert self._storage is not None and self._disk is not None
+        try:
+            if self.failure is None:
+                await self._loop_run_in_disk(self._storage.sync)
+        finally:
+            self._storage.close()
+            self._disk.shutdown(wait=True)
+
+    async def __aenter__(self) -> Node:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- what callers do ---------------------------------------------------------
+
+    @property
+    def role(self) -> Role:
+        return self._core().role
+
+    @property
+    def leader_id(self) -> int | None:
+        return self._core().leader_id
+
+    @property
+    def is_leader(self) -> bool:
+        return self._core().is_leader
+
+    async def propose(self, command: bytes, *, timeout: float | None = None) -> Any:
+        """Replicate ``command`` through the log; return the state machine's result.
+
+        Leader only: elsewhere it raises ``NotLeader`` at once. On ``Timeout``
+        the command may still commit later.
+        """
+        core = self._running_core()
+        if not core.is_leader:
+            raise self._not_leader()
+        index = core.propose(command)
+        future: asyncio.Future[Any] = self._loop_or_fail().create_future()
+        self._waiters[index] = (core.current_term, future)
+        self._schedule()
+        limit = timeout or self.config.proposal_timeout
+        try:
+            return await asyncio.wait_for(future, limit)
+        except TimeoutError:
+            raise Timeout(f"proposal at index {index} not applied within {limit} s") from None
+        finally:
+            if self._waiters.get(index, (0, None))[1] is future:
+                del self._waiters[index]
+
+    async def submit(self, command: bytes, *, timeout: float | None = None) -> Any:
+        """Like ``propose``, but from any node: a follower forwards to the leader."""
+        core = self._running_core()
+        if core.is_leader:
+            return await self.propose(command, timeout=timeout)
+        leader = core.leader_id
+        if leader is None:
+            raise NotLeader(None)
+        assert self.transport is not None
+        request_id = next(self._request_ids)
+        future: asyncio.Future[Any] = self._loop_or_fail().create_future()
+        self._forwarded[request_id] = future
+        self.transport.send(ForwardedProposal(self.config.node_id, leader, request_id, command))
+        limit = timeout or self.config.proposal_timeout
+        try:
+            return await asyncio.wait_for(future, limit)
+        except TimeoutError:
+            raise Timeout(f"no answer from leader {leader} within {limit} s") from None
+        finally:
+            self._forwarded.pop(request_id, None)
+
+    async def wait_for_leader(self, timeout: float) -> int:
+        """Wait until this node knows a leader; return its id."""
+        async with asyncio.timeout(timeout):
+            while self._core().leader_id is None:
+                self._state_changed.clear()
+                await self._state_changed.wait()
+        leader = self._core().leader_id
+        assert leader is not None
+        return leader
+
+    def status(self) -> dict[str, Any]:
+        """The node's Raft state in plain data (the seed's ``raftdebug``)."""
+        core = self._core()
+        log = core.log
+        status: dict[str, Any] = {
+            "node_id": core.id,
+            "role": str(core.role),
+            "term": core.current_term,
+            "voted_for": core.voted_for,
+            "leader_id": core.leader_id,
+            "commit_index": log.commit_index,
+            "applied_index": self.applied_index,
+            "last_log_index": log.last_index,
+            "last_log_term": log.last_term,
+            "first_log_index": log.first_index,
+            "members": sorted(core.voters),
+        }
+        if core.replicator is not None:
+            status["followers"] = {
+                peer: {
+                    "match_index": p.match_index,
+                    "next_index": p.next_index,
+                    "state": p.state.name.lower(),
+                }
+                for peer, p in core.replicator.progress.items()
+            }
+        return status
+
+    # -- inputs ------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        """Tick at a steady rate; after a stall (e.g. SIGSTOP) resume, do not burst."""
+        loop = self._loop_or_fail()
+        interval = self.config.tick_seconds
+        next_tick = loop.time()
+        while True:
+            next_tick += interval
+            delay = next_tick - loop.time()
+            if delay < -interval:
+                next_tick = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+            self._core().tick()
+            self._schedule()
+
+    def _on_message(self, message: object) -> None:
+        if not self._running:
+            return
+        if isinstance(message, ForwardedProposal):
+            self._spawn(self._serve_forwarded(message))
+        elif isinstance(message, ForwardedResult):
+            self._resolve_forwarded(message)
+        else:
+            try:
+                self._core().step(message)  # type: ignore[arg-type]
+            except ProtocolInvariantViolated as error:
+                logger.error(
+                    "node %s rejected a message %r: %s", self.config.node_id, message, error
+                )
+            self._schedule()
+
+    async def _serve_forwarded(self, request: ForwardedProposal) -> None:
+        assert self.transport is not None
+        reply = ForwardedResult(self.config.node_id, request.src, request.request_id, b"")
+        try:
+            result = await self.propose(request.command)
+            reply = ForwardedResult(
+                reply.src, reply.dst, reply.request_id, msgpack.packb(result, default=repr)
+            )
+        except NotLeader as error:
+            hint = -1 if error.leader_hint is None else error.leader_hint
+            reply = ForwardedResult(reply.src, reply.dst, reply.request_id, b"", "NotLeader", hint)
+        except RanetError as error:
+            name = type(error).__name__
+            reply = ForwardedResult(reply.src, reply.dst, reply.request_id, b"", f"{name}: {error}")
+        self.transport.send(reply)
+
+    def _resolve_forwarded(self, reply: ForwardedResult) -> None:
+        future = self._forwarded.get(reply.request_id)
+        if future is None or future.done():
+            return
+        if reply.error == "NotLeader":
+            future.set_exception(NotLeader(None if reply.leader_hint < 0 else reply.leader_hint))
+        elif reply.error:
+            future.set_exception(ProposalDropped(reply.error))
+        else:
+            future.set_result(msgpack.unpackb(reply.result))
+
+    # -- the Ready loop -------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        if not self._scheduled and self._running:
+            self._scheduled = True
+            self._loop_or_fail().call_soon(self._process)
+
+    def _process(self) -> None:
+        self._scheduled = False
+        if not self._running:
+            return
+        core = self._core()
+        storage = self._storage
+        transport = self.transport
+        assert storage is not None and transport is not None
+        while core.has_ready():
+            ready = core.ready()
+            if ready.soft_state is not None:
+                self._role_changed(ready.soft_state)
+            for message in ready.messages:
+                transport.send(message)
+            if ready.hard_state is not None:
+                storage.set_hard_state(ready.hard_state)
+            if ready.entries:
+                storage.append(ready.entries_first_index, ready.entries)
+            if ready.must_sync or self._unsynced or self._sync_future is not None:
+                self._unsynced.append(ready)  # rule 1
+            else:
+                self._release(ready)
+            if ready.committed_entries:
+                self._apply(ready)
+        if self._unsynced and self._sync_future is None:
+            self._start_sync()
+
+    def _start_sync(self) -> None:
+        batch, self._unsynced = self._unsynced, []
+        assert self._storage is not None
+        future = self._loop_run_in_disk(self._storage.sync)
+        self._sync_future = future
+        future.add_done_callback(lambda done: self._sync_done(batch, done))
+
+    def _sync_done(self, batch: list[Ready], future: asyncio.Future[None]) -> None:
+        self._sync_future = None
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            self._fail(error)  # rule 2
+            return
+        if not self._running:
+            return
+        for ready in batch:
+            self._release(ready)
+        self._schedule()
+
+    def _release(self, ready: Ready) -> None:
+        """The Ready's writes are durable: keep its promises, tell the core."""
+        assert self.transport is not None
+        for message in ready.persisted_messages:
+            self.transport.send(message)
+        self._core().advance(ready)
+
+    def _apply(self, ready: Ready) -> None:
+        index = ready.committed_first_index
+        for entry in ready.committed_entries:
+            result: Any = None
+            error: BaseException | None = None
+            if entry.kind == EntryKind.NORMAL:
+                try:
+                    result = self.state_machine.apply(entry.data)
+                except Exception as failure:  # the command's own error, for its proposer
+                    error = failure
+                if self.on_event is not None:
+                    self.on_event(
+                        Applied(self.config.node_id, index, entry.term, entry.data, result)
+                    )
+            self.applied_index = index
+            self._resolve_waiter(index, entry.term, result, error)
+            index += 1
+
+    def _resolve_waiter(
+        self, index: int, term: int, result: Any, error: BaseException | None
+    ) -> None:
+        waiter = self._waiters.pop(index, None)
+        if waiter is None or waiter[1].done():
+            return
+        proposed_term, future = waiter
+        if proposed_term != term:
+            future.set_exception(
+                ProposalDropped(f"entry {index} was replaced by a later leader; not applied")
+            )
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def _role_changed(self, soft: SoftState) -> None:
+        self._state_changed.set()
+        if self.on_event is not None:
+            node_id = self.config.node_id
+            self.on_event(RoleChanged(node_id, soft.role, soft.current_term, soft.leader_id))
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _not_leader(self) -> NotLeader:
+        leader = self._core().leader_id
+        address = None
+        if leader is not None and leader in self.config.peers:
+            host, port = self.config.peers[leader]
+            address = f"{host}:{port}"
+        return NotLeader(leader, address)
+
+    def _fail(self, error: BaseException) -> None:
+        logger.critical(
+            "node %s: storage sync failed (%s); stopping, since durability can no longer "
+            "be promised",
+            self.config.node_id,
+            error,
+        )
+        self.failure = error
+        self._spawn(self.stop())
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = self._loop_or_fail().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _loop_run_in_disk(self, function: Callable[[], None]) -> asyncio.Future[None]:
+        return self._loop_or_fail().run_in_executor(self._disk, function)
+
+    def _core(self) -> RaftCore:
+        if self.core is None:
+            raise RuntimeError("the node is not started")
+        return self.core
+
+    def _running_core(self) -> RaftCore:
+        if not self._running:
+            raise ShuttingDown(f"node {self.config.node_id} is not running")
+        return self._core()
+
+    def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("the node is not started")
+        return self._loop
