@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 
-from ranet.core import CoreConfig, Message, RaftCore, Ready
+from ranet.core import CoreConfig, Message, RaftCore, ReadState, Ready
 from ranet.storage import MemoryStorage
 
 NO_PRE_VOTE = CoreConfig(pre_vote=False, check_quorum=False)
@@ -43,6 +43,7 @@ class Cluster:
         self.storage = {i: MemoryStorage() for i in voters}
         self.cores = {i: new_core(i, voters, self.config) for i in voters}
         self.applied: dict[int, list[bytes]] = {i: [] for i in voters}
+        self.read_states: dict[int, list[ReadState]] = {i: [] for i in voters}
         self.queue: list[Message] = []
         self.cut: set[tuple[int, int]] = set()
         self.down: set[int] = set()
@@ -64,6 +65,7 @@ class Cluster:
             storage.sync()
             self.queue.extend(sent(ready))
             self.applied[node_id].extend(e.data for e in ready.committed_entries if e.data)
+            self.read_states[node_id].extend(ready.read_states)
             core.advance(ready)
 
     def deliver(self, keep: Callable[[Message], bool] = lambda m: True, limit: int = 10_000) -> int:

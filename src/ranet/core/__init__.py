@@ -16,6 +16,7 @@ from ranet.core.messages import (
     RequestVoteResponse,
 )
 from ranet.core.raft import RaftCore, RandomSource
+from ranet.core.read_only import ReadState
 from ranet.core.ready import Ready
 from ranet.core.types import Entry, EntryKind, HardState, Role, SnapshotMeta, SoftState
 
@@ -31,6 +32,7 @@ __all__ = [
     "Message",
     "RaftCore",
     "RandomSource",
+    "ReadState",
     "Ready",
     "RequestVote",
     "RequestVoteResponse",

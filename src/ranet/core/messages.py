@@ -82,12 +82,17 @@ class AppendEntriesResponse:
 
 @dataclass(slots=True, frozen=True)
 class Heartbeat:
-    """Leader's periodic proof of life (Raft §5.2) and commit-index carrier."""
+    """Leader's periodic proof of life (Raft §5.2) and commit-index carrier.
+
+    ``context`` is the leader's latest ReadIndex sequence number (thesis §6.4);
+    the follower echoes it so the leader can confirm pending reads.
+    """
 
     src: int
     dst: int
     term: int
     commit_index: int
+    context: int = 0
 
 
 @dataclass(slots=True, frozen=True)
@@ -95,6 +100,7 @@ class HeartbeatResponse:
     src: int
     dst: int
     term: int
+    context: int = 0
 
 
 Message = (

@@ -12,7 +12,8 @@ replication state, as etcd-io/raft does:
   in-flight window.
 
 ``sent_commit`` is the highest commit index this follower was told, so the
-leader can tell exactly the followers that lag behind a new commit.
+leader can tell exactly the followers that lag behind a new commit;
+``read_acked`` the highest ReadIndex sequence number it acknowledged.
 
 Invariant: ``match_index < next_index``.
 """
@@ -37,6 +38,7 @@ class Progress:
         "match_index",
         "next_index",
         "probe_sent",
+        "read_acked",
         "recent_active",
         "sent_commit",
         "state",
@@ -49,6 +51,7 @@ class Progress:
         self.probe_sent = False
         self.recent_active = False
         self.sent_commit = 0
+        self.read_acked = 0
         self.inflights = Inflights(max_inflight)
 
     def __repr__(self) -> str:

@@ -43,6 +43,7 @@ from ranet.core.messages import (
     RequestVoteResponse,
 )
 from ranet.core.quorum import VoteResult, vote_result
+from ranet.core.read_only import ReadState
 from ranet.core.ready import Ready
 from ranet.core.replication import Replicator
 from ranet.core.types import Entry, EntryKind, HardState, Role, SnapshotMeta, SoftState
@@ -100,6 +101,7 @@ class RaftCore:
         self.replicator: Replicator | None = None
         self._messages: list[Message] = []
         self._persisted_messages: list[Message] = []
+        self.read_states: list[ReadState] = []
         self._last_hard_state = self.hard_state
         self._last_soft_state = self.soft_state
 
@@ -150,6 +152,18 @@ class RaftCore:
             raise NotLeader(self.leader_id)
         term = self.current_term
         return self.replicator.append([Entry(term, data) for data in commands])
+
+    def read_index(self, context: bytes) -> None:
+        """Ask for a linearizable read (thesis §6.4); leader only.
+
+        When leadership is confirmed, ``ReadState(context, index)`` appears in
+        a Ready: serve the read once the state machine has applied ``index``.
+        Raises ``NotLeader`` elsewhere. Reads pending when the leader steps
+        down are never released; the runtime fails them on the role change.
+        """
+        if self.replicator is None:
+            raise NotLeader(self.leader_id)
+        self.replicator.read_index(context)
 
     def campaign(self, *, transfer: bool = False) -> None:
         """Start an election now: a pre-vote round first when enabled (thesis §9.6)."""
@@ -340,7 +354,7 @@ class RaftCore:
         if isinstance(message, Heartbeat):
             # The leader caps commit_index at what it knows we hold.
             self.log.commit_to(min(message.commit_index, self.log.last_index))
-            self.emit(HeartbeatResponse(self.id, message.src, self.current_term))
+            self.emit(HeartbeatResponse(self.id, message.src, self.current_term, message.context))
         else:
             self._handle_append_entries(message)
 
@@ -398,6 +412,7 @@ class RaftCore:
             or self._persisted_messages
             or self.log.has_unpersisted()
             or self.log.has_committed_to_apply()
+            or self.read_states
             or self.hard_state != self._last_hard_state
             or self.soft_state != self._last_soft_state
         )
@@ -417,6 +432,7 @@ class RaftCore:
             ready.entries_first_index, ready.entries = self.log.take_unpersisted()
         if self.log.has_committed_to_apply():
             ready.committed_first_index, ready.committed_entries = self.log.take_committed()
+        ready.read_states, self.read_states = self.read_states, []
         ready.messages, self._messages = self._messages, []
         ready.persisted_messages, self._persisted_messages = self._persisted_messages, []
         return ready

@@ -7,6 +7,8 @@ Rule 1 - order. The runtime handles a Ready in this order (DESIGN.md):
      promise durability (a vote granted, an append acknowledged, a
      RequestVote that relies on the term and self-vote being on disk);
   3. apply ``committed_entries`` (from ``committed_first_index``) in order.
+  4. serve each of ``read_states`` once the state machine has applied its
+     ``index`` (ReadIndex, thesis §6.4).
 ``messages`` promise nothing about this node's disk and may be sent at once,
 before or while step 1 runs (thesis §10.2.1: a leader replicates its entries
 while its own write is in flight).
@@ -22,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ranet.core.messages import Message
+from ranet.core.read_only import ReadState
 from ranet.core.types import Entry, HardState, SoftState
 
 
@@ -37,6 +40,7 @@ class Ready:
     persisted_messages: list[Message] = field(default_factory=list)
     committed_first_index: int = 0
     committed_entries: list[Entry] = field(default_factory=list)
+    read_states: list[ReadState] = field(default_factory=list)
 
     @property
     def must_sync(self) -> bool:

@@ -29,6 +29,7 @@ from ranet.core.messages import (
 )
 from ranet.core.progress import Progress, ReplicationState
 from ranet.core.quorum import committed_index, has_quorum
+from ranet.core.read_only import ReadOnlyQueue
 from ranet.core.types import Entry
 from ranet.errors import ProtocolInvariantViolated
 
@@ -47,6 +48,9 @@ class Replicator:
         }
         self._log_grew = False
         self._notified_commit = core.log.commit_index
+        self.read_only = ReadOnlyQueue()
+        self._reads_before_first_commit: list[bytes] = []
+        self._read_round_due = False
 
     def append(self, entries: list[Entry]) -> int:
         """Append the leader's own entries; they are sent at the next flush."""
@@ -57,7 +61,11 @@ class Replicator:
     # -- sending -----------------------------------------------------------------
 
     def flush(self) -> None:
-        """Send what accumulated since the last flush: new entries, new commit index."""
+        """Send what accumulated since the last flush: new entries, new commit
+        index, one heartbeat round for the reads that arrived."""
+        if self._read_round_due:
+            self._read_round_due = False
+            self.broadcast_heartbeat()
         if self._log_grew:
             self._log_grew = False
             for peer in self.progress:
@@ -131,7 +139,8 @@ class Replicator:
         core = self.core
         commit = min(progress.match_index, core.log.commit_index)
         progress.sent_commit = max(progress.sent_commit, commit)
-        core.emit(Heartbeat(core.id, peer, core.current_term, commit))
+        context = self.read_only.last_sequence
+        core.emit(Heartbeat(core.id, peer, core.current_term, commit, context))
 
     def broadcast_heartbeat(self) -> None:
         """Raft §5.2: an idle leader's proof of life."""
@@ -146,6 +155,9 @@ class Replicator:
             return  # not a member we replicate to
         progress.recent_active = True
         if isinstance(message, HeartbeatResponse):
+            if message.context > progress.read_acked:
+                progress.read_acked = message.context
+                self._confirm_reads()
             self._handle_heartbeat_response(message.src, progress)
         elif isinstance(message, AppendEntriesResponse):
             if message.success:
@@ -191,6 +203,26 @@ class Replicator:
                 progress.become_probe()
             self._send_entries(message.src, allow_empty=True)
 
+    # -- ReadIndex (thesis §6.4, see read_only.py) -------------------------------------
+
+    def read_index(self, context: bytes) -> None:
+        """Queue a linearizable read; it appears in a Ready's ``read_states``."""
+        if not self._committed_in_current_term():
+            self._reads_before_first_commit.append(context)
+            return
+        self.read_only.add(context, self.core.log.commit_index)
+        self._read_round_due = True
+        self._confirm_reads()  # a single voter needs no round
+
+    def _committed_in_current_term(self) -> bool:
+        return self.core.log.term(self.core.log.commit_index) == self.core.current_term
+
+    def _confirm_reads(self) -> None:
+        acked = {peer: progress.read_acked for peer, progress in self.progress.items()}
+        acked[self.core.id] = self.read_only.last_sequence
+        confirmed = committed_index(self.core.voters, acked)
+        self.core.read_states.extend(self.read_only.confirm_through(confirmed))
+
     # -- commit ----------------------------------------------------------------------
 
     def self_persisted(self) -> None:
@@ -203,9 +235,13 @@ class Replicator:
         match_index = {peer: progress.match_index for peer, progress in self.progress.items()}
         match_index[core.id] = core.log.stable_index
         index = committed_index(core.voters, match_index)
-        if index > core.log.commit_index and core.log.term(index) == core.current_term:
-            return core.log.commit_to(index)
-        return False
+        if index <= core.log.commit_index or core.log.term(index) != core.current_term:
+            return False
+        core.log.commit_to(index)
+        waiting, self._reads_before_first_commit = self._reads_before_first_commit, []
+        for context in waiting:
+            self.read_index(context)
+        return True
 
     def quorum_recently_active(self) -> bool:
         """Thesis §6.2 check-quorum: did a majority answer since the last check?"""

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from ranet.node.config import DEFAULT_BASE_PORT
+from ranet.node.loop import run as run_event_loop
 from ranet.node.supervisor import LocalCluster
 
 HELP = """commands:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.base_port <= 65535 - args.nodes:
         print("ranet cluster: error: --base-port is out of range", file=sys.stderr)
         return 2
-    return asyncio.run(_main(args))
+    return run_event_loop(_main(args))
 
 
 async def _main(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from ranet.errors import RanetError
 from ranet.node.config import NodeConfig, default_peers, parse_address, parse_peers
 from ranet.node.console import QuitConsole, run_command
 from ranet.node.events import Applied, NodeEvent, RoleChanged
+from ranet.node.loop import run as run_event_loop
 from ranet.node.runtime import Node
 from ranet.node.state_machine import AppendLog
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     use_console = args.console or (not args.no_console and sys.stdin.isatty())
     try:
-        return asyncio.run(serve(config, use_console))
+        return run_event_loop(serve(config, use_console))
     except (RanetError, OSError) as error:
         print(f"ranet node {config.node_id}: error: {error}", file=sys.stderr)
         return 1
