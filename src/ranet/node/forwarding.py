@@ -1,8 +1,11 @@
-"""Node-level messages: a follower forwards a client command to the leader.
+"""Node-level messages: a follower forwards work to the leader.
 
 They travel on the peer transport beside the core's messages but never reach
-the core. The leader proposes the command and answers with the result, or
-with the error the proposer should see (e.g. it is no longer the leader).
+the core. A ``ForwardedProposal`` asks the leader to propose a command; a
+``ForwardedReadIndex`` asks it for a confirmed read index (thesis §6.4), so
+the follower can serve a linearizable read once it has applied that far.
+The leader answers either with a ``ForwardedResult``: the msgpack-encoded
+result, or the error the caller should see (e.g. it is no longer leader).
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ class ForwardedProposal:
 
 
 @dataclass(slots=True, frozen=True)
+class ForwardedReadIndex:
+    src: int
+    dst: int
+    request_id: int
+
+
+@dataclass(slots=True, frozen=True)
 class ForwardedResult:
     """``error`` is empty on success; ``leader_hint`` is -1 when unknown."""
 
@@ -30,4 +40,5 @@ class ForwardedResult:
     leader_hint: int = -1
 
 
-NODE_MESSAGES = (ForwardedProposal, ForwardedResult)
+ForwardedRequest = ForwardedProposal | ForwardedReadIndex
+NODE_MESSAGES = (ForwardedProposal, ForwardedResult, ForwardedReadIndex)

@@ -14,7 +14,9 @@ the core's Ready loop (ranet.core.ready):
 3. when an fsync returns, the Readies it covered release their
    durability-promising messages and are acknowledged to the core, in order;
 4. committed entries are applied to the state machine and the proposers'
-   futures resolved.
+   futures resolved;
+5. confirmed reads (ReadIndex, thesis §6.4) are released once the state
+   machine has applied up to their read index.
 
 Rule 1 - a Ready's ``persisted_messages`` never leave before every write
 taken before it is durable, even when that Ready wrote nothing itself: an
@@ -28,10 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import itertools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -48,7 +51,13 @@ from ranet.errors import (
 )
 from ranet.node.config import NodeConfig
 from ranet.node.events import Applied, NodeEvent, RoleChanged
-from ranet.node.forwarding import NODE_MESSAGES, ForwardedProposal, ForwardedResult
+from ranet.node.forwarding import (
+    NODE_MESSAGES,
+    ForwardedProposal,
+    ForwardedReadIndex,
+    ForwardedRequest,
+    ForwardedResult,
+)
 from ranet.node.state_machine import StateMachine
 from ranet.storage import Storage
 from ranet.storage.disk import DiskStorage
@@ -56,6 +65,28 @@ from ranet.transport.codec import default_codec
 from ranet.transport.peers import PeerTransport
 
 logger = logging.getLogger(__name__)
+
+
+class ResultCodec:
+    """How results of forwarded commands cross the network: msgpack by default.
+
+    An application whose ``apply`` returns other types passes its own
+    ``encode``/``decode`` pair (e.g. the key-value store's reply codec).
+    """
+
+    def __init__(
+        self,
+        encode: Callable[[Any], object] = lambda result: result,
+        decode: Callable[[object], Any] = lambda value: value,
+    ) -> None:
+        self._to_wire = encode
+        self._from_wire = decode
+
+    def encode(self, result: Any) -> bytes:
+        return msgpack.packb(self._to_wire(result), default=repr)
+
+    def decode(self, data: bytes) -> Any:
+        return self._from_wire(msgpack.unpackb(data))
 
 
 class Node:
@@ -74,10 +105,12 @@ class Node:
         *,
         storage: Storage | None = None,
         on_event: Callable[[NodeEvent], None] | None = None,
+        result_codec: ResultCodec | None = None,
     ) -> None:
         self.config = config
         self.state_machine = state_machine
         self.on_event = on_event
+        self.result_codec = result_codec or ResultCodec()
         self._storage = storage
         self.core: RaftCore | None = None
         self.transport: PeerTransport | None = None
@@ -91,6 +124,8 @@ class Node:
         self._sync_future: asyncio.Future[None] | None = None
         self._waiters: dict[int, tuple[int, asyncio.Future[Any]]] = {}
         self._forwarded: dict[int, asyncio.Future[Any]] = {}
+        self._reads: dict[bytes, asyncio.Future[int]] = {}
+        self._apply_waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # a heap
         self._request_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._state_changed = asyncio.Event()
@@ -158,11 +193,15 @@ class Node:
         for _, future in self._waiters.values():
             if not future.done():
                 future.set_exception(shutting_down)
-        for future in self._forwarded.values():
+        pending = [*self._forwarded.values(), *self._reads.values()]
+        pending += [future for _, _, future in self._apply_waiters]
+        for future in pending:
             if not future.done():
                 future.set_exception(shutting_down)
         self._waiters.clear()
         self._forwarded.clear()
+        self._reads.clear()
+        self._apply_waiters.clear()
         assert self._storage is not None and self._disk is not None
         try:
             if self.failure is None:
@@ -219,14 +258,76 @@ class Node:
         core = self._running_core()
         if core.is_leader:
             return await self.propose(command, timeout=timeout)
-        leader = core.leader_id
+        return await self._forward(
+            lambda leader, request_id: ForwardedProposal(
+                self.config.node_id, leader, request_id, command
+            ),
+            timeout,
+        )
+
+    async def read_barrier(self, *, timeout: float | None = None) -> int:
+        """Wait until this node may serve a linearizable read; return the read index.
+
+        ReadIndex (thesis §6.4): the leader confirms with a heartbeat round
+        that it still leads and takes its commit index; a follower asks the
+        leader for it. Either way the call returns once this node's state
+        machine has applied up to that index, so a read of local state now
+        reflects every write that completed before the call.
+        """
+        limit = timeout or self.config.proposal_timeout
+        core = self._running_core()
+        if core.is_leader:
+            index = await self._leader_read_index(limit)
+        else:
+            index = await self._forward(
+                lambda leader, request_id: ForwardedReadIndex(
+                    self.config.node_id, leader, request_id
+                ),
+                limit,
+            )
+        await self._wait_applied(index, limit)
+        return index
+
+    async def _leader_read_index(self, limit: float) -> int:
+        core = self._running_core()
+        if not core.is_leader:
+            raise self._not_leader()
+        context = next(self._request_ids).to_bytes(8, "big")
+        future: asyncio.Future[int] = self._loop_or_fail().create_future()
+        self._reads[context] = future
+        core.read_index(context)
+        self._schedule()
+        try:
+            return await asyncio.wait_for(future, limit)
+        except TimeoutError:
+            raise Timeout(f"leadership not confirmed within {limit} s") from None
+        finally:
+            self._reads.pop(context, None)
+
+    async def _wait_applied(self, index: int, limit: float) -> None:
+        if self.applied_index >= index:
+            return
+        future: asyncio.Future[None] = self._loop_or_fail().create_future()
+        heapq.heappush(self._apply_waiters, (index, next(self._request_ids), future))
+        try:
+            await asyncio.wait_for(future, limit)
+        except TimeoutError:
+            raise Timeout(f"index {index} not applied within {limit} s") from None
+
+    async def _forward(
+        self,
+        make: Callable[[int, int], ForwardedRequest],
+        timeout: float | None,
+    ) -> Any:
+        """Send a request to the leader and await its ``ForwardedResult``."""
+        leader = self._core().leader_id
         if leader is None:
             raise NotLeader(None)
         assert self.transport is not None
         request_id = next(self._request_ids)
         future: asyncio.Future[Any] = self._loop_or_fail().create_future()
         self._forwarded[request_id] = future
-        self.transport.send(ForwardedProposal(self.config.node_id, leader, request_id, command))
+        self.transport.send(make(leader, request_id))
         limit = timeout or self.config.proposal_timeout
         try:
             return await asyncio.wait_for(future, limit)
@@ -294,7 +395,10 @@ class Node:
         if not self._running:
             return
         if isinstance(message, ForwardedProposal):
-            self._spawn(self._serve_forwarded(message))
+            self._spawn(self._serve_forwarded(message, self.propose(message.command)))
+        elif isinstance(message, ForwardedReadIndex):
+            limit = self.config.proposal_timeout
+            self._spawn(self._serve_forwarded(message, self._leader_read_index(limit)))
         elif isinstance(message, ForwardedResult):
             self._resolve_forwarded(message)
         else:
@@ -306,14 +410,13 @@ class Node:
                 )
             self._schedule()
 
-    async def _serve_forwarded(self, request: ForwardedProposal) -> None:
+    async def _serve_forwarded(self, request: ForwardedRequest, work: Awaitable[Any]) -> None:
         assert self.transport is not None
         reply = ForwardedResult(self.config.node_id, request.src, request.request_id, b"")
         try:
-            result = await self.propose(request.command)
-            reply = ForwardedResult(
-                reply.src, reply.dst, reply.request_id, msgpack.packb(result, default=repr)
-            )
+            result = await work
+            encoded = self.result_codec.encode(result)
+            reply = ForwardedResult(reply.src, reply.dst, reply.request_id, encoded)
         except NotLeader as error:
             hint = -1 if error.leader_hint is None else error.leader_hint
             reply = ForwardedResult(reply.src, reply.dst, reply.request_id, b"", "NotLeader", hint)
@@ -331,7 +434,7 @@ class Node:
         elif reply.error:
             future.set_exception(ProposalDropped(reply.error))
         else:
-            future.set_result(msgpack.unpackb(reply.result))
+            future.set_result(self.result_codec.decode(reply.result))
 
     # -- the Ready loop -------------------------------------------------------------
 
@@ -364,6 +467,10 @@ class Node:
                 self._release(ready)
             if ready.committed_entries:
                 self._apply(ready)
+            for read in ready.read_states:
+                future = self._reads.pop(read.context, None)
+                if future is not None and not future.done():
+                    future.set_result(read.index)
         if self._unsynced and self._sync_future is None:
             self._start_sync()
 
@@ -410,6 +517,11 @@ class Node:
             self.applied_index = index
             self._resolve_waiter(index, entry.term, result, error)
             index += 1
+        waiters = self._apply_waiters
+        while waiters and waiters[0][0] <= self.applied_index:
+            future = heapq.heappop(waiters)[2]
+            if not future.done():
+                future.set_result(None)
 
     def _resolve_waiter(
         self, index: int, term: int, result: Any, error: BaseException | None
@@ -429,6 +541,12 @@ class Node:
 
     def _role_changed(self, soft: SoftState) -> None:
         self._state_changed.set()
+        if soft.role != Role.LEADER and self._reads:
+            lost = self._not_leader()
+            for future in self._reads.values():
+                if not future.done():
+                    future.set_exception(lost)
+            self._reads.clear()
         if self.on_event is not None:
             node_id = self.config.node_id
             self.on_event(RoleChanged(node_id, soft.role, soft.current_term, soft.leader_id))

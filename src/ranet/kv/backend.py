@@ -1,0 +1,31 @@
+"""What the RESP server needs from the replicated store behind it.
+
+The server knows the Redis protocol and connections; the backend knows Raft.
+``NodeBackend`` (the real one, in ``node_backend.py``) runs writes through
+the log and reads through ReadIndex; tests may use an in-memory fake.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ranet.kv.reply import Reply
+
+
+class Backend(Protocol):
+    async def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
+        """Replicate a write command and return its reply.
+
+        ``session`` is ``(client_id, sequence)`` for exactly-once retries.
+        Raises ``NotLeader`` (no leader known), ``Timeout`` (outcome unknown)
+        or ``ShuttingDown``; a follower forwards to the leader itself.
+        """
+        ...
+
+    async def read(self, argv: list[bytes], *, stale: bool) -> Reply:
+        """Run a read-only command: linearizable (ReadIndex) unless ``stale``."""
+        ...
+
+    def raft_info(self) -> dict[str, Any]:
+        """Fields for the ``# Raft`` section of INFO (role, term, leader, ...)."""
+        ...

@@ -1,0 +1,56 @@
+"""How a client's write travels through the log.
+
+A log entry of the key-value store is a msgpack array
+``[client_id, sequence, timestamp_ms, argv]``:
+
+- ``client_id`` and ``sequence`` identify the request for exactly-once
+  sessions (thesis §6.3); ``client_id`` 0 means "no session";
+- ``timestamp_ms`` is the proposing leader's wall clock. Session expiry reads
+  time from the log, never from a local clock, so every replica expires the
+  same sessions at the same index;
+- ``argv`` is the command as the client sent it, name first (bytes).
+
+Entries come from our own leader, but a corrupt or hostile one must still
+not crash a node: ``decode`` raises ``EnvelopeError`` on any malformed input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgpack
+
+from ranet.errors import RanetError
+
+
+class EnvelopeError(RanetError, ValueError):
+    """A log entry is not a well-formed key-value command."""
+
+
+@dataclass(slots=True, frozen=True)
+class Envelope:
+    client_id: int
+    sequence: int
+    timestamp_ms: int
+    argv: list[bytes]
+
+
+def encode(envelope: Envelope) -> bytes:
+    return msgpack.packb(
+        [envelope.client_id, envelope.sequence, envelope.timestamp_ms, envelope.argv]
+    )
+
+
+def decode(data: bytes) -> Envelope:
+    try:
+        fields = msgpack.unpackb(data)
+    except Exception as error:  # msgpack raises several types
+        raise EnvelopeError(f"undecodable command: {error}") from None
+    if not (isinstance(fields, list) and len(fields) == 4):
+        raise EnvelopeError("a command must be [client_id, sequence, timestamp_ms, argv]")
+    client_id, sequence, timestamp_ms, argv = fields
+    if not all(isinstance(v, int) and v >= 0 for v in (client_id, sequence, timestamp_ms)):
+        raise EnvelopeError("client_id, sequence and timestamp_ms must be non-negative integers")
+    if not (isinstance(argv, list) and argv and all(isinstance(a, bytes) for a in argv)):
+        raise EnvelopeError("argv must be a non-empty list of byte strings")
+    return Envelope(client_id, sequence, timestamp_ms, argv)

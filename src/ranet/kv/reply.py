@@ -1,0 +1,54 @@
+"""The values a command answers with, as the Redis protocol types them.
+
+Plain Python values stand for most RESP types: ``int`` is an integer reply,
+``bytes`` a bulk string, ``None`` a null, ``list`` an array (of replies).
+Two small classes cover the rest: ``Status`` ("+OK") and ``ErrorReply``
+("-ERR ..."). The state machine returns these; the server encodes them.
+An ``ErrorReply`` is a normal answer (the command ran and failed), never an
+exception, so that it can be stored in a session table and replayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True, frozen=True)
+class Status:
+    """A simple-string reply, e.g. ``Status("OK")`` -> ``+OK``."""
+
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class ErrorReply:
+    """An error reply; ``message`` starts with its code, e.g. ``"ERR syntax error"``."""
+
+    message: str
+
+
+OK = Status("OK")
+Reply = Status | ErrorReply | int | bytes | None | list  # list items are Replies
+
+
+def to_wire(reply: Reply) -> object:
+    """A msgpack-able form of ``reply``, to carry a forwarded command's answer."""
+    if isinstance(reply, Status):
+        return ["+", reply.text]
+    if isinstance(reply, ErrorReply):
+        return ["-", reply.message]
+    if isinstance(reply, list):
+        return ["*", [to_wire(item) for item in reply]]
+    return reply
+
+
+def from_wire(value: object) -> Reply:
+    """Inverse of ``to_wire``."""
+    if isinstance(value, list):
+        tag, body = value
+        if tag == "+":
+            return Status(body)
+        if tag == "-":
+            return ErrorReply(body)
+        return [from_wire(item) for item in body]
+    return value  # type: ignore[return-value]

@@ -1,0 +1,173 @@
+"""The embedding API: Node.propose / submit / read_barrier and their typed errors,
+with real TCP and real disks in one process (each test its own ports and dirs)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from ranet.core import CoreConfig
+from ranet.errors import NotLeader, ShuttingDown, Timeout
+from ranet.node import AppendLog, Node, NodeConfig
+from ranet.node.supervisor import free_ports
+
+T = TypeVar("T")
+FAST = CoreConfig(election_ticks=10, heartbeat_ticks=1)
+
+
+def run(coroutine: Awaitable[T]) -> T:
+    return asyncio.run(asyncio.wait_for(coroutine, 60))  # type: ignore[arg-type]
+
+
+class Exploding(AppendLog):
+    def apply(self, command: bytes) -> int:
+        if command == b"boom":
+            raise ValueError("the application refused this command")
+        return super().apply(command)
+
+
+def make_nodes(data: Path, size: int = 3, timeout: float = 2.0) -> list[Node]:
+    ports = free_ports(size)
+    peers = {i: ("127.0.0.1", ports[i]) for i in range(size)}
+    return [
+        Node(
+            NodeConfig(
+                i, peers, data / f"node-{i}", tick_seconds=0.02, core=FAST, proposal_timeout=timeout
+            ),  # fmt: skip
+            Exploding(),
+        )
+        for i in range(size)
+    ]
+
+
+@asynccontextmanager
+async def cluster(data: Path, size: int = 3, timeout: float = 2.0) -> AsyncIterator[list[Node]]:
+    nodes = make_nodes(data, size, timeout)
+    for node in nodes:
+        await node.start()
+    try:
+        yield nodes
+    finally:
+        for node in nodes:
+            await node.stop()
+
+
+async def leader_and_follower(nodes: list[Node]) -> tuple[Node, Node]:
+    leader = nodes[await nodes[0].wait_for_leader(10)]
+    for node in nodes:  # every node must know the leader, so forwarding works
+        await node.wait_for_leader(10)
+    return leader, next(n for n in nodes if n is not leader)
+
+
+def test_propose_returns_the_state_machines_result(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            assert await leader.propose(b"a") == 1
+            assert await leader.propose(b"b") == 2
+
+    run(scenario())
+
+
+def test_propose_on_a_follower_raises_not_leader_with_address(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, follower = await leader_and_follower(nodes)
+            with pytest.raises(NotLeader) as error:
+                await follower.propose(b"x")
+            host, port = leader.config.peers[leader.config.node_id]
+            assert error.value.leader_hint == leader.config.node_id
+            assert error.value.address == f"{host}:{port}"
+
+    run(scenario())
+
+
+def test_submit_from_a_follower_is_forwarded(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, follower = await leader_and_follower(nodes)
+            assert await follower.submit(b"via-follower") == 1
+            assert leader.state_machine.items == [b"via-follower"]
+
+    run(scenario())
+
+
+def test_application_errors_reach_the_proposer_and_the_node_keeps_running(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, follower = await leader_and_follower(nodes)
+            with pytest.raises(ValueError, match="refused"):
+                await leader.propose(b"boom")
+            assert await follower.submit(b"fine") == 1
+
+    run(scenario())
+
+
+def test_read_barrier_on_a_follower_sees_completed_writes(tmp_path: Path) -> None:
+    """Thesis §6.4: after the barrier, local state reflects every write that
+    completed before the read began, on any node."""
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, follower = await leader_and_follower(nodes)
+            for i in range(20):
+                await leader.propose(b"%d" % i)
+                await follower.read_barrier()
+                assert follower.state_machine.items[-1] == b"%d" % i
+
+    run(scenario())
+
+
+def test_without_a_majority_writes_time_out_and_reads_fail(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, timeout=0.5) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            for node in nodes:
+                if node is not leader:
+                    await node.stop()
+            with pytest.raises((Timeout, NotLeader)):
+                await leader.propose(b"lost?")
+            with pytest.raises((Timeout, NotLeader)):
+                await leader.read_barrier()
+
+    run(scenario())
+
+
+def test_stopping_fails_pending_work_with_shutting_down(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, timeout=5) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            for node in nodes:
+                if node is not leader:
+                    await node.stop()
+            pending = asyncio.ensure_future(leader.propose(b"never"))
+            await asyncio.sleep(0)  # let the proposal reach the core
+            await leader.stop()
+            with pytest.raises(ShuttingDown):
+                await pending
+            with pytest.raises(ShuttingDown):
+                await leader.propose(b"after")
+
+    run(scenario())
+
+
+def test_a_restarted_node_rebuilds_its_state_from_disk(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        peers = local_peers()
+        async with cluster(tmp_path, peers=peers) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            for item in (b"x", b"y"):
+                await leader.propose(item)
+        async with cluster(tmp_path, peers=peers) as reborn:
+            leader, follower = await leader_and_follower(reborn)
+            await follower.read_barrier()
+            assert follower.state_machine.items == [b"x", b"y"]
+
+    run(scenario())
