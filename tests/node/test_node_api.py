@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,23 +31,22 @@ class Exploding(AppendLog):
         return super().apply(command)
 
 
-def make_nodes(data: Path, size: int = 3, timeout: float = 2.0) -> list[Node]:
-    ports = free_ports(size)
-    peers = {i: ("127.0.0.1", ports[i]) for i in range(size)}
-    return [
-        Node(
-            NodeConfig(
-                i, peers, data / f"node-{i}", tick_seconds=0.02, core=FAST, proposal_timeout=timeout
-            ),  # fmt: skip
-            Exploding(),
-        )
-        for i in range(size)
-    ]
+def local_peers(size: int = 3) -> dict[int, tuple[str, int]]:
+    return {i: ("127.0.0.1", port) for i, port in enumerate(free_ports(size))}
+
+
+def make_nodes(data: Path, peers: dict[int, tuple[str, int]], timeout: float) -> list[Node]:
+    def config(node_id: int) -> NodeConfig:
+        return NodeConfig(
+            node_id, peers, data / f"node-{node_id}",
+            tick_seconds=0.02, core=FAST, proposal_timeout=timeout,
+        )  # fmt: skip
+
+    return [Node(config(node_id), Exploding()) for node_id in peers]
 
 
 @asynccontextmanager
-async def cluster(data: Path, size: int = 3, timeout: float = 2.0) -> AsyncIterator[list[Node]]:
-    nodes = make_nodes(data, size, timeout)
+async def running(nodes: list[Node]) -> AsyncIterator[list[Node]]:
     for node in nodes:
         await node.start()
     try:
@@ -55,6 +54,12 @@ async def cluster(data: Path, size: int = 3, timeout: float = 2.0) -> AsyncItera
     finally:
         for node in nodes:
             await node.stop()
+
+
+def cluster(
+    data: Path, timeout: float = 2.0, peers: dict[int, tuple[str, int]] | None = None
+) -> AbstractAsyncContextManager[list[Node]]:
+    return running(make_nodes(data, peers or local_peers(), timeout))
 
 
 async def leader_and_follower(nodes: list[Node]) -> tuple[Node, Node]:
