@@ -108,3 +108,11 @@ class ListenError(TransportError, OSError):
     An ``OSError`` too, with the ``errno`` of the failed bind, so callers that
     handle socket errors generically keep working.
     """
+
+
+class SnapshotFormatError(RanetError, ValueError):
+    """A state machine snapshot is not in the format this version writes.
+
+    Raised by ``restore`` before anything is replaced: the state machine keeps
+    the state it had.
+    """

@@ -176,3 +176,24 @@ def test_a_restarted_node_rebuilds_its_state_from_disk(tmp_path: Path) -> None:
             assert follower.state_machine.items == [b"x", b"y"]
 
     run(scenario())
+
+
+def test_a_stopping_leader_hands_leadership_on_without_an_election_timeout(
+    tmp_path: Path,
+) -> None:
+    """Thesis §3.10: graceful shutdown transfers leadership first, so writes
+    resume on the new leader at once rather than after an election timeout."""
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            old_term = leader.core.current_term
+            await leader.stop()
+            assert not leader.is_leader  # it stepped down before closing
+            survivor = next(n for n in nodes if n is not leader)
+            new_leader = nodes[await survivor.wait_for_leader(5)]
+            # One term later: the transfer's election, with no failed election between.
+            assert new_leader.core.current_term == old_term + 1
+            assert await new_leader.propose(b"after") == 1
+
+    run(scenario())

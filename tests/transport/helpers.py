@@ -1,4 +1,4 @@
-"""Helpers for transport tests: bounded runs, meshes of real transports, raw sockets.
+"""Helpers for transport tests: meshes of real transports, bounded waits, forged frames.
 
 Every wait is bounded: a test that would hang fails with ``TimeoutError``.
 """
@@ -6,10 +6,10 @@ Every wait is bounded: a test that would hang fails with ``TimeoutError``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import msgpack
 
@@ -24,12 +24,8 @@ CLUSTER = "test-cluster"
 FAST_BACKOFF = (0.01, 0.1)
 CODEC = default_codec()
 
-T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
-    """Run ``coro`` on a fresh event loop, failing after ``timeout`` seconds."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+Runner = Callable[..., Any]
+"""The ``run`` fixture: ``run(coro, timeout=10.0)`` on a fresh event loop."""
 
 
 async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -96,6 +92,19 @@ async def wait_connected(*nodes: Node) -> None:
     )
 
 
+def message_array(message: Any, **changes: Any) -> list[Any]:
+    """The raw msgpack array ``[tag, field...]`` of ``message``, some fields replaced.
+
+    Forged payloads built this way stay valid in every other respect even as
+    message types gain fields.
+    """
+    array = msgpack.unpackb(CODEC.encode(message))
+    names = [each.name for each in fields(message)]
+    for name, value in changes.items():
+        array[1 + names.index(name)] = value
+    return array
+
+
 def handshake_frame(
     cluster_id: str = CLUSTER,
     dialer_id: int = 2,
@@ -134,19 +143,29 @@ async def closed_by_peer(reader: asyncio.StreamReader, timeout: float = 5.0) -> 
     await asyncio.wait_for(drain(), timeout)
 
 
+class _CountingWrites:
+    """Stands in for a link's asyncio transport and records the size of every write."""
+
+    def __init__(self, transport: asyncio.Transport, sizes: list[int]) -> None:
+        self._transport = transport
+        self._sizes = sizes
+
+    def write(self, data: bytes) -> None:
+        self._sizes.append(len(data))
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def count_socket_writes(node: Node, peer_id: int) -> list[int]:
-    """Record the size of every ``write`` on ``node``'s connection to ``peer_id``.
+    """Record the size of every socket write on ``node``'s connection to ``peer_id``.
 
-    White-box: wraps the asyncio transport of the live link.
+    White-box: interposes on the live link's transport (uvloop's transports
+    cannot be patched in place).
     """
-    socket_transport = node.transport._peers[peer_id].transport
-    assert socket_transport is not None, "link is not connected"
+    peer = node.transport._peers[peer_id]
+    assert peer.transport is not None, "link is not connected"
     sizes: list[int] = []
-    write = socket_transport.write
-
-    def counting_write(data: bytes) -> None:
-        sizes.append(len(data))
-        write(data)
-
-    socket_transport.write = counting_write  # type: ignore[method-assign]
+    peer.transport = _CountingWrites(peer.transport, sizes)  # type: ignore[assignment]
     return sizes

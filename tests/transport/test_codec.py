@@ -24,7 +24,8 @@ from ranet.core.types import Entry, EntryKind, SnapshotMeta
 from ranet.errors import DecodeError, EncodeError
 from ranet.transport.codec import CORE_MESSAGE_TYPES, Codec, default_codec
 
-CODEC = default_codec()
+from .helpers import CODEC, message_array
+
 BIG = 2**64 - 1
 SMALL = -(2**63)
 ALL_BYTES = bytes(range(256))
@@ -93,8 +94,10 @@ def test_entries_come_back_as_entry_objects_with_bytes_data() -> None:
 
 
 def test_an_entry_is_a_three_element_array() -> None:
-    payload = CODEC.encode(AppendEntries(1, 2, 2, 0, 0, (Entry(2, b"x", 0),), 0))
-    assert msgpack.unpackb(payload) == [2, 1, 2, 2, 0, 0, [[2, b"x", 0]], 0]
+    array = message_array(AppendEntries(1, 2, 2, 0, 0, (Entry(2, b"x", 0),), 0))
+    names = [field.name for field in dataclasses.fields(AppendEntries)]
+    assert array[0] == CODEC.types.index(AppendEntries)
+    assert array[1 + names.index("entries")] == [[2, b"x", 0]]
 
 
 def test_nested_optional_enum_float_and_tuple_fields_round_trip() -> None:
@@ -148,32 +151,55 @@ def test_randomized_round_trip(seed: int) -> None:
         assert codec.decode(codec.encode(message)) == message
 
 
-def pack(*fields: Any) -> bytes:
-    return msgpack.packb(fields)
+def pack(array: list[Any]) -> bytes:
+    return msgpack.packb(array)
 
 
-HEARTBEAT = CODEC.encode(Heartbeat(1, 2, 3, 4))
+HEARTBEAT = Heartbeat(1, 2, 3, 4)
+ARITY = len(dataclasses.fields(Heartbeat))
+APPEND = AppendEntries(1, 2, 3, 0, 0, (), 0)
 BAD_PAYLOADS = {
     "empty": (b"", "invalid msgpack"),
     "reserved byte": (b"\xc1", "invalid msgpack"),
     "garbage": (b"\xff\x00\x13garbage", "invalid msgpack"),
-    "truncated": (HEARTBEAT[:-1], "invalid msgpack"),
-    "trailing bytes": (HEARTBEAT + b"\x00", "invalid msgpack"),
+    "truncated": (CODEC.encode(HEARTBEAT)[:-1], "invalid msgpack"),
+    "trailing bytes": (CODEC.encode(HEARTBEAT) + b"\x00", "invalid msgpack"),
     "not an array": (msgpack.packb({"tag": 4}), "must be a non-empty array"),
-    "empty array": (pack(), "must be a non-empty array"),
-    "unknown tag": (pack(99, 1, 2, 3, 4), "unknown message tag 99"),
-    "negative tag": (pack(-1, 1, 2, 3, 4), "unknown message tag -1"),
-    "tag is a string": (pack("4", 1, 2, 3, 4), "unknown message tag '4'"),
-    "too few fields": (pack(4, 1, 2, 3), "Heartbeat expects 4 fields, got 3"),
-    "too many fields": (pack(4, 1, 2, 3, 4, 5), "Heartbeat expects 4 fields, got 5"),
-    "bool for int": (pack(4, 1, 2, True, 4), "Heartbeat.term must be int, got bool"),
-    "str for int": (pack(4, 1, 2, "3", 4), "Heartbeat.term must be int, got str"),
-    "int for bool": (pack(1, 2, 1, 3, 1, False), "vote_granted must be bool, got int"),
-    "entries not an array": (pack(2, 1, 2, 3, 0, 0, b"x", 0), "entries must be tuple"),
-    "entry of wrong arity": (pack(2, 1, 2, 3, 0, 0, [[1, b"x"]], 0), "item 0: Entry expects 3"),
-    "entry data as str": (pack(2, 1, 2, 3, 0, 0, [[1, b"", 0], [1, "x", 0]], 0), "item 1"),
-    "entry is a map": (pack(2, 1, 2, 3, 0, 0, [{"a": 1}], 0), "item 0 must be Entry, got dict"),
-    "ext type": (pack(4, 1, 2, msgpack.ExtType(1, b"x"), 4), "must be int, got ExtType"),
+    "empty array": (pack([]), "must be a non-empty array"),
+    "unknown tag": (pack([99, 1, 2, 3, 4]), "unknown message tag 99"),
+    "negative tag": (pack([-1, 1, 2, 3, 4]), "unknown message tag -1"),
+    "tag is a string": (pack(["4", 1, 2, 3, 4]), "unknown message tag '4'"),
+    "too few fields": (
+        pack(message_array(HEARTBEAT)[:-1]),
+        f"Heartbeat expects {ARITY} fields, got {ARITY - 1}",
+    ),
+    "too many fields": (
+        pack([*message_array(HEARTBEAT), 5]),
+        f"Heartbeat expects {ARITY} fields, got {ARITY + 1}",
+    ),
+    "bool for int": (pack(message_array(HEARTBEAT, term=True)), "term must be int, got bool"),
+    "str for int": (pack(message_array(HEARTBEAT, term="3")), "term must be int, got str"),
+    "int for bool": (
+        pack(message_array(RequestVoteResponse(2, 1, 3, True), vote_granted=1)),
+        "vote_granted must be bool, got int",
+    ),
+    "entries not an array": (pack(message_array(APPEND, entries=b"x")), "entries must be tuple"),
+    "entry of wrong arity": (
+        pack(message_array(APPEND, entries=[[1, b"x"]])),
+        "item 0: Entry expects 3 fields, got 2",
+    ),
+    "entry data as str": (
+        pack(message_array(APPEND, entries=[[1, b"", 0], [1, "x", 0]])),
+        "item 1: Entry.data must be bytes, got str",
+    ),
+    "entry is a map": (
+        pack(message_array(APPEND, entries=[{"a": 1}])),
+        "item 0 must be Entry, got dict",
+    ),
+    "ext type": (
+        pack(message_array(HEARTBEAT, term=msgpack.ExtType(1, b"x"))),
+        "term must be int, got ExtType",
+    ),
     "deep nesting": (b"\x91" * 100_000 + b"\x00", "invalid msgpack"),
 }
 

@@ -14,6 +14,7 @@ from ranet.core.messages import (
     Message,
     RequestVote,
     RequestVoteResponse,
+    TimeoutNow,
 )
 from ranet.core.raft import RaftCore, RandomSource
 from ranet.core.read_only import ReadState
@@ -39,4 +40,5 @@ __all__ = [
     "Role",
     "SnapshotMeta",
     "SoftState",
+    "TimeoutNow",
 ]

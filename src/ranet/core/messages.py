@@ -103,6 +103,16 @@ class HeartbeatResponse:
     context: int = 0
 
 
+@dataclass(slots=True, frozen=True)
+class TimeoutNow:
+    """Leadership transfer (thesis §3.10): "start an election now", sent by a
+    leader to a follower whose log it has just brought up to date."""
+
+    src: int
+    dst: int
+    term: int
+
+
 Message = (
     RequestVote
     | RequestVoteResponse
@@ -110,4 +120,5 @@ Message = (
     | AppendEntriesResponse
     | Heartbeat
     | HeartbeatResponse
+    | TimeoutNow
 )

@@ -41,16 +41,19 @@ from ranet.core.messages import (
     Message,
     RequestVote,
     RequestVoteResponse,
+    TimeoutNow,
 )
 from ranet.core.quorum import VoteResult, vote_result
 from ranet.core.read_only import ReadState
 from ranet.core.ready import Ready
 from ranet.core.replication import Replicator
 from ranet.core.types import Entry, EntryKind, HardState, Role, SnapshotMeta, SoftState
-from ranet.errors import NotLeader
+from ranet.errors import NotLeader, ProposalDropped
 
 # Messages that promise nothing about this node's disk and may leave at once.
-_IMMEDIATE = (AppendEntries, Heartbeat, HeartbeatResponse)
+_IMMEDIATE = (AppendEntries, Heartbeat, HeartbeatResponse, TimeoutNow)
+# Messages only a leader sends: their sender is the leader of their term.
+_FROM_LEADER = (AppendEntries, Heartbeat, TimeoutNow)
 
 
 class RandomSource(Protocol):
@@ -150,8 +153,25 @@ class RaftCore:
         """Append many commands at once; return the index of the last one."""
         if self.replicator is None:
             raise NotLeader(self.leader_id)
+        if self.replicator.transfer_target is not None:
+            raise ProposalDropped(
+                f"leadership is being transferred to node {self.replicator.transfer_target}"
+            )
         term = self.current_term
         return self.replicator.append([Entry(term, data) for data in commands])
+
+    def transfer_leadership(self, target: int | None = None) -> int:
+        """Hand leadership to ``target``, or to the most up-to-date follower
+        (thesis §3.10); return the chosen node.
+
+        The leader stops accepting proposals, brings the target's log up to
+        date, then sends it ``TimeoutNow`` so it campaigns at once. If no new
+        leader emerges within an election timeout the transfer is abandoned
+        and proposals are accepted again.
+        """
+        if self.replicator is None:
+            raise NotLeader(self.leader_id)
+        return self.replicator.start_transfer(target)
 
     def read_index(self, context: bytes) -> None:
         """Ask for a linearizable read (thesis §6.4); leader only.
@@ -186,6 +206,9 @@ class RaftCore:
             self._handle_vote_response(message)
         elif isinstance(message, AppendEntries | Heartbeat):
             self._handle_leader_message(message)
+        elif isinstance(message, TimeoutNow):
+            if self.id in self.voters and self.role != Role.LEADER:
+                self.campaign(transfer=True)  # thesis §3.10: skip the wait and the pre-vote
         elif self.replicator is not None:
             self.replicator.handle_response(message)
 
@@ -206,7 +229,9 @@ class RaftCore:
             return True
         if isinstance(message, RequestVoteResponse) and message.pre_vote and message.vote_granted:
             return True  # granted pre-votes carry the term we would campaign in
-        leader = message.src if isinstance(message, AppendEntries | Heartbeat) else None
+        leader = (
+            message.src if isinstance(message, AppendEntries | Heartbeat | TimeoutNow) else None
+        )
         self._become_follower(message.term, leader)
         return True
 
@@ -306,6 +331,7 @@ class RaftCore:
         assert replicator is not None
         if self.election_elapsed >= self.config.election_ticks:
             self.election_elapsed = 0
+            replicator.abandon_transfer()  # no new leader within a timeout
             if self.config.check_quorum and not replicator.quorum_recently_active():
                 # Thesis §6.2: a leader cut off from a majority steps down.
                 self._become_follower(self.current_term, None)

@@ -26,12 +26,13 @@ from ranet.core.messages import (
     Heartbeat,
     HeartbeatResponse,
     Message,
+    TimeoutNow,
 )
 from ranet.core.progress import Progress, ReplicationState
 from ranet.core.quorum import committed_index, has_quorum
 from ranet.core.read_only import ReadOnlyQueue
 from ranet.core.types import Entry
-from ranet.errors import ProtocolInvariantViolated
+from ranet.errors import ConfigurationError, ProtocolInvariantViolated
 
 if TYPE_CHECKING:
     from ranet.core.raft import RaftCore
@@ -51,6 +52,7 @@ class Replicator:
         self.read_only = ReadOnlyQueue()
         self._reads_before_first_commit: list[bytes] = []
         self._read_round_due = False
+        self.transfer_target: int | None = None
 
     def append(self, entries: list[Entry]) -> int:
         """Append the leader's own entries; they are sent at the next flush."""
@@ -191,6 +193,8 @@ class Replicator:
         self.maybe_commit()
         self._send_entries(message.src)
         self._notify_commit(message.src, progress)
+        if message.src == self.transfer_target:
+            self._maybe_send_timeout_now()
 
     def _handle_append_rejection(self, message: AppendEntriesResponse, progress: Progress) -> None:
         """Back off using the follower's conflict hint (Raft §5.3)."""
@@ -202,6 +206,34 @@ class Replicator:
             if progress.state == ReplicationState.REPLICATE:
                 progress.become_probe()
             self._send_entries(message.src, allow_empty=True)
+
+    # -- leadership transfer (thesis §3.10) ---------------------------------------------
+
+    def start_transfer(self, target: int | None) -> int:
+        core = self.core
+        candidates = sorted(core.voters - {core.id})
+        if target is None:
+            if not candidates:
+                raise ConfigurationError("a single-voter cluster has no one to transfer to")
+            target = max(candidates, key=lambda peer: (self.progress[peer].match_index, -peer))
+        elif target == core.id:
+            raise ConfigurationError(f"node {target} already leads")
+        elif target not in candidates:
+            raise ConfigurationError(f"node {target} is not a voting member")
+        self.transfer_target = target
+        core.election_elapsed = 0  # the transfer has one election timeout to succeed
+        self._send_entries(target, allow_empty=True)
+        self._maybe_send_timeout_now()
+        return target
+
+    def _maybe_send_timeout_now(self) -> None:
+        core = self.core
+        target = self.transfer_target
+        if target is not None and self.progress[target].match_index == core.log.last_index:
+            core.emit(TimeoutNow(core.id, target, core.current_term))
+
+    def abandon_transfer(self) -> None:
+        self.transfer_target = None
 
     # -- ReadIndex (thesis §6.4, see read_only.py) -------------------------------------
 

@@ -173,10 +173,17 @@ class Node:
         self._ticker = self._loop.create_task(self._tick_loop())
         self._schedule()
 
-    async def stop(self) -> None:
-        """Stop gracefully: no new work, in-flight writes finished, files closed."""
+    async def stop(self, *, transfer: bool = True) -> None:
+        """Stop gracefully: hand leadership on, finish in-flight writes, close files.
+
+        A leader first transfers leadership to its most up-to-date follower
+        (thesis §3.10) and waits for it, bounded by an election timeout, so
+        a rolling restart costs no election timeout of unavailability.
+        """
         if not self._running:
             return
+        if transfer and self.failure is None:
+            await self._hand_off_leadership()
         self._running = False
         if self._ticker is not None:
             self._ticker.cancel()
@@ -209,6 +216,23 @@ class Node:
         finally:
             self._storage.close()
             self._disk.shutdown(wait=True)
+
+    async def _hand_off_leadership(self) -> None:
+        core = self._core()
+        if not core.is_leader or len(core.voters) < 2:
+            return
+        try:
+            target = core.transfer_leadership()
+        except RanetError:
+            return
+        self._schedule()
+        limit = self.config.tick_seconds * self.config.core.election_ticks
+        logger.info("node %s: handing leadership to node %s", core.id, target)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(limit):
+                while core.is_leader:
+                    self._state_changed.clear()
+                    await self._state_changed.wait()
 
     async def __aenter__(self) -> Node:
         await self.start()

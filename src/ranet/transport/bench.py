@@ -6,7 +6,7 @@ most ``--window`` messages in flight, and node 2 counts what it receives.
 Both ends share one event loop, hence one core, so the figure is the cost of
 the whole path: encode, frame, coalesced write, read, split, decode, deliver.
 
-    python -m ranet.transport.bench --seconds 5
+    python -m ranet.transport.bench --seconds 5 [--loop uvloop]
 """
 
 from __future__ import annotations
@@ -62,14 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=64, help="entries per AppendEntries")
     parser.add_argument("--size", type=int, default=16, help="bytes of data per entry")
     parser.add_argument("--window", type=int, default=1024, help="messages in flight at most")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     args = parser.parse_args(argv)
-    received, elapsed, dropped = asyncio.run(
-        measure(args.seconds, args.entries, args.size, args.window)
-    )
+    run = asyncio.run
+    if args.loop == "uvloop":
+        import uvloop
+
+        run = uvloop.run
+    received, elapsed, dropped = run(measure(args.seconds, args.entries, args.size, args.window))
     rate = received / elapsed
     print(
-        f"AppendEntries of {args.entries} x {args.size} B entries: {rate:,.0f} messages/s "
-        f"({rate * args.entries:,.0f} entries/s) over {elapsed:.1f} s, {dropped} dropped"
+        f"{args.loop}: AppendEntries of {args.entries} x {args.size} B entries: "
+        f"{rate:,.0f} messages/s ({rate * args.entries:,.0f} entries/s) "
+        f"over {elapsed:.1f} s, {dropped} dropped"
     )
     return 0
 

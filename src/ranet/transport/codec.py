@@ -20,9 +20,9 @@ Invariants:
 
 Speed, because AppendEntries is the hot path: entries are NamedTuples, which
 msgpack packs natively as arrays, so encoding does no per-entry Python work.
-Decoding a tuple of flat records (such as entries) validates each column with
-C-level ``set(map(type, column))`` and builds the records with
-``tuple.__new__`` through ``map``: no Python frame per entry. Anything that
+Decoding a tuple of flat records (such as entries) checks the types of each
+column at C level (``allowed.issuperset(map(type, column))``) and builds the
+records with ``tuple.__new__`` through ``map``: no Python frame per entry. Anything that
 fails the fast check is re-examined item by item to name what is wrong.
 
 Supported annotations: ``int``, ``bool``, ``bytes``, ``str``, ``float``,
@@ -70,7 +70,6 @@ _SCALARS: dict[Any, frozenset[type]] = {
     _NONE: frozenset({_NONE}),
 }
 _ARRAY = frozenset({tuple})
-_ONLY_ARRAYS = {tuple}
 
 Convert = Callable[[Any], Any]
 """Turns a raw decoded value of an allowed msgpack type into the field's value."""
@@ -149,10 +148,12 @@ class _Record:
         return tuple(converted)
 
     def _mismatch(self, values: tuple[Any, ...]) -> str:
-        for name, shape, value in zip(self.names, self.shapes, values, strict=True):
-            if type(value) not in shape.allowed:
-                return f"{self.name}.{name} must be {shape.label}, got {_type_name(value)}"
-        return f"{self.name}: fields of the wrong type"
+        """Name the first field whose type is not allowed (there is one)."""
+        return next(
+            f"{self.name}.{name} must be {shape.label}, got {_type_name(value)}"
+            for name, shape, value in zip(self.names, self.shapes, values, strict=True)
+            if type(value) not in shape.allowed
+        )
 
 
 def _enum_shape(enum: type[IntEnum]) -> _Shape:
@@ -210,7 +211,7 @@ def _tuple_shape(item: _Shape) -> _Shape:
         new = tuple.__new__
 
         def convert(items: tuple[Any, ...]) -> tuple[Any, ...]:
-            if set(map(type, items)) == _ONLY_ARRAYS and set(map(len, items)) == arity:
+            if set(map(type, items)) == _ARRAY and set(map(len, items)) == arity:
                 for column, allowed in zip(zip(*items, strict=True), columns_allowed, strict=True):
                     if not allowed.issuperset(map(type, column)):
                         return convert_each(items)

@@ -35,10 +35,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import random
 import socket
 from collections.abc import Callable
 from functools import partial
+from typing import cast
 
 from ranet.errors import DecodeError, FrameError, HandshakeError, ListenError
 from ranet.transport.codec import Codec
@@ -59,7 +61,7 @@ class PeerStats:
     writes: int
     """Socket writes: with coalescing, at most one per event-loop iteration."""
     dropped_messages: int
-    """Messages refused because the queue of an unwritable link was full."""
+    """Messages not sent: the queue of an unwritable link was full, or above ``max_frame``."""
     connections: int
     """Connections established so far."""
 
@@ -68,6 +70,13 @@ def _set_nodelay(transport: asyncio.BaseTransport) -> None:
     sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _os_reason(exc: OSError) -> str:
+    """The plain reason of a socket error ("Address already in use"), without asyncio's wrapping."""
+    if exc.errno and exc.errno > 0:
+        return os.strerror(exc.errno)
+    return exc.strerror or str(exc)
 
 
 def _format_address(address: tuple[str, int] | None) -> str:
@@ -119,12 +128,11 @@ class _Peer:
             return
         self.queue += (HEADER.pack(len(payload)), payload)
         self.queued_bytes += 4 + len(payload)
-        if writable and not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+        if writable:
+            self.schedule_flush()
 
     def schedule_flush(self) -> None:
-        """Flush soon if anything waits (after connecting, or when the socket drains)."""
+        """Flush in the next loop iteration, once however many messages are queued meanwhile."""
         if self.queue and not self.flush_scheduled:
             self.flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
@@ -133,8 +141,8 @@ class _Peer:
         """Write everything queued in one ``transport.write`` (Rule 2)."""
         self.flush_scheduled = False
         transport = self.transport
-        if transport is None or self.paused or not self.queue:
-            return
+        if transport is None or self.paused or transport.is_closing() or not self.queue:
+            return  # kept for the next connection (or dropped by the bound)
         data = b"".join(self.queue)
         self.sent += len(self.queue) // 2
         self.writes += 1
@@ -173,9 +181,8 @@ class _Link(asyncio.Protocol):
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         _set_nodelay(transport)
-        self.transport = transport
         self.peer.attach(self, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -213,9 +220,8 @@ class _Inbound(asyncio.Protocol):
         self.handshake_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport = cast(asyncio.Transport, transport)
         _set_nodelay(transport)
-        self.transport = transport
         self.name = _format_address(transport.get_extra_info("peername"))
         self.handshake_timer = asyncio.get_running_loop().call_later(
             self.owner.handshake_timeout, self.close, "no handshake in time"
@@ -365,7 +371,8 @@ class PeerTransport:
             self._server = await loop.create_server(lambda: _Inbound(self), host, port)
         except OSError as exc:
             raise ListenError(
-                exc.errno, f"node {self.node_id} cannot listen on {host}:{port}: {exc.strerror}"
+                exc.errno,
+                f"node {self.node_id} cannot listen on {host}:{port}: {_os_reason(exc)}",
             ) from exc
         for peer in self._peers.values():
             self._dial(peer)
@@ -395,8 +402,10 @@ class PeerTransport:
     def send(self, message: object) -> None:
         """Queue ``message`` for the peer ``message.dst``; never blocks (Rules 2 and 3).
 
-        Unknown destinations and sends after ``stop`` are dropped; a message
-        type the codec does not know raises ``EncodeError`` (a programming error).
+        Unknown destinations and sends after ``stop`` are dropped. A message
+        larger than ``max_frame`` is dropped with a warning, since the peer
+        would refuse it. A message type the codec does not know raises
+        ``EncodeError``: that is a programming error, not a network condition.
         """
         peer = self._peers.get(message.dst)
         if peer is None or self._stopped:
@@ -407,7 +416,19 @@ class PeerTransport:
                 message.dst,
             )
             return
-        peer.enqueue(self.codec.encode(message))
+        payload = self.codec.encode(message)
+        if len(payload) > self.max_frame:
+            peer.dropped += 1
+            self.log.warning(
+                "node %s: dropped %s to peer %s: %d bytes exceed max_frame (%d)",
+                self.node_id,
+                type(message).__name__,
+                peer.node_id,
+                len(payload),
+                self.max_frame,
+            )
+            return
+        peer.enqueue(payload)
 
     def update_peers(self, peers: dict[int, Address]) -> None:
         """Adopt a new peer map: dial new peers, redial moved ones, forget removed ones."""
@@ -464,9 +485,8 @@ class PeerTransport:
                         self.connect_timeout,
                     )
                 except OSError as exc:
-                    self._report(
-                        peer, logging.INFO, f"cannot reach it at {_format_address(where)} ({exc!r})"
-                    )
+                    reason = str(exc) or type(exc).__name__
+                    self._report(peer, f"cannot reach it at {_format_address(where)} ({reason})")
                 else:
                     connected_at = loop.time()
                     self.log.debug("node %s: connected to peer %s", self.node_id, peer.node_id)
@@ -477,7 +497,6 @@ class PeerTransport:
                         peer.reported = False
                     self._report(
                         peer,
-                        logging.INFO,
                         f"connection to {_format_address(where)} closed after {lived:.2f} s "
                         "(if this repeats, that peer's log says why it rejects us)",
                     )
@@ -487,10 +506,9 @@ class PeerTransport:
             if link is not None:
                 await link.shutdown()
 
-    def _report(self, peer: _Peer, level: int, problem: str) -> None:
-        """Log a link problem once per outage; repeats go to debug."""
-        if peer.reported:
-            level = logging.DEBUG
+    def _report(self, peer: _Peer, problem: str) -> None:
+        """Log a link problem at info once per outage; repeats go to debug."""
+        level = logging.DEBUG if peer.reported else logging.INFO
         peer.reported = True
         self.log.log(
             level,
