@@ -206,5 +206,5 @@ def test_acknowledged_writes_survive_sigkill_at_random_moments(tmp_path: Path) -
         beyond_acknowledged += outcome != acknowledged
         acknowledged = outcome
 
-    assert syncs > 2 * KILLS, "the child should acknowledge several syncs per run"
+    assert syncs >= KILLS, "the child should acknowledge about a sync per run or more"
     assert beyond_acknowledged > KILLS // 10, "kills should land in the middle of operations"

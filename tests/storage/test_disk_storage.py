@@ -157,7 +157,7 @@ def test_an_append_that_cannot_be_encoded_changes_nothing(tmp_path: Path) -> Non
 def test_group_commit_one_fdatasync_per_written_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    storage = DiskStorage(tmp_path)
+    storage = DiskStorage(tmp_path, segment_size=5000)
     storage.sync()  # the directory entry of the first segment
     calls: list[str] = []
     real_fdatasync, real_fsync = os.fdatasync, os.fsync
@@ -170,7 +170,49 @@ def test_group_commit_one_fdatasync_per_written_file(
     assert calls == ["fdatasync"]
     storage.sync()
     assert calls == ["fdatasync"]
+    storage.append(31, entries(31, 230, 1))  # rolls over: the full segment is sealed first
+    assert calls == ["fdatasync", "fdatasync"]
+    storage.sync()  # the new segment, and the directory that now lists it
+    assert calls == ["fdatasync", "fdatasync", "fdatasync", "fsync"]
     storage.close()
+
+
+def test_writes_go_on_while_a_sync_waits_for_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wal.py Rule 1: no lock is held across an fsync, and a file a sync is
+    flushing stays open even when the writer moves on to a new segment."""
+    storage = DiskStorage(tmp_path, segment_size=2000)
+    storage.append(1, entries(1, 5, 1))
+    in_fdatasync, release = threading.Event(), threading.Event()
+    real_fdatasync = os.fdatasync
+    flushed: list[tuple[str, str]] = []  # the file of the fd, before and after the wait
+
+    def slow_fdatasync(fd: int) -> None:
+        if threading.current_thread() is syncer:
+            before = os.readlink(f"/proc/self/fd/{fd}")
+            in_fdatasync.set()
+            release.wait(30)
+            flushed.append((before, os.readlink(f"/proc/self/fd/{fd}")))
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", slow_fdatasync)
+    syncer = threading.Thread(target=storage.sync)
+    syncer.start()
+    assert in_fdatasync.wait(30)
+    writer = threading.Thread(
+        target=lambda: [storage.append(i, entries(i, i + 4, 1)) for i in range(6, 200, 5)]
+    )
+    writer.start()
+    writer.join(30)
+    assert not writer.is_alive(), "appends waited for the fdatasync of a sync"
+    assert syncer.is_alive(), "the sync should still be waiting for the disk"
+    release.set()
+    syncer.join(30)
+    assert flushed and all(before == after for before, after in flushed)
+    storage.sync()
+    storage.close()
+    assert reopened(tmp_path).entries == entries(1, 200, 1)
 
 
 def test_one_append_is_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

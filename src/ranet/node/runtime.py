@@ -59,8 +59,7 @@ from ranet.node.forwarding import (
     ForwardedResult,
 )
 from ranet.node.state_machine import StateMachine
-from ranet.storage import Storage
-from ranet.storage.disk import DiskStorage
+from ranet.storage import DiskStorage, Storage
 from ranet.transport.codec import default_codec
 from ranet.transport.peers import PeerTransport
 

@@ -1,10 +1,10 @@
 """Benchmark of DiskStorage: appends and syncs per second beside the disk's own fdatasync rate.
 
 Each case appends batches of equal entries and syncs after every batch (fsync
-on), the way a node persists one Ready per loop iteration. Right before each
-case, the raw rate of the same disk (write one small block, fdatasync, repeat)
-is measured for as long: it bounds syncs/s, and the gap between the two is
-the storage's overhead. Measuring it beside every case keeps the comparison
+on), the way a node persists one Ready per loop iteration. Beside it, in
+alternating quarter-second slices, runs the raw loop of the same disk (write
+one small 512-byte block, fdatasync, repeat): it bounds syncs/s, and the gap
+between the two is the storage's overhead. Interleaving keeps the comparison
 fair on a shared machine whose disk speed drifts during a run.
 
 Run: ``python -m ranet.storage.bench --seconds 2 [--dir DIR] [--json FILE]``.
@@ -26,13 +26,14 @@ from ranet.storage.disk import DiskStorage
 
 BATCH_SIZES = (1, 16, 256)
 ENTRY_SIZES = (16, 1024)
+SLICE_SECONDS = 0.25
 
 
 @dataclass(slots=True)
 class CaseResult:
     batch: int
     entry_bytes: int
-    raw_fdatasync_per_s: float  # measured just before the case
+    raw_fdatasync_per_s: float  # measured in slices interleaved with the case
     entries_per_s: float
     syncs_per_s: float
     mib_per_s: float
@@ -41,50 +42,44 @@ class CaseResult:
     append_only_entries_per_s: float  # CPU cost alone: time inside append() calls
 
 
-def raw_fdatasync_rate(directory: str, seconds: float) -> float:
-    """fdatasyncs per second of one small appended block each: the disk's bound."""
-    path = os.path.join(directory, "raw-fdatasync")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        count, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            os.write(fd, b"x" * 512)
-            os.fdatasync(fd)
-            count += 1
-        return count / (time.perf_counter() - start)
-    finally:
-        os.close(fd)
-        os.unlink(path)
-
-
 def run_case(directory: str, batch: int, entry_bytes: int, seconds: float) -> CaseResult:
-    """Append ``batch`` entries and sync, repeatedly, for ``seconds``."""
-    raw_rate = raw_fdatasync_rate(directory, seconds)
+    """Append ``batch`` entries and sync, repeatedly, for ``seconds``; as long
+    again, interleaved in slices, the raw fdatasync loop on the same disk."""
     case_dir = tempfile.mkdtemp(prefix=f"case-{batch}x{entry_bytes}-", dir=directory)
+    raw_fd = os.open(os.path.join(case_dir, "raw"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     entries = [Entry(1, bytes(entry_bytes))] * batch
     latencies: list[float] = []
-    append_time = 0.0
+    append_time = elapsed = raw_elapsed = 0.0
+    raw_syncs = 0
     try:
-        with DiskStorage(case_dir) as storage:
+        with DiskStorage(os.path.join(case_dir, "storage")) as storage:
             next_index = 1
-            start = time.perf_counter()
-            while time.perf_counter() - start < seconds:
-                began = time.perf_counter()
-                storage.append(next_index, entries)
-                appended = time.perf_counter()
-                storage.sync()
-                latencies.append(time.perf_counter() - began)
-                append_time += appended - began
-                next_index += batch
-            elapsed = time.perf_counter() - start
+            while elapsed < seconds:
+                slice_start = time.perf_counter()
+                while time.perf_counter() - slice_start < SLICE_SECONDS:
+                    os.write(raw_fd, b"x" * 512)
+                    os.fdatasync(raw_fd)
+                    raw_syncs += 1
+                raw_elapsed += time.perf_counter() - slice_start
+                slice_start = time.perf_counter()
+                while time.perf_counter() - slice_start < SLICE_SECONDS:
+                    began = time.perf_counter()
+                    storage.append(next_index, entries)
+                    appended = time.perf_counter()
+                    storage.sync()
+                    latencies.append(time.perf_counter() - began)
+                    append_time += appended - began
+                    next_index += batch
+                elapsed += time.perf_counter() - slice_start
     finally:
+        os.close(raw_fd)
         shutil.rmtree(case_dir)
     syncs = len(latencies)
     quantiles = statistics.quantiles(latencies, n=100) if syncs > 1 else latencies * 99
     return CaseResult(
         batch=batch,
         entry_bytes=entry_bytes,
-        raw_fdatasync_per_s=raw_rate,
+        raw_fdatasync_per_s=raw_syncs / raw_elapsed,
         entries_per_s=syncs * batch / elapsed,
         syncs_per_s=syncs / elapsed,
         mib_per_s=syncs * batch * entry_bytes / elapsed / (1 << 20),
@@ -107,7 +102,7 @@ def format_table(results: list[CaseResult]) -> str:
         )
     lines.append(
         "syncs/s: one append of a batch + one sync (fdatasync) each; raw fdatasync/s: "
-        "512 B write + fdatasync, measured just before; append-only: time inside append()"
+        "512 B write + fdatasync, interleaved with the case; append-only: time inside append()"
     )
     return "\n".join(lines)
 

@@ -61,10 +61,14 @@ class BadRecord(Exception):
         self.torn = torn
 
 
+def _header(body_length: int, body_crc: int) -> bytes:
+    length_and_crc = _LENGTH_AND_CRC.pack(body_length, body_crc)
+    return length_and_crc + _CRC.pack(crc32(length_and_crc))
+
+
 def encode_record(body: bytes) -> bytes:
     """Frame ``body`` as one record: header with both checksums, then the body."""
-    length_and_crc = _LENGTH_AND_CRC.pack(len(body), crc32(body))
-    return length_and_crc + _CRC.pack(crc32(length_and_crc)) + body
+    return _header(len(body), crc32(body)) + body
 
 
 def encode_segment_header(seq: int, first_index: int) -> bytes:
@@ -93,18 +97,21 @@ def encode_entries(
     index that later finds an entry without scanning. An entry whose term or
     kind does not fit (u64, u8) raises ``ValueError``.
     """
-    records = []
+    parts: list[bytes] = []
     offsets = []
     index = first_index
     try:
         for index, (term, data, kind) in enumerate(entries, first_index):
-            record = encode_record(_ENTRY_PREFIX.pack(ENTRY, index, term, kind) + data)
-            records.append(record)
+            # The body is framed in two parts so the entry's data is never copied
+            # but once, into the blob.
+            prefix = _ENTRY_PREFIX.pack(ENTRY, index, term, kind)
+            body_length = len(prefix) + len(data)
+            parts += (_header(body_length, crc32(data, crc32(prefix))), prefix, data)
             offsets.append(offset)
-            offset += len(record)
+            offset += HEADER.size + body_length
     except struct.error as exc:
         raise ValueError(f"entry {index} cannot be stored: {exc}") from None
-    return b"".join(records), offsets
+    return b"".join(parts), offsets
 
 
 def read_record(buf: memoryview, offset: int) -> tuple[memoryview, int]:

@@ -6,7 +6,9 @@ beyond it, and never silently drop an acknowledged record. Concretely:
 Rule 1 - every record of every segment is validated. Damage is
 ``StorageCorruption`` naming the file and offset, except at the tail of the
 newest segment, where a torn write is expected after a crash: it is cut off
-(the file is truncated there and fsynced before anything new is written).
+(the file is truncated there and fsynced before anything new is written). A
+torn write is told from damage by ``records.read_record``: the file ends inside
+the record, or only zero bytes follow it.
 
 Rule 2 - a newest segment without its header and hard-state copy was created
 just before a crash and never synced: it is removed. Any other empty or
@@ -23,6 +25,9 @@ crash interrupted; they are removed. Any subset of those removals may have
 reached the disk before the crash: the walk yields the same log either way.
 
 Rule 4 - the hard state is the last hard-state record of the newest segment.
+
+Rule 5 - nothing is modified until everything has validated, so a directory
+refused as corrupt is left exactly as it was found, for inspection.
 """
 
 from __future__ import annotations
@@ -49,11 +54,7 @@ class RecoveredLog:
 
 
 def recover_log(directory: DataDir, snapshot_last_index: int) -> RecoveredLog:
-    """Validate every segment of ``directory``, then repair what a crash left behind.
-
-    Nothing is modified until everything has validated, so a corrupt
-    directory is left exactly as it was found.
-    """
+    """Validate every segment of ``directory``, then repair what a crash left behind (Rule 5)."""
     seqs = sorted(seq for name in directory.names() if (seq := segment_seq(name)) is not None)
     scanned: list[ScannedSegment] = []
     empty_newest = None
