@@ -116,3 +116,17 @@ class SnapshotFormatError(RanetError, ValueError):
     Raised by ``restore`` before anything is replaced: the state machine keeps
     the state it had.
     """
+
+
+class RespProtocolError(RanetError, ValueError):
+    """A client broke the Redis protocol (RESP); the connection cannot go on.
+
+    ``str(error)`` is the text Redis replies with, e.g.
+    ``Protocol error: invalid bulk length``. ``commands`` holds the complete
+    commands that arrived before the bad bytes, in order: they are still
+    served, as Redis serves them, before the error reply and the hang-up.
+    """
+
+    def __init__(self, message: str, commands: list[list[bytes]] | None = None) -> None:
+        super().__init__(message)
+        self.commands: list[list[bytes]] = commands if commands is not None else []

@@ -49,7 +49,7 @@ def decode(data: bytes) -> Envelope:
     if not (isinstance(fields, list) and len(fields) == 4):
         raise EnvelopeError("a command must be [client_id, sequence, timestamp_ms, argv]")
     client_id, sequence, timestamp_ms, argv = fields
-    if not all(isinstance(v, int) and v >= 0 for v in (client_id, sequence, timestamp_ms)):
+    if not all(type(v) is int and v >= 0 for v in (client_id, sequence, timestamp_ms)):
         raise EnvelopeError("client_id, sequence and timestamp_ms must be non-negative integers")
     if not (isinstance(argv, list) and argv and all(isinstance(a, bytes) for a in argv)):
         raise EnvelopeError("argv must be a non-empty list of byte strings")

@@ -1,0 +1,513 @@
+"""The command table of the key-value store: what each Redis command is.
+
+For every command we know its arity (Redis's convention: positive is exact,
+negative is "at least", the name included), its kind and, for data commands,
+the function implementing it:
+
+- ``Kind.WRITE`` changes state, so it goes through the log and is applied by
+  ``KVStore.apply`` on every replica;
+- ``Kind.READ`` only looks, so it is served by ``KVStore.read`` on one node,
+  after a linearizable barrier (ReadIndex, thesis §6.4);
+- ``Kind.CONNECTION`` concerns the client's connection (PING, SELECT, ...):
+  the server answers it and it has no handler here. ``command_reply`` answers
+  COMMAND from this table.
+
+Rules of the handlers: a handler is ``handler(keyspace, argv) -> Reply`` with
+an ``argv`` whose arity was already checked (``resolve`` does it). It answers
+every failure with an ``ErrorReply`` worded exactly as Redis 7 words it and
+never raises. A write handler is deterministic: it reads time only from
+``keyspace.now_ms``, which comes from the log.
+
+All values are strings (bytes): there are no lists, hashes or sets, so the
+WRONGTYPE error of Redis cannot occur.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from functools import partial
+
+from ranet.kv.glob import compile_pattern, match_tokens
+from ranet.kv.keyspace import Keyspace
+from ranet.kv.reply import OK, ErrorReply, Reply, Status
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_MAX_INT_TEXT = 20  # bytes in "-9223372036854775808"; longer text is never an integer
+
+SYNTAX_ERROR = ErrorReply("ERR syntax error")
+NOT_AN_INTEGER = ErrorReply("ERR value is not an integer or out of range")
+OVERFLOW = ErrorReply("ERR increment or decrement would overflow")
+
+
+class Kind(Enum):
+    WRITE = "write"
+    READ = "read"
+    CONNECTION = "connection"
+
+
+Handler = Callable[[Keyspace, list[bytes]], Reply]
+
+
+@dataclass(slots=True, frozen=True)
+class CommandSpec:
+    """One command, described as Redis's ``COMMAND INFO`` describes it."""
+
+    name: str  # lowercase, as Redis names commands in replies and errors
+    arity: int
+    kind: Kind
+    handler: Handler | None  # None for CONNECTION commands: the server answers them
+    flags: tuple[str, ...]  # e.g. ("write", "denyoom", "fast")
+    first_key: int
+    last_key: int
+    step: int
+    categories: tuple[str, ...]  # ACL categories, e.g. ("@write", "@string", "@fast")
+
+
+def parse_int(text: bytes) -> int | None:
+    """The signed 64-bit integer ``text`` spells exactly, or ``None``.
+
+    Mirrors Redis's ``string2ll``: an optional ``-`` then digits, no leading
+    zero (except ``0`` itself), no ``+``, no spaces, within 64 bits.
+    """
+    if not 0 < len(text) <= _MAX_INT_TEXT:
+        return None
+    digits = text[1:] if text[0] == 45 else text  # 45 is "-"
+    if not digits.isdigit() or (digits[0] == 48 and text != b"0"):  # 48 is "0"
+        return None
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else None
+
+
+def _text(arg: bytes) -> str:
+    return arg.decode("utf-8", "replace")
+
+
+def _invalid_expire_time(argv: list[bytes]) -> ErrorReply:
+    return ErrorReply(f"ERR invalid expire time in '{argv[0].lower().decode()}' command")
+
+
+# --- strings ---------------------------------------------------------------
+
+
+def _get(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    return keyspace.get(argv[1])
+
+
+# option -> (milliseconds per unit, relative to now?)
+_SET_EXPIRY_UNITS = {
+    b"EX": (1000, True),
+    b"PX": (1, True),
+    b"EXAT": (1000, False),
+    b"PXAT": (1, False),
+}
+
+
+def _set(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SET key value [NX | XX] [GET] [EX s | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]."""
+    key, value = argv[1], argv[2]
+    if len(argv) == 3:  # the common case, first
+        keyspace.put(key, value)
+        return OK
+    nx = xx = get = keep_ttl = False
+    expiry: bytes | None = None  # the option's name: EX, PX, EXAT or PXAT
+    amount = b""
+    i = 3
+    while i < len(argv):  # accepts what Redis's parseExtendedStringArgumentsOrReply accepts
+        option = argv[i].upper()
+        if option == b"NX" and not xx:
+            nx = True
+        elif option == b"XX" and not nx:
+            xx = True
+        elif option == b"GET":
+            get = True
+        elif option == b"KEEPTTL" and expiry is None:
+            keep_ttl = True
+        elif (
+            option in _SET_EXPIRY_UNITS
+            and not keep_ttl
+            and expiry in (None, option)
+            and i + 1 < len(argv)
+        ):
+            expiry = option
+            i += 1
+            amount = argv[i]
+        else:
+            return SYNTAX_ERROR
+        i += 1
+    deadline = None
+    if expiry is not None:
+        deadline = _set_deadline(keyspace, argv, expiry, amount)
+        if isinstance(deadline, ErrorReply):
+            return deadline
+    old = keyspace.get(key)
+    if (nx and old is not None) or (xx and old is None):
+        return old if get else None
+    if keep_ttl:
+        keyspace.data[key] = value
+    else:
+        keyspace.put(key, value)
+    if deadline is not None:
+        keyspace.expire_at(key, deadline)
+    return old if get else OK
+
+
+def _set_deadline(
+    keyspace: Keyspace, argv: list[bytes], expiry: bytes, amount: bytes
+) -> int | ErrorReply:
+    """The deadline (unix ms) a SET expiry option names, validated as Redis does."""
+    unit_ms, relative = _SET_EXPIRY_UNITS[expiry]
+    number = parse_int(amount)
+    if number is None:
+        return NOT_AN_INTEGER
+    if number <= 0 or number > INT64_MAX // unit_ms:
+        return _invalid_expire_time(argv)
+    deadline = number * unit_ms + (keyspace.now_ms if relative else 0)
+    return deadline if deadline <= INT64_MAX else _invalid_expire_time(argv)
+
+
+def _getdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    value = keyspace.get(argv[1])
+    if value is not None:
+        keyspace.delete(argv[1])
+    return value
+
+
+def _mget(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    get = keyspace.get
+    return [get(key) for key in argv[1:]]
+
+
+def _mset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    if len(argv) % 2 == 0:
+        return arity_error(argv[0])
+    for i in range(1, len(argv), 2):
+        keyspace.put(argv[i], argv[i + 1])
+    return OK
+
+
+def _incr_by(keyspace: Keyspace, argv: list[bytes], sign: int) -> Reply:
+    """INCR/DECR key (no argument: by 1) and INCRBY/DECRBY key amount; keeps the TTL."""
+    if len(argv) == 2:
+        amount = 1
+    else:
+        parsed = parse_int(argv[2])
+        if parsed is None:
+            return NOT_AN_INTEGER
+        if sign < 0 and parsed == INT64_MIN:  # negating it does not fit in 64 bits
+            return ErrorReply("ERR decrement would overflow")
+        amount = parsed
+    key = argv[1]
+    old = keyspace.get(key)
+    current = 0 if old is None else parse_int(old)
+    if current is None:
+        return NOT_AN_INTEGER
+    result = current + sign * amount
+    if not INT64_MIN <= result <= INT64_MAX:
+        return OVERFLOW
+    keyspace.data[key] = b"%d" % result
+    return result
+
+
+def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    key, suffix = argv[1], argv[2]
+    old = keyspace.get(key)
+    if old is None:
+        keyspace.put(key, suffix)
+        return len(suffix)
+    value = keyspace.data[key] = old + suffix  # keeps the TTL
+    return len(value)
+
+
+def _strlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    value = keyspace.get(argv[1])
+    return 0 if value is None else len(value)
+
+
+def _cas(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """CAS key expected new: 1 if the value was ``expected`` and is now ``new``, else 0.
+
+    A missing key never matches. Like INCR, CAS keeps the key's TTL: a lease
+    taken with ``SET key owner NX PX ms`` still ends when handed over by CAS.
+    """
+    key = argv[1]
+    if keyspace.get(key) != argv[2]:  # a missing key is None, never equal
+        return 0
+    keyspace.data[key] = argv[3]
+    return 1
+
+
+# --- keyspace --------------------------------------------------------------
+
+
+def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    deleted = 0
+    for key in argv[1:]:
+        deleted += keyspace.delete(key)
+    return deleted
+
+
+def _exists(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    found = 0
+    for key in argv[1:]:  # a key named twice counts twice, as in Redis
+        found += keyspace.get(key) is not None
+    return found
+
+
+def _dbsize(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    return len(keyspace)
+
+
+def _keys(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    pattern = argv[1]
+    if pattern == b"*":
+        return list(keyspace)
+    tokens = compile_pattern(pattern)
+    return [key for key in keyspace if match_tokens(tokens, key)]
+
+
+def _flush(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """FLUSHDB / FLUSHALL [ASYNC | SYNC]: there is one database, both empty it."""
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].upper() not in (b"ASYNC", b"SYNC")):
+        return SYNTAX_ERROR
+    keyspace.clear()
+    return OK
+
+
+_EXPIRE_CONDITIONS = (b"NX", b"XX", b"GT", b"LT")
+_SECONDS_MIN = -(-INT64_MIN // 1000)  # C's LLONG_MIN / 1000 (truncated toward zero)
+
+
+def _expire(keyspace: Keyspace, argv: list[bytes], unit_ms: int, relative: bool) -> Reply:
+    """EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT key time [NX | XX | GT | LT]."""
+    conditions = set()
+    for option in argv[3:]:
+        condition = option.upper()
+        if condition not in _EXPIRE_CONDITIONS:
+            return ErrorReply(f"ERR Unsupported option {_text(option)}")
+        conditions.add(condition)
+    if b"NX" in conditions and len(conditions) > 1:
+        return ErrorReply("ERR NX and XX, GT or LT options at the same time are not compatible")
+    if {b"GT", b"LT"} <= conditions:
+        return ErrorReply("ERR GT and LT options at the same time are not compatible")
+    when = parse_int(argv[2])
+    if when is None:
+        return NOT_AN_INTEGER
+    if unit_ms != 1 and not _SECONDS_MIN <= when <= INT64_MAX // unit_ms:
+        return _invalid_expire_time(argv)
+    base = keyspace.now_ms if relative else 0
+    when *= unit_ms
+    if when > INT64_MAX - base:
+        return _invalid_expire_time(argv)
+    when += base
+    key = argv[1]
+    if keyspace.get(key) is None:
+        return 0
+    if conditions:
+        current = keyspace.deadline(key)  # None: no deadline, an infinite TTL
+        if (
+            (b"NX" in conditions and current is not None)
+            or (b"XX" in conditions and current is None)
+            or (b"GT" in conditions and (current is None or when <= current))
+            or (b"LT" in conditions and current is not None and when >= current)
+        ):
+            return 0
+    keyspace.expire_at(key, when)
+    return 1
+
+
+def _ttl(keyspace: Keyspace, argv: list[bytes], unit_ms: int, absolute: bool) -> Reply:
+    """TTL / PTTL / EXPIRETIME / PEXPIRETIME key: -2 if no key, -1 if no deadline."""
+    key = argv[1]
+    if keyspace.get(key) is None:
+        return -2
+    deadline = keyspace.deadline(key)
+    if deadline is None:
+        return -1
+    remaining = deadline if absolute else max(deadline - keyspace.now_ms, 0)
+    return (remaining + unit_ms // 2) // unit_ms  # seconds are rounded, as Redis does
+
+
+def _persist(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    key = argv[1]
+    return int(keyspace.get(key) is not None and keyspace.persist(key))
+
+
+# --- the table -------------------------------------------------------------
+
+def _note(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """RANET.NOTE text: record ``text`` in the replicated log and change nothing
+    else (the console's ``append``, the seed's ``client-append-entry``)."""
+    return OK
+
+
+WRITE, READ, CONNECTION = Kind.WRITE, Kind.READ, Kind.CONNECTION
+_KIND_FLAG = {WRITE: "write", READ: "readonly", CONNECTION: None}
+_KIND_CATEGORY = {WRITE: "@write", READ: "@read", CONNECTION: None}
+
+
+def _command(
+    name: str,
+    arity: int,
+    kind: Kind,
+    handler: Handler | None = None,
+    *,
+    flags: str = "fast",
+    keys: tuple[int, int, int] = (1, 1, 1),
+    group: str = "string",
+) -> CommandSpec:
+    """A table row; the kind's flag and the ACL categories follow from the rest."""
+    extra = flags.split()
+    all_flags = tuple(f for f in (_KIND_FLAG[kind], *extra) if f)
+    speed = "@fast" if "fast" in extra else "@slow"
+    categories = tuple(c for c in (_KIND_CATEGORY[kind], f"@{group}", speed) if c)
+    return CommandSpec(name, arity, kind, handler, all_flags, *keys, categories)
+
+
+_ANY_KEYS = (1, -1, 1)
+_NO_KEYS = (0, 0, 0)
+_keyspace_command = partial(_command, group="keyspace")
+_connection_command = partial(_command, keys=_NO_KEYS, group="connection")
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    _command("get", 2, READ, _get),
+    _command("set", -3, WRITE, _set, flags="denyoom"),
+    _command("getdel", 2, WRITE, _getdel),
+    _command("mget", -2, READ, _mget, keys=_ANY_KEYS),
+    _command("mset", -3, WRITE, _mset, flags="denyoom", keys=(1, -1, 2)),
+    _command("incr", 2, WRITE, partial(_incr_by, sign=1), flags="denyoom fast"),
+    _command("decr", 2, WRITE, partial(_incr_by, sign=-1), flags="denyoom fast"),
+    _command("incrby", 3, WRITE, partial(_incr_by, sign=1), flags="denyoom fast"),
+    _command("decrby", 3, WRITE, partial(_incr_by, sign=-1), flags="denyoom fast"),
+    _command("append", 3, WRITE, _append, flags="denyoom fast"),
+    _command("strlen", 2, READ, _strlen),
+    _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
+    _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
+    _keyspace_command("del", -2, WRITE, _del, flags="", keys=_ANY_KEYS),
+    _keyspace_command("exists", -2, READ, _exists, keys=_ANY_KEYS),
+    _keyspace_command("dbsize", 1, READ, _dbsize, keys=_NO_KEYS),
+    _keyspace_command("keys", 2, READ, _keys, flags="", keys=_NO_KEYS),
+    _keyspace_command("flushdb", -1, WRITE, _flush, flags="", keys=_NO_KEYS),
+    _keyspace_command("flushall", -1, WRITE, _flush, flags="", keys=_NO_KEYS),
+    _keyspace_command("expire", -3, WRITE, partial(_expire, unit_ms=1000, relative=True)),
+    _keyspace_command("pexpire", -3, WRITE, partial(_expire, unit_ms=1, relative=True)),
+    _keyspace_command("expireat", -3, WRITE, partial(_expire, unit_ms=1000, relative=False)),
+    _keyspace_command("pexpireat", -3, WRITE, partial(_expire, unit_ms=1, relative=False)),
+    _keyspace_command("persist", 2, WRITE, _persist),
+    _keyspace_command("ttl", 2, READ, partial(_ttl, unit_ms=1000, absolute=False)),
+    _keyspace_command("pttl", 2, READ, partial(_ttl, unit_ms=1, absolute=False)),
+    _keyspace_command("expiretime", 2, READ, partial(_ttl, unit_ms=1000, absolute=True)),
+    _keyspace_command("pexpiretime", 2, READ, partial(_ttl, unit_ms=1, absolute=True)),
+    _connection_command("ping", -1, CONNECTION),
+    _connection_command("echo", 2, CONNECTION),
+    _connection_command("select", 2, CONNECTION),
+    _connection_command("hello", -1, CONNECTION),
+    _connection_command("client", -2, CONNECTION, flags=""),
+    _connection_command("quit", -1, CONNECTION),
+    _connection_command("info", -1, CONNECTION, flags="", group="server"),
+    _connection_command("command", -1, CONNECTION, flags=""),
+)
+
+# Both spellings clients commonly send (redis-py: "SET", redis-cli: as typed),
+# so that the usual lookup is a single dict probe.
+_TABLE: dict[bytes, CommandSpec] = {
+    spelling: spec
+    for spec in COMMANDS
+    for spelling in (spec.name.encode(), spec.name.upper().encode())
+}
+
+
+# --- the server's API ------------------------------------------------------
+
+
+def lookup(name: bytes) -> CommandSpec | None:
+    """The command named ``name`` (any case), or ``None`` if there is none."""
+    return _TABLE.get(name) or _TABLE.get(name.upper())
+
+
+def arity_error(name: bytes | str) -> ErrorReply:
+    """Redis's reply to a known command called with the wrong number of arguments."""
+    if isinstance(name, bytes):
+        name = _text(name)
+    return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")
+
+
+_QUOTE_BUDGET = 128  # Redis quotes the arguments of an unknown command up to 128 bytes
+
+
+def unknown_command(argv: list[bytes]) -> ErrorReply:
+    """Redis 7's reply to an unknown command, e.g.
+    ``ERR unknown command 'FOO', with args beginning with: 'a' 'b' ``.
+
+    The name is quoted as sent, cut at 128 bytes; then each argument, quoted
+    and followed by a space, while the quoted text is under 128 bytes (the
+    last argument quoted is cut to fit). Line breaks become spaces.
+    """
+    quoted = b""
+    for arg in argv[1:]:
+        if len(quoted) >= _QUOTE_BUDGET:
+            break
+        quoted += b"'" + arg[: _QUOTE_BUDGET - len(quoted)] + b"' "
+    text = _text(b"unknown command '" + argv[0][:128] + b"', with args beginning with: " + quoted)
+    return ErrorReply("ERR " + text.replace("\r", " ").replace("\n", " "))
+
+
+def resolve(argv: list[bytes]) -> CommandSpec | ErrorReply:
+    """The command ``argv`` calls, or the error Redis answers: unknown command or arity."""
+    spec = _TABLE.get(argv[0]) or _TABLE.get(argv[0].upper())  # lookup(), inlined: hot path
+    if spec is None:
+        return unknown_command(argv)
+    arity = spec.arity
+    if len(argv) != arity if arity > 0 else len(argv) < -arity:
+        return arity_error(spec.name)
+    return spec
+
+
+def is_write(argv: list[bytes]) -> bool:
+    """Whether ``argv`` calls a command that must go through the log."""
+    spec = lookup(argv[0])
+    return spec is not None and spec.kind is WRITE
+
+
+def command_info(spec: CommandSpec) -> list[Reply]:
+    """The ``COMMAND INFO`` entry of ``spec``, in Redis 7's ten-field shape:
+    name, arity, flags, first key, last key, step, ACL categories, tips,
+    key specifications, subcommands (the last three empty here).
+    """
+    return [
+        spec.name.encode(),
+        spec.arity,
+        [Status(flag) for flag in spec.flags],
+        spec.first_key,
+        spec.last_key,
+        spec.step,
+        [Status(category) for category in spec.categories],
+        [],
+        [],
+        [],
+    ]
+
+
+def command_reply(argv: list[bytes]) -> Reply:
+    """The reply to ``COMMAND [COUNT | INFO name... | LIST | DOCS name...]``.
+
+    DOCS answers an empty array (no documentation), which redis-cli accepts;
+    LIST takes no FILTERBY.
+    """
+    if len(argv) == 1:
+        return [command_info(spec) for spec in COMMANDS]
+    subcommand = argv[1].upper()
+    if subcommand == b"INFO":
+        specs = [lookup(name) for name in argv[2:]] if len(argv) > 2 else COMMANDS
+        return [None if spec is None else command_info(spec) for spec in specs]
+    if subcommand == b"DOCS":
+        return []
+    if subcommand in (b"COUNT", b"LIST"):
+        if len(argv) > 2:
+            return SYNTAX_ERROR if subcommand == b"LIST" else arity_error("command|count")
+        if subcommand == b"COUNT":
+            return len(COMMANDS)
+        return [spec.name.encode() for spec in COMMANDS]
+    return ErrorReply(f"ERR unknown subcommand '{_text(argv[1][:128])}'. Try COMMAND HELP.")

@@ -1,0 +1,122 @@
+"""The keys and values of the store, with deterministic expiry.
+
+Keys and values are bytes in a plain dict (``data``). A key may carry a
+deadline, in unix milliseconds, in ``expires``. Time is never read from a
+clock here: ``now_ms`` is set by the store, from the timestamps the leader
+wrote into the log, so every replica expires the same keys at the same entry.
+
+Invariants:
+
+- every key of ``expires`` is a key of ``data``;
+- after ``advance(now_ms)`` no key of ``data`` has a deadline <= ``now_ms``:
+  expired keys are removed, in the same way on every replica, so the write
+  path can treat ``data`` as exactly the live keys;
+- ``_deadlines`` is a min-heap of ``(deadline, key)`` that includes every
+  entry of ``expires`` and possibly stale ones (a key deleted, persisted or
+  given another deadline since); a stale entry is skipped when popped.
+
+A read served later than the last applied entry may set ``now_ms`` ahead of
+the log without calling ``advance`` (nothing is removed on a read, which must
+not change state). The reading methods (``get``, ``deadline``, ``iter``,
+``len``) therefore still check deadlines against ``now_ms``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+_COMPACT_SLACK = 1024  # stale heap entries tolerated beyond twice the live deadlines
+
+
+class Keyspace:
+    __slots__ = ("_deadlines", "data", "expires", "now_ms")
+
+    def __init__(
+        self,
+        data: dict[bytes, bytes] | None = None,
+        expires: dict[bytes, int] | None = None,
+        now_ms: int = 0,
+    ) -> None:
+        self.data: dict[bytes, bytes] = {} if data is None else data
+        self.expires: dict[bytes, int] = {} if expires is None else expires
+        self.now_ms = now_ms
+        self._deadlines = [(deadline, key) for key, deadline in self.expires.items()]
+        heapq.heapify(self._deadlines)
+
+    def advance(self, now_ms: int) -> None:
+        """Move time forward to ``now_ms`` and remove the keys that expired by then."""
+        self.now_ms = now_ms
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now_ms:
+            deadline, key = heapq.heappop(deadlines)
+            if self.expires.get(key) == deadline:
+                del self.expires[key]
+                del self.data[key]
+
+    def _expired(self, key: bytes) -> bool:
+        deadline = self.expires.get(key)
+        return deadline is not None and deadline <= self.now_ms
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value of ``key``, or ``None`` if it is absent or expired."""
+        value = self.data.get(key)
+        if value is not None and self.expires and self._expired(key):
+            return None
+        return value
+
+    def put(self, key: bytes, value: bytes) -> None:
+        """Set ``key`` to ``value`` with no deadline (as SET does)."""
+        self.data[key] = value
+        if self.expires:
+            self.expires.pop(key, None)
+
+    def delete(self, key: bytes) -> bool:
+        """Remove ``key``; whether it was there."""
+        if self.data.pop(key, None) is None:
+            return False
+        if self.expires:
+            self.expires.pop(key, None)
+        return True
+
+    def deadline(self, key: bytes) -> int | None:
+        """The deadline of a live ``key``, or ``None`` if it has none."""
+        deadline = self.expires.get(key)
+        return None if deadline is None or deadline <= self.now_ms else deadline
+
+    def expire_at(self, key: bytes, deadline_ms: int) -> None:
+        """Give the existing ``key`` a deadline; one already passed removes it now."""
+        if deadline_ms <= self.now_ms:
+            self.delete(key)
+            return
+        self.expires[key] = deadline_ms
+        deadlines = self._deadlines
+        heapq.heappush(deadlines, (deadline_ms, key))
+        if len(deadlines) > 2 * len(self.expires) + _COMPACT_SLACK:
+            self._deadlines = [(deadline, key) for key, deadline in self.expires.items()]
+            heapq.heapify(self._deadlines)
+
+    def persist(self, key: bytes) -> bool:
+        """Remove the deadline of ``key``; whether it had one."""
+        return self.expires.pop(key, None) is not None
+
+    def clear(self) -> None:
+        self.data.clear()
+        self.expires.clear()
+        self._deadlines.clear()
+
+    def _pending(self) -> bool:
+        """Whether some key may have expired at ``now_ms`` without being removed yet."""
+        return bool(self._deadlines) and self._deadlines[0][0] <= self.now_ms
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The live keys, in insertion order."""
+        if not self._pending():
+            return iter(self.data)
+        return (key for key in self.data if not self._expired(key))
+
+    def __len__(self) -> int:
+        if not self._pending():
+            return len(self.data)
+        now_ms = self.now_ms
+        return len(self.data) - sum(1 for deadline in self.expires.values() if deadline <= now_ms)

@@ -1,0 +1,238 @@
+"""The key-value state machine: Redis string commands, replicated by Raft.
+
+``KVStore`` implements the ``StateMachine`` protocol (``node/state_machine.py``).
+Every committed log entry is an envelope (``envelope.py``):
+``[client_id, sequence, timestamp_ms, argv]``. ``apply`` decodes it, moves
+the store's clock, answers retries from the session table (thesis §6.3,
+``sessions.py``) and otherwise runs the write command (``commands.py``).
+
+Invariants:
+
+- ``apply`` is deterministic: the same entries in the same order give the
+  same replies and the same state on every replica. Time is the largest
+  ``timestamp_ms`` applied so far (``clock_ms``), so it never goes backwards
+  even if a new leader's clock is behind the old one's; key expiry and session
+  expiry both read this clock and nothing else;
+- ``apply`` never raises on a bad entry: a malformed envelope is answered
+  with an ``ErrorReply`` and changes nothing, not even the clock;
+- only WRITE commands are applied, only READ commands are read: a command of
+  the wrong kind is answered with an ``ErrorReply``;
+- ``restore`` replaces everything (keys, deadlines, sessions, clock) or, on
+  a malformed snapshot, raises ``SnapshotFormatError`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import msgpack
+
+from ranet.errors import ConfigurationError, SnapshotFormatError
+from ranet.kv.commands import READ, WRITE, CommandSpec, resolve
+from ranet.kv.envelope import EnvelopeError, decode
+from ranet.kv.keyspace import Keyspace
+from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
+from ranet.kv.sessions import Session, SessionTable
+
+SNAPSHOT_FORMAT = "ranet.kv/1"
+_SNAPSHOT_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
+
+
+class KVStore:
+    """A replicated dictionary of byte strings, driven by the Raft log.
+
+    Not thread-safe: call ``apply``, ``read``, ``snapshot`` and ``restore``
+    from one thread (the node's event loop).
+    """
+
+    def __init__(self, session_ttl_ms: int = 3_600_000, max_sessions: int = 100_000) -> None:
+        if session_ttl_ms <= 0 or max_sessions <= 0:
+            raise ConfigurationError("session_ttl_ms and max_sessions must be positive")
+        self._keyspace = Keyspace()
+        self._sessions = SessionTable(session_ttl_ms, max_sessions)
+        self._clock_ms = 0
+
+    @property
+    def clock_ms(self) -> int:
+        """The store's time: the largest ``timestamp_ms`` applied so far."""
+        return self._clock_ms
+
+    def __len__(self) -> int:
+        """The number of keys."""
+        return len(self._keyspace)
+
+    def stats(self) -> dict[str, int]:
+        """Counters for INFO: keys, keys with a deadline, sessions, clock."""
+        return {
+            "keys": len(self._keyspace),
+            "expires": len(self._keyspace.expires),
+            "sessions": len(self._sessions),
+            "clock_ms": self._clock_ms,
+        }
+
+    def apply(self, command: bytes) -> Reply:
+        """Apply one committed log entry and return the reply for its client.
+
+        Thesis §6.3: a request whose sequence number equals its client's last
+        one is a retry, answered with the cached reply and not applied again;
+        a lower one is stale and answered with an error.
+        """
+        try:
+            envelope = decode(command)
+        except EnvelopeError as error:
+            return ErrorReply(f"ERR malformed log entry: {error}")
+        now_ms = envelope.timestamp_ms
+        if now_ms > self._clock_ms:
+            self._clock_ms = now_ms
+            self._keyspace.advance(now_ms)
+            if self._sessions:
+                self._sessions.expire(now_ms)
+        if envelope.client_id == 0:
+            return self._write(envelope.argv)
+        session = self._sessions.touch(envelope.client_id, self._clock_ms)
+        sequence = envelope.sequence
+        if sequence <= session.last_sequence:
+            if sequence == session.last_sequence:
+                return session.last_reply
+            return ErrorReply(
+                f"ERR stale request: sequence {sequence} already superseded "
+                f"(client {envelope.client_id} is at sequence {session.last_sequence})"
+            )
+        reply = self._write(envelope.argv)
+        session.last_sequence = sequence
+        session.last_reply = reply
+        return reply
+
+    def _write(self, argv: list[bytes]) -> Reply:
+        spec = resolve(argv)
+        if isinstance(spec, ErrorReply):
+            return spec
+        handler = spec.handler
+        if spec.kind is not WRITE or handler is None:
+            return _wrong_kind(spec, "not applied from the log")
+        return handler(self._keyspace, argv)
+
+    def read(self, argv: list[bytes], now_ms: int | None = None) -> Reply:
+        """Run a READ command on the current state; change nothing.
+
+        Call it after a linearizable barrier (ReadIndex, thesis §6.4). Keys
+        expire on the store's clock, which moves only with applied entries;
+        pass the node's wall clock as ``now_ms`` so that a key whose deadline
+        passed reads as absent even if nothing was written since (a ``now_ms``
+        behind the store's clock is ignored).
+        """
+        spec = resolve(argv)
+        if isinstance(spec, ErrorReply):
+            return spec
+        handler = spec.handler
+        if spec.kind is not READ or handler is None:
+            return _wrong_kind(spec, "not served by a read")
+        keyspace = self._keyspace
+        if now_ms is None or now_ms <= self._clock_ms:
+            return handler(keyspace, argv)
+        keyspace.now_ms = now_ms
+        try:
+            return handler(keyspace, argv)
+        finally:
+            keyspace.now_ms = self._clock_ms
+
+    def snapshot(self) -> bytes:
+        """The whole state, msgpack-encoded: keys, deadlines, sessions and clock."""
+        return msgpack.packb(
+            {
+                "format": SNAPSHOT_FORMAT,
+                "clock_ms": self._clock_ms,
+                "data": self._keyspace.data,
+                "expires": self._keyspace.expires,
+                "sessions": [
+                    [
+                        client_id,
+                        session.last_sequence,
+                        session.last_active_ms,
+                        to_wire(session.last_reply),
+                    ]
+                    for client_id, session in self._sessions.items()
+                ],
+            }
+        )
+
+    def restore(self, data: bytes) -> None:
+        """Replace the whole state with one taken by ``snapshot``.
+
+        Raises ``SnapshotFormatError`` if ``data`` is not such a snapshot; the
+        new state is built and checked first, so a failure changes nothing.
+        """
+        clock_ms, keyspace, sessions = _parse_snapshot(data)
+        self._clock_ms = clock_ms
+        self._keyspace = keyspace
+        self._sessions.replace(sessions)
+
+
+def _wrong_kind(spec: CommandSpec, refusal: str) -> ErrorReply:
+    return ErrorReply(f"ERR '{spec.name}' is a {spec.kind.value} command, {refusal}")
+
+
+def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session]]]:
+    try:
+        fields = msgpack.unpackb(data)
+    except Exception as error:  # msgpack raises several types
+        raise SnapshotFormatError(f"undecodable key-value snapshot: {error}") from None
+    _require(isinstance(fields, dict) and set(fields) == _SNAPSHOT_FIELDS, "unexpected fields")
+    _require(fields["format"] == SNAPSHOT_FORMAT, f"format is not {SNAPSHOT_FORMAT!r}")
+    clock_ms = fields["clock_ms"]
+    _require(type(clock_ms) is int and clock_ms >= 0, "clock_ms is not a non-negative integer")
+    values, expires = fields["data"], fields["expires"]
+    _require(
+        isinstance(values, dict)
+        and all(type(k) is bytes and type(v) is bytes for k, v in values.items()),
+        "data is not a map of byte strings",
+    )
+    _require(
+        isinstance(expires, dict)
+        and all(k in values and type(d) is int and d > clock_ms for k, d in expires.items()),
+        "expires is not a map of existing keys to deadlines after clock_ms",
+    )
+    sessions = _parse_sessions(fields["sessions"], clock_ms)
+    return clock_ms, Keyspace(values, expires, clock_ms), sessions
+
+
+def _parse_sessions(rows: object, clock_ms: int) -> list[tuple[int, Session]]:
+    _require(isinstance(rows, list), "sessions is not a list")
+    sessions: list[tuple[int, Session]] = []
+    last_active_ms = 0
+    for row in rows:
+        _require(isinstance(row, list) and len(row) == 4, "a session is not a 4-item list")
+        client_id, sequence, active_ms, wire_reply = row
+        _require(
+            all(type(v) is int for v in (client_id, sequence, active_ms))
+            and client_id > 0
+            and sequence >= 0
+            and last_active_ms <= active_ms <= clock_ms,
+            "a session has bad numbers or is out of activity order",
+        )
+        last_active_ms = active_ms
+        sessions.append((client_id, Session(sequence, _parse_reply(wire_reply), active_ms)))
+    _require(len({client_id for client_id, _ in sessions}) == len(sessions), "duplicate client")
+    return sessions
+
+
+def _parse_reply(wire: object) -> Reply:
+    try:
+        reply = from_wire(wire)
+    except (TypeError, ValueError, RecursionError):
+        raise SnapshotFormatError("malformed key-value snapshot: bad cached reply") from None
+    _require(_is_reply(reply), "a session's cached reply is malformed")
+    return reply
+
+
+def _is_reply(value: object) -> bool:
+    if isinstance(value, list):
+        return all(_is_reply(item) for item in value)
+    if isinstance(value, Status):
+        return isinstance(value.text, str)
+    if isinstance(value, ErrorReply):
+        return isinstance(value.message, str)
+    return value is None or type(value) in (int, bytes)
+
+
+def _require(condition: bool, reason: str) -> None:
+    if not condition:
+        raise SnapshotFormatError(f"malformed key-value snapshot: {reason}")

@@ -1,0 +1,32 @@
+"""Helpers of the key-value store tests: log entries and commands in one line."""
+
+from __future__ import annotations
+
+from ranet.kv.commands import is_write
+from ranet.kv.envelope import Envelope, encode
+from ranet.kv.reply import Reply
+from ranet.kv.store import KVStore
+
+Arg = bytes | str | int
+
+
+def argv_of(args: tuple[Arg, ...]) -> list[bytes]:
+    """``("SET", "k", 1)`` -> ``[b"SET", b"k", b"1"]``."""
+    return [a if isinstance(a, bytes) else str(a).encode() for a in args]
+
+
+def entry(*args: Arg, client_id: int = 0, sequence: int = 0, at: int = 0) -> bytes:
+    """The log entry of a write: envelope ``[client_id, sequence, at, argv]``."""
+    return encode(Envelope(client_id, sequence, at, argv_of(args)))
+
+
+def call(store: KVStore, *args: Arg, at: int | None = None) -> Reply:
+    """Run a command as the server would: a write through ``apply``, else ``read``.
+
+    A write is stamped ``at`` (default: the store's clock, so time stands
+    still); a read is served at ``at`` if given.
+    """
+    argv = argv_of(args)
+    if is_write(argv):
+        return store.apply(entry(*argv, at=store.clock_ms if at is None else at))
+    return store.read(argv, now_ms=at)
