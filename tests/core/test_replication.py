@@ -307,3 +307,17 @@ def test_idle_leader_sends_heartbeats_each_heartbeat_interval() -> None:
     leader.tick()
     heartbeats = [m for m in take(leader).messages if isinstance(m, Heartbeat)]
     assert sorted(m.dst for m in heartbeats) == [2, 3]
+
+
+def test_only_entries_term_and_vote_demand_a_sync() -> None:
+    """Persistence rules: entries, term and vote must be durable before the
+    promises that depend on them; a new commit index alone need not be."""
+    follower = follower_with([], term=1)
+    follower.step(AppendEntries(1, 2, 1, 0, 0, (Entry(1, b"a"),), 0))
+    assert follower.ready().must_sync  # new entry
+    follower.step(Heartbeat(1, 2, 1, 1))
+    ready = follower.ready()
+    assert ready.hard_state is not None and ready.hard_state.commit_index == 1
+    assert not ready.must_sync  # commit only
+    follower.step(Heartbeat(3, 2, 2, 0))
+    assert follower.ready().must_sync  # new term

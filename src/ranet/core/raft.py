@@ -452,10 +452,16 @@ class RaftCore:
         if soft_state != self._last_soft_state:
             ready.soft_state = self._last_soft_state = soft_state
         hard_state = self.hard_state
-        if hard_state != self._last_hard_state:
+        previous = self._last_hard_state
+        if hard_state != previous:
             ready.hard_state = self._last_hard_state = hard_state
+            ready.must_sync = (hard_state.current_term, hard_state.voted_for) != (
+                previous.current_term,
+                previous.voted_for,
+            )
         if self.log.has_unpersisted():
             ready.entries_first_index, ready.entries = self.log.take_unpersisted()
+            ready.must_sync = True
         if self.log.has_committed_to_apply():
             ready.committed_first_index, ready.committed_entries = self.log.take_committed()
         ready.read_states, self.read_states = self.read_states, []

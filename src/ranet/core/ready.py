@@ -42,10 +42,11 @@ class Ready:
     committed_entries: list[Entry] = field(default_factory=list)
     read_states: list[ReadState] = field(default_factory=list)
 
-    @property
-    def must_sync(self) -> bool:
-        """Whether step 1 has anything to make durable."""
-        return self.hard_state is not None or bool(self.entries)
+    must_sync: bool = False
+    """Whether step 1 must sync before this Ready's promises are kept: true
+    for new entries or a new term or vote. A change of commit index alone is
+    written but need not be synced at once - a commit index found lower
+    after a crash is only learned again from the leader."""
 
     @property
     def last_entry_index(self) -> int:
