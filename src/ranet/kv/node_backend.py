@@ -19,6 +19,28 @@ from ranet.kv.store import KVStore
 from ranet.node.runtime import Node, ResultCodec
 
 REPLY_CODEC = ResultCodec(to_wire, from_wire)
+NOTE = b"RANET.NOTE"
+
+
+def note(text: bytes) -> bytes:
+    """A log entry that only records ``text`` (the seed's ``client-append-entry``)."""
+    return envelope.encode(envelope.Envelope(0, 0, int(time.time() * 1000), [NOTE, text]))
+
+
+def describe_command(entry: bytes) -> str:
+    """A log entry as a person reads it: a note's text quoted, a command as typed."""
+    try:
+        argv = envelope.decode(entry).argv
+    except envelope.EnvelopeError:
+        return f"<not a command: {entry[:40]!r}>"
+    if argv[0].upper() == NOTE and len(argv) == 2:
+        return repr(argv[1].decode(errors="backslashreplace"))
+    return " ".join(_word(arg) for arg in argv)
+
+
+def _word(arg: bytes) -> str:
+    text = arg.decode(errors="backslashreplace")
+    return text if text and text.isprintable() and " " not in text else repr(text)
 
 
 class NodeBackend:
@@ -40,7 +62,9 @@ class NodeBackend:
     async def read(self, argv: list[bytes], *, stale: bool) -> Reply:
         if not stale:
             await self.node.read_barrier()
-        return self.store.read(argv)
+        # Reading with this node's clock hides keys past their deadline without
+        # changing state; only applied entries move the store's own clock.
+        return self.store.read(argv, now_ms=int(self._clock() * 1000))
 
     def raft_info(self) -> dict[str, Any]:
         status = self.node.status()
@@ -55,4 +79,3 @@ class NodeBackend:
             "last_log_index": status["last_log_index"],
             "members": ",".join(map(str, status["members"])),
         }
-

@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from ranet.node.config import DEFAULT_BASE_PORT
+from ranet.node.config import DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT
 from ranet.node.loop import run as run_event_loop
 from ranet.node.supervisor import LocalCluster
 
@@ -72,16 +72,21 @@ def run(args: argparse.Namespace) -> int:
 
 async def _main(args: argparse.Namespace) -> int:
     ports = [args.base_port + i for i in range(args.nodes)]
+    client_ports = [DEFAULT_CLIENT_PORT + i for i in range(args.nodes)]
     cluster = LocalCluster(
         args.nodes,
         args.data_dir,
         ports=ports,
+        client_ports=client_ports,
         node_args=["--slow"] if args.slow else [],
         on_line=lambda node_id, line: print(f"[node {node_id}] {line}", flush=True),
     )
     print(f"starting {args.nodes} nodes, data in {args.data_dir.resolve()}")
     for node_id in range(args.nodes):
-        print(f"  node {node_id}: {cluster.address(node_id)}")
+        print(
+            f"  node {node_id}: peers {cluster.address(node_id)}, "
+            f"clients (Redis protocol) {cluster.client_address(node_id)}"
+        )
     print("type 'help' for commands; Ctrl-C stops the cluster", flush=True)
     await cluster.start()
     stop = asyncio.Event()

@@ -1,8 +1,10 @@
 """``ranet node N``: run one server of a cluster, the seed's ``janet control.janet N``.
 
-Prints role changes and applied entries as they happen and, when standard
-input is a terminal (or with ``--console``), reads console commands. SIGTERM
-and SIGINT stop the node gracefully.
+The node's state machine is the replicated key-value store (``ranet.kv``),
+served over the Redis protocol on its client address. It prints role
+changes and applied entries as they happen and, when standard input is a
+terminal (or with ``--console``), reads console commands. SIGTERM and
+SIGINT stop the node gracefully.
 """
 
 from __future__ import annotations
@@ -14,16 +16,26 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from ranet.core import Role
 from ranet.errors import RanetError
-from ranet.node.config import NodeConfig, default_peers, parse_address, parse_peers
+from ranet.kv.node_backend import REPLY_CODEC, NodeBackend, describe_command
+from ranet.kv.server import RespServer
+from ranet.kv.store import KVStore
+from ranet.node.config import (
+    DEFAULT_CLIENT_PORT,
+    Address,
+    NodeConfig,
+    default_peers,
+    parse_address,
+    parse_peers,
+)
 from ranet.node.console import QuitConsole, run_command
 from ranet.node.events import Applied, NodeEvent, RoleChanged
 from ranet.node.loop import run as run_event_loop
 from ranet.node.runtime import Node
-from ranet.node.state_machine import AppendLog
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +63,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="HOST:PORT",
         help="address to bind, when it differs from the one in --peers (e.g. 0.0.0.0:15000)",
     )
+    clients = parser.add_mutually_exclusive_group()
+    clients.add_argument(
+        "--client",
+        metavar="HOST:PORT",
+        help="serve the Redis protocol here (default: this node's peer host, port 6379+ID)",
+    )
+    clients.add_argument("--no-client", action="store_true", help="do not serve the Redis protocol")
+    parser.add_argument(
+        "--quiet", action="store_true", help="do not print every applied entry (benchmarks)"
+    )
     parser.add_argument("--cluster-id", default="ranet", help="name shared by the cluster's nodes")
     parser.add_argument(
         "--slow",
@@ -71,6 +93,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def client_address_from(args: argparse.Namespace, config: NodeConfig) -> Address | None:
+    if args.no_client:
+        return None
+    if args.client:
+        return parse_address(args.client)
+    host = config.peers[config.node_id][0]
+    return host, DEFAULT_CLIENT_PORT + config.node_id
+
+
 def config_from(args: argparse.Namespace) -> NodeConfig:
     peers = parse_peers(args.peers) if args.peers else default_peers()
     config = NodeConfig(
@@ -88,34 +119,50 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = config_from(args)
+        client = client_address_from(args, config)
     except RanetError as error:
         print(f"ranet node: error: {error}", file=sys.stderr)
         return 2
     use_console = args.console or (not args.no_console and sys.stdin.isatty())
     try:
-        return run_event_loop(serve(config, use_console))
+        return run_event_loop(serve(config, client, use_console=use_console, quiet=args.quiet))
     except (RanetError, OSError) as error:
         print(f"ranet node {config.node_id}: error: {error}", file=sys.stderr)
         return 1
 
 
-def print_event(event: NodeEvent) -> None:
-    if isinstance(event, RoleChanged):
-        line = f"BECAME {event.role} (term {event.term})"
-        if event.role == Role.FOLLOWER and event.leader_id is not None:
-            line = f"FOLLOWING leader {event.leader_id} (term {event.term})"
-        print(line, flush=True)
-    elif isinstance(event, Applied):
-        text = event.command.decode(errors="backslashreplace")
-        print(f"Applying: entry {event.index} (term {event.term}): {text!r}", flush=True)
+def event_printer(*, quiet: bool) -> Callable[[NodeEvent], None]:
+    def print_event(event: NodeEvent) -> None:
+        if isinstance(event, RoleChanged):
+            line = f"BECAME {event.role} (term {event.term})"
+            if event.role == Role.FOLLOWER and event.leader_id is not None:
+                line = f"FOLLOWING leader {event.leader_id} (term {event.term})"
+            print(line, flush=True)
+        elif isinstance(event, Applied) and not quiet:
+            text = describe_command(event.command)
+            print(f"Applying: entry {event.index} (term {event.term}): {text}", flush=True)
+
+    return print_event
 
 
-async def serve(config: NodeConfig, use_console: bool) -> int:
-    node = Node(config, AppendLog(), on_event=print_event)
+async def serve(
+    config: NodeConfig, client: Address | None, *, use_console: bool, quiet: bool
+) -> int:
+    store = KVStore()
+    node = Node(config, store, on_event=event_printer(quiet=quiet), result_codec=REPLY_CODEC)
     await node.start()
+    server = None
+    if client is not None:
+        server = RespServer(NodeBackend(node, store), client[0], client[1], node_id=config.node_id)
+        try:
+            await server.start()
+        except BaseException:
+            await node.stop(transfer=False)
+            raise
     host, port = config.peers[config.node_id]
+    serving = f", Redis protocol on {client[0]}:{client[1]}" if client else ""
     print(
-        f"ranet node {config.node_id} of {len(config.peers)} at {host}:{port}, "
+        f"ranet node {config.node_id} of {len(config.peers)} at {host}:{port}{serving}, "
         f"data in {config.data_dir}",
         flush=True,
     )
@@ -129,6 +176,8 @@ async def serve(config: NodeConfig, use_console: bool) -> int:
         console.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await console
+    if server is not None:
+        await server.stop()
     await node.stop()
     print(f"node {config.node_id} stopped", flush=True)
     return 0

@@ -20,6 +20,7 @@ Address = tuple[str, int]
 
 DEFAULT_CLUSTER_SIZE = 5
 DEFAULT_BASE_PORT = 15000  # node N of the seed's cluster listens on 15000 + N
+DEFAULT_CLIENT_PORT = 6379  # and serves the Redis protocol on 6379 + N
 
 
 @dataclass(slots=True, frozen=True)

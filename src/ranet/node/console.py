@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from ranet.errors import NotLeader, RanetError
+from ranet.kv.node_backend import note
 from ranet.node.runtime import Node
 
 HELP = """commands:
@@ -44,11 +45,11 @@ async def _append(node: Node, text: str) -> str:
     if not text:
         return "usage: append TEXT"
     try:
-        index = await node.submit(text.encode())
+        await node.submit(note(text.encode()))
     except NotLeader as error:
         if error.leader_hint is None:
             return "no leader is known yet (an election is under way); try again shortly"
         return f"could not reach the leader (node {error.leader_hint}); try again shortly"
     except RanetError as error:
         return f"append failed: {error}"
-    return f"appended {text!r} (entry {index} of the replicated log)"
+    return f"appended {text!r} to the replicated log"

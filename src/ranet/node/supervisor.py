@@ -1,7 +1,8 @@
 """A local cluster of real node processes, for ``ranet cluster`` and for tests.
 
 Each node is ``python -m ranet node ID --console ...`` with its own data
-directory under one folder the user can see, its standard input a pipe we
+directory under one folder the user can see, a peer port and a client
+(Redis protocol) port, its standard input a pipe we
 write console commands into, and its output read line by line and handed
 to ``on_line``. Nodes can be killed (SIGKILL), paused (SIGSTOP), resumed and
 restarted; ``stop`` sends SIGTERM to all and waits, bounded, then kills.
@@ -64,6 +65,7 @@ class LocalCluster:
         data_dir: Path,
         *,
         ports: Sequence[int] | None = None,
+        client_ports: Sequence[int] | None = None,
         host: str = "127.0.0.1",
         node_args: Sequence[str] = (),
         on_line: Callable[[int, str], None] | None = None,
@@ -74,6 +76,9 @@ class LocalCluster:
         self.data_dir = Path(data_dir)
         self.host = host
         self.ports = list(ports) if ports is not None else free_ports(size, host)
+        self.client_ports = (
+            list(client_ports) if client_ports is not None else free_ports(size, host)
+        )
         self.node_args = list(node_args)
         self.on_line = on_line
         self.nodes = {i: NodeProcess(i) for i in range(size)}
@@ -84,13 +89,19 @@ class LocalCluster:
         return ",".join(f"{i}={self.host}:{self.ports[i]}" for i in range(self.size))
 
     def address(self, node_id: int) -> str:
+        """The node's peer (Raft) address."""
         return f"{self.host}:{self.ports[node_id]}"
+
+    def client_address(self, node_id: int) -> str:
+        """The node's client (Redis protocol) address."""
+        return f"{self.host}:{self.client_ports[node_id]}"
 
     def command(self, node_id: int) -> list[str]:
         return [
             sys.executable, "-m", "ranet", "node", str(node_id),
             "--peers", self.peers_option,
             "--data-dir", str(self.data_dir / f"node-{node_id}"),
+            "--client", self.client_address(node_id),
             "--console", *self.node_args,
         ]  # fmt: skip
 

@@ -1,0 +1,165 @@
+"""Real Redis clients against a real ranet cluster: redis-py and redis-cli
+talk to `ranet node` processes over TCP (issue: "point redis-cli, redis-py
+or any Redis client at a ranet cluster")."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import redis
+
+from ranet.node.supervisor import LocalCluster
+from tests.process.helpers import dump, elect, local_cluster, run
+
+T = TypeVar("T")
+
+
+async def in_thread(function: Callable[[], T]) -> T:
+    """redis-py is synchronous: run it off the loop that reads node output."""
+    return await asyncio.wait_for(asyncio.to_thread(function), 60)
+
+
+def connect(cluster: LocalCluster, node_id: int, **options: object) -> redis.Redis:
+    return redis.Redis(
+        port=cluster.client_ports[node_id],
+        socket_timeout=15,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_redis_py_reads_its_writes_on_every_node(tmp_path: Path) -> None:
+    """Writes on any node (followers forward them) are read back linearizably
+    on every node, including right after the write on another node."""
+
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            await elect(cluster)
+
+            def clients() -> None:
+                nodes = [connect(cluster, n) for n in cluster.nodes]
+                for i in range(30):
+                    writer, reader = nodes[i % 3], nodes[(i + 1) % 3]
+                    assert writer.set("k", i) is True
+                    assert reader.get("k") == str(i).encode()
+                assert nodes[0].incr("n") == 1 and nodes[1].incr("n") == 2
+                assert nodes[2].execute_command("CAS", "n", "2", "10") == 1
+                assert nodes[0].execute_command("CAS", "n", "2", "11") == 0
+                assert nodes[1].get("n") == b"10"
+                assert nodes[2].mget("k", "n", "missing") == [b"29", b"10", None]
+
+            await in_thread(clients)
+
+    run(scenario())
+
+
+def test_redis_py_pipeline_info_and_errors(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+            follower = next(n for n in cluster.nodes if n != leader)
+
+            def clients() -> None:
+                client = connect(cluster, follower)
+                pipe = client.pipeline(transaction=False)
+                for i in range(500):
+                    pipe.set(f"key:{i}", i)
+                pipe.get("key:499")
+                assert pipe.execute()[-1] == b"499"
+                assert client.dbsize() == 500
+                info = client.info("raft")
+                assert info["role"] == "follower" and info["leader_id"] == leader
+                assert info["commit_index"] >= 501 and info["applied_index"] >= 501
+                with pytest.raises(redis.ResponseError, match="not an integer"):
+                    client.incr("key:1", amount=1) and client.set("s", "x") and client.incr("s")
+                with pytest.raises(
+                    redis.ResponseError, match="wrong number of arguments for 'get'"
+                ):
+                    client.execute_command("GET")
+                with pytest.raises(redis.ResponseError, match="unknown command 'NOPE'"):
+                    client.execute_command("NOPE", "x")
+                resp3 = connect(cluster, leader, protocol=3)
+                assert resp3.set("r3", "v") is True and resp3.get("r3") == b"v"
+
+            await in_thread(clients)
+
+    run(scenario())
+
+
+def test_no_leader_gives_a_retryable_error_not_a_hang(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+            for node_id in cluster.nodes:
+                if node_id != leader:
+                    await cluster.kill(node_id)
+            assert await cluster.wait_for(lambda: not cluster.nodes[leader].is_leader, 15), dump(
+                cluster
+            )
+
+            def client() -> float:
+                started = time.monotonic()
+                # TRYAGAIN, which redis-py knows as retryable (TryAgainError),
+                # or TIMEOUT if the node still believed it led when asked.
+                with pytest.raises(redis.ResponseError) as error:
+                    connect(cluster, leader).set("x", "1")
+                assert isinstance(error.value, redis.exceptions.TryAgainError) or str(
+                    error.value
+                ).startswith("TIMEOUT"), error.value
+                return time.monotonic() - started
+
+            assert await in_thread(client) < 10  # bounded: the server's command timeout
+
+    run(scenario())
+
+
+@pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli is not installed")
+def test_redis_cli_works_against_a_node(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+            follower = next(n for n in cluster.nodes if n != leader)
+            port = str(cluster.client_ports[follower])
+
+            def cli(*args: str) -> str:
+                result = subprocess.run(
+                    ["redis-cli", "-p", port, *args], capture_output=True, text=True, timeout=30
+                )
+                assert result.returncode == 0, result.stderr
+                return result.stdout.strip()
+
+            def session() -> None:
+                assert cli("ping") == "PONG"
+                assert cli("set", "greeting", "hello") == "OK"
+                assert cli("get", "greeting") == "hello"
+                assert cli("cas", "greeting", "hello", "bye") == "1"
+                assert "role:follower" in cli("info", "raft")
+
+            await in_thread(session)
+
+    run(scenario())
+
+
+def test_a_client_port_in_use_is_a_clear_error_at_startup(tmp_path: Path) -> None:
+    with socket.socket() as busy, socket.socket() as free:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        free.bind(("127.0.0.1", 0))
+        peer_port = free.getsockname()[1]
+        free.close()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "ranet", "node", "0", "--peers", f"0=127.0.0.1:{peer_port}",
+             "--client", f"127.0.0.1:{port}", "--data-dir", str(tmp_path), "--no-console"],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr
