@@ -1,0 +1,600 @@
+"""The Redis-protocol server of a node: RESP clients in, ``Backend`` calls out.
+
+Any Redis client (redis-cli, redis-py, ...) can talk to a ranet node. Data
+commands go to the backend - a WRITE through the Raft log, a READ after a
+ReadIndex barrier - and connection commands (PING, HELLO, CLIENT, SELECT,
+INFO, ...) are answered here. See ``docs/kv-server.md`` for the commands,
+error replies and limits as clients see them.
+
+Rule 1 - replies leave in the order the commands arrived, each encoded in
+the protocol (RESP2 or RESP3) in force when its command ran.
+
+Rule 2 - a connection's commands take effect in its order. A run of
+consecutive reads is issued to the backend at once (so a pipeline of reads
+shares one ReadIndex round), likewise a run of consecutive writes (so they
+share one log append: the node proposes them in issue order, in the same
+loop iteration); but a read waits until the writes before it have answered,
+and a write until the reads before it have.
+
+Rule 3 - nothing a client does can hang the server or disturb another
+client: every backend call is bounded by ``command_timeout``; bytes that are
+not a request get ``-ERR Protocol error: ...`` and the connection is closed
+after the replies to the commands before them; a client that does not read
+its replies stops being read (back-pressure) instead of growing buffers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, cast
+
+from ranet import __version__
+from ranet.errors import (
+    ListenError,
+    NotLeader,
+    ProposalDropped,
+    RanetError,
+    RespProtocolError,
+    ShuttingDown,
+    Timeout,
+)
+from ranet.kv.backend import Backend
+from ranet.kv.commands import (
+    READ,
+    WRITE,
+    Kind,
+    arity_error,
+    command_reply,
+    lookup,
+    parse_int,
+    resolve,
+)
+from ranet.kv.reply import OK, ErrorReply, Reply, Status
+from ranet.kv.resp import DEFAULT_LIMITS, RequestLimits, RequestParser, encode_reply
+
+log = logging.getLogger(__name__)
+
+REDIS_VERSION = "7.0.0"
+"""The Redis version ranet claims to speak (HELLO, INFO): the commands it has behave as there."""
+
+DEFAULT_COMMAND_TIMEOUT = 5.0
+_MAX_QUEUED_BYTES = 1 << 20  # stop reading a client whose unanswered commands pass this
+
+NO_LEADER = "TRYAGAIN no leader is known yet; retry shortly"
+SHUTTING_DOWN = "SHUTDOWN this node is shutting down; retry on another node"
+
+
+def error_reply(error: Exception, kind: Kind | None) -> ErrorReply:
+    """The reply to a backend call that raised ``error``: what happened, whether to retry."""
+    if isinstance(error, NotLeader):
+        return ErrorReply(NO_LEADER if error.leader_hint is None else f"TRYAGAIN {error}")
+    if isinstance(error, Timeout | TimeoutError):
+        return timeout_reply(kind, str(error) or "no reply in time")
+    if isinstance(error, ShuttingDown):
+        return ErrorReply(SHUTTING_DOWN)
+    if isinstance(error, ProposalDropped):
+        return ErrorReply(f"TRYAGAIN the command was not accepted: {error}; retry shortly")
+    if isinstance(error, RanetError):
+        return ErrorReply(f"ERR {error}")
+    log.error("backend call failed unexpectedly", exc_info=error)
+    return ErrorReply(f"ERR internal error: {type(error).__name__}: {error}")
+
+
+def timeout_reply(kind: Kind | None, detail: str) -> ErrorReply:
+    """A write that timed out may still be applied; a read that timed out changed nothing."""
+    if kind is WRITE:
+        return ErrorReply(f"TIMEOUT the command's outcome is unknown: {detail}")
+    return ErrorReply(f"TIMEOUT the read did not complete: {detail}")
+
+
+class RespServer:
+    """Serves the Redis protocol on ``host:port`` for one node, over ``backend``."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        host: str = "127.0.0.1",
+        port: int = 6379,
+        *,
+        node_id: int,
+        limits: RequestLimits = DEFAULT_LIMITS,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> None:
+        self.backend = backend
+        self.node_id = node_id
+        self.limits = limits
+        self.command_timeout = command_timeout
+        self._listen = (host, port)
+        self._server: asyncio.Server | None = None
+        self._clients: dict[int, _Client] = {}
+        self._next_client_id = 1
+        self._started = time.monotonic()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound address once started (the real port when asked for port 0)."""
+        if self._server is not None and self._server.sockets:
+            host, port = self._server.sockets[0].getsockname()[:2]
+            return host, port
+        return self._listen
+
+    async def start(self) -> None:
+        """Listen for clients; ``ListenError`` (an ``OSError``) if the address is taken."""
+        if self._server is not None:
+            raise RuntimeError("a RespServer starts once")
+        host, port = self._listen
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(lambda: _Client(self), host, port)
+        except OSError as error:
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise ListenError(
+                error.errno,
+                f"node {self.node_id} cannot serve the Redis protocol on {host}:{port}: {reason}",
+            ) from error
+        self._started = time.monotonic()
+        log.info("node %s: Redis protocol on %s:%s", self.node_id, *self.address)
+
+    async def stop(self) -> None:
+        """Stop listening and drop every client connection. Idempotent.
+
+        Commands in flight are abandoned: their clients see the connection
+        close (a write among them may still be applied).
+        """
+        if self._server is not None:
+            self._server.close()
+        clients = list(self._clients.values())
+        for client in clients:
+            client.abort()
+        workers = [client.worker for client in clients if client.worker is not None]
+        if workers:
+            await asyncio.wait(workers, timeout=1.0)
+
+    def clients(self) -> list[_Client]:
+        return list(self._clients.values())
+
+    def _register(self, client: _Client) -> int:
+        client_id = self._next_client_id
+        self._next_client_id += 1
+        self._clients[client_id] = client
+        return client_id
+
+    def _unregister(self, client: _Client) -> None:
+        self._clients.pop(client.id, None)
+
+    async def info(self, sections: list[bytes]) -> bytes:
+        """The text of ``INFO [section ...]``: Server, Clients, Keyspace, Raft."""
+        wanted = {section.lower() for section in sections} or {b"default"}
+        everything = bool(wanted & {b"all", b"default", b"everything"})
+        texts = []
+        for name, fields in (
+            ("Server", self._server_fields),
+            ("Clients", self._clients_fields),
+            ("Keyspace", self._keyspace_fields),
+            ("Raft", self._raft_fields),
+        ):
+            if everything or name.lower().encode() in wanted:
+                lines = "".join(f"{key}:{value}\r\n" for key, value in (await fields()).items())
+                texts.append(f"# {name}\r\n{lines}")
+        return "\r\n".join(texts).encode()
+
+    async def _server_fields(self) -> dict[str, Any]:
+        return {
+            "redis_version": REDIS_VERSION,
+            "ranet_version": __version__,
+            "redis_mode": "standalone",
+            "node_id": self.node_id,
+            "process_id": os.getpid(),
+            "tcp_port": self.address[1],
+            "uptime_in_seconds": int(time.monotonic() - self._started),
+        }
+
+    async def _clients_fields(self) -> dict[str, Any]:
+        return {"connected_clients": len(self._clients)}
+
+    async def _keyspace_fields(self) -> dict[str, Any]:
+        """``db0:keys=N`` from a stale local count; nothing if the backend cannot say."""
+        try:
+            keys = await self.backend.read([b"DBSIZE"], stale=True)
+        except RanetError:
+            return {}
+        return {"db0": f"keys={keys}"} if isinstance(keys, int) and keys > 0 else {}
+
+    async def _raft_fields(self) -> dict[str, Any]:
+        fields = self.backend.raft_info()
+        return {key: "" if value is None else value for key, value in fields.items()}
+
+
+@dataclass(slots=True)
+class _Call:
+    """A command that needs the backend; it is made when its group settles (Rule 2)."""
+
+    kind: Kind | None  # READ or WRITE; None for INFO, which orders with neither
+    coroutine: Coroutine[Any, Any, Reply]
+
+
+class _Client(asyncio.Protocol):
+    """One client connection: parse, run in order, answer in order (Rules 1-3)."""
+
+    def __init__(self, server: RespServer) -> None:
+        self.server = server
+        self.id = 0
+        self.name = b""
+        self.lib_name = b""
+        self.lib_version = b""
+        self.resp3 = False
+        self.stale = False  # READONLY: serve reads from local state, without ReadIndex
+        self.peer = self.local = "?"
+        self.created = self.last_active = time.monotonic()
+        self.last_command = b"NULL"
+        self.worker: asyncio.Task[None] | None = None
+        self._transport: asyncio.Transport | None = None
+        self._parser = RequestParser(server.limits)
+        self._queue: list[list[bytes]] = []
+        self._queued_bytes = 0
+        self._failure: RespProtocolError | None = None
+        self._eof = False
+        self._quitting = False
+        self._reading_paused = False
+        self._wakeup = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    # -- asyncio.Protocol ------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # uvloop transports are no subclasses
+        self._transport = transport
+        self.peer = _format(transport.get_extra_info("peername"))
+        self.local = _format(transport.get_extra_info("sockname"))
+        self.id = self.server._register(self)
+        self.worker = asyncio.get_running_loop().create_task(self._serve())
+
+    def data_received(self, data: bytes) -> None:
+        if self._failure is not None or self._quitting:
+            return
+        try:
+            commands = self._parser.feed(data)
+        except RespProtocolError as error:
+            commands = error.commands
+            self._failure = error
+            self._pause_reading()
+        self._queue += commands
+        self._queued_bytes += len(data)
+        if self._queue and self._queued_bytes > _MAX_QUEUED_BYTES:
+            self._pause_reading()
+        self._wakeup.set()
+
+    def eof_received(self) -> bool:
+        self._eof = True  # answer what came before the half-close, then close
+        self._wakeup.set()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server._unregister(self)
+        self._writable.set()
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self._transport is not None:
+            self._reading_paused = True
+            self._transport.pause_reading()
+
+    # -- running commands ------------------------------------------------------
+
+    async def _serve(self) -> None:
+        """Take the queued commands batch by batch; one write per batch."""
+        transport = self._transport
+        assert transport is not None
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue and not self._quitting:
+                    batch, self._queue, self._queued_bytes = self._queue, [], 0
+                    if self._reading_paused and self._failure is None:
+                        self._reading_paused = False
+                        transport.resume_reading()
+                    self.last_active = time.monotonic()
+                    self.last_command = batch[-1][0]
+                    transport.write(await self._run(batch))
+                    await self._writable.wait()
+                if self._failure is not None and not self._quitting:
+                    log.info("client %s (%s) closed: %s", self.id, self.peer, self._failure)
+                    transport.write(encode_reply(ErrorReply(f"ERR {self._failure}")))
+                if self._quitting or self._failure is not None or self._eof:
+                    transport.close()
+                    return
+        except Exception:
+            log.exception(
+                "client %s (%s): connection dropped after an internal error", self.id, self.peer
+            )
+            transport.abort()
+
+    async def _run(self, batch: list[list[bytes]]) -> bytes:
+        """Run ``batch`` in order and return its replies, encoded, as one buffer."""
+        out: list[bytes] = []
+        pending: list[tuple[int, _Call, bool]] = []  # (index in out, call, RESP3?)
+        group: Kind | None = None  # the kind of the backend calls in pending
+        for argv in batch:
+            result = self._execute(argv)
+            if isinstance(result, _Call):
+                if result.kind is not None:
+                    if pending and group not in (None, result.kind):
+                        await self._settle(out, pending)
+                    group = result.kind
+                pending.append((len(out), result, self.resp3))
+                out.append(b"")
+            else:
+                out.append(encode_reply(result, self.resp3))
+            if self._quitting:
+                break
+        if pending:
+            await self._settle(out, pending)
+        return b"".join(out)
+
+    async def _settle(self, out: list[bytes], pending: list[tuple[int, _Call, bool]]) -> None:
+        """Make the pending calls together, await them in order, put their replies in ``out``.
+
+        One call is awaited directly; several become tasks, started in order in
+        the same loop iteration. All share one deadline, ``command_timeout``.
+        """
+        steps: list[Any] = (
+            [pending[0][1].coroutine]
+            if len(pending) == 1
+            else [asyncio.ensure_future(call.coroutine) for _, call, _ in pending]
+        )
+        timeout = self.server.command_timeout
+        done = 0
+        try:
+            async with asyncio.timeout(timeout):
+                for (index, call, resp3), step in zip(pending, steps, strict=True):
+                    try:
+                        reply = await step
+                    except Exception as error:
+                        reply = error_reply(error, call.kind)
+                    out[index] = encode_reply(reply, resp3)
+                    done += 1
+        except TimeoutError:
+            for index, call, resp3 in pending[done:]:
+                reply = timeout_reply(call.kind, f"no reply within {timeout:g} s")
+                out[index] = encode_reply(reply, resp3)
+        finally:
+            for step in steps[done:]:
+                _discard(step)
+            pending.clear()
+
+    def _execute(self, argv: list[bytes]) -> Reply | _Call | dict:
+        """Run one command as far as it runs here: a reply, or the backend call to make."""
+        spec = resolve(argv)
+        if isinstance(spec, ErrorReply):
+            # READONLY, READWRITE and RANET.EXEC are served even if the table does not list them
+            handler = _CONNECTION_COMMANDS.get(argv[0].lower()) if lookup(argv[0]) is None else None
+            return spec if handler is None else handler(self, argv)
+        if spec.kind is WRITE:
+            return _Call(WRITE, self.server.backend.write(argv, None))
+        if spec.kind is READ:
+            return _Call(READ, self.server.backend.read(argv, stale=self.stale))
+        handler = _CONNECTION_COMMANDS.get(spec.name.encode())
+        if handler is None:
+            return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
+        return handler(self, argv)
+
+    # -- connection commands ---------------------------------------------------
+
+    def _ping(self, argv: list[bytes]) -> Reply:
+        if len(argv) > 2:
+            return arity_error("ping")
+        return argv[1] if len(argv) == 2 else Status("PONG")
+
+    def _echo(self, argv: list[bytes]) -> Reply:
+        return argv[1]
+
+    def _select(self, argv: list[bytes]) -> Reply:
+        index = parse_int(argv[1])
+        if index is None:
+            return ErrorReply("ERR value is not an integer or out of range")
+        return OK if index == 0 else ErrorReply("ERR DB index is out of range")
+
+    def _quit(self, argv: list[bytes]) -> Reply:
+        self._quitting = True
+        return OK
+
+    def _command(self, argv: list[bytes]) -> Reply:
+        return command_reply(argv)
+
+    def _info(self, argv: list[bytes]) -> _Call:
+        return _Call(None, self.server.info(argv[1:]))
+
+    def _readonly(self, argv: list[bytes]) -> Reply:
+        return self._set_stale(argv, stale=True)
+
+    def _readwrite(self, argv: list[bytes]) -> Reply:
+        return self._set_stale(argv, stale=False)
+
+    def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
+        if len(argv) != 1:
+            return arity_error(argv[0])
+        self.stale = stale
+        return OK
+
+    def _hello(self, argv: list[bytes]) -> Reply | dict:
+        """HELLO [protover [AUTH username password] [SETNAME name]]: all checked, then applied."""
+        name = None
+        if len(argv) > 1:
+            version = parse_int(argv[1])
+            if version is None:
+                return ErrorReply("ERR Protocol version is not an integer or out of range")
+            if version not in (2, 3):
+                return ErrorReply("NOPROTO unsupported protocol version")
+            i = 2
+            while i < len(argv):
+                option, left = argv[i].upper(), len(argv) - i - 1
+                if option == b"AUTH" and left >= 2:
+                    if argv[i + 1] != b"default":  # no users: "default" needs no password
+                        return ErrorReply(
+                            "WRONGPASS invalid username-password pair or user is disabled."
+                        )
+                    i += 3
+                elif option == b"SETNAME" and left >= 1:
+                    name = argv[i + 1]
+                    if not _is_printable(name):
+                        return ErrorReply(BAD_CLIENT_NAME)
+                    i += 2
+                else:
+                    return ErrorReply(f"ERR Syntax error in HELLO option '{_text(argv[i])}'")
+            self.resp3 = version == 3
+        if name is not None:
+            self.name = name
+        return {
+            b"server": b"redis",
+            b"version": REDIS_VERSION.encode(),
+            b"proto": 3 if self.resp3 else 2,
+            b"id": self.id,
+            b"mode": b"standalone",
+            b"role": b"master",  # every node takes writes (a follower forwards them)
+            b"modules": [],
+        }
+
+    def _client(self, argv: list[bytes]) -> Reply:
+        """CLIENT ID | INFO | LIST | GETNAME | SETNAME name | SETINFO attr value."""
+        subcommand = argv[1].upper()
+        entry = _CLIENT_SUBCOMMANDS.get(subcommand)
+        if entry is None:
+            return ErrorReply(f"ERR unknown subcommand '{_text(argv[1])}'. Try CLIENT HELP.")
+        arity, handler = entry
+        if len(argv) != arity:
+            return arity_error(f"client|{subcommand.lower().decode()}")
+        return handler(self, argv)
+
+    def _client_id(self, argv: list[bytes]) -> Reply:
+        return self.id
+
+    def _client_info(self, argv: list[bytes]) -> Reply:
+        return self.describe(time.monotonic()).encode() + b"\n"
+
+    def _client_list(self, argv: list[bytes]) -> Reply:
+        now = time.monotonic()
+        return "".join(client.describe(now) + "\n" for client in self.server.clients()).encode()
+
+    def _client_getname(self, argv: list[bytes]) -> Reply:
+        return self.name or None
+
+    def _client_setname(self, argv: list[bytes]) -> Reply:
+        if not _is_printable(argv[2]):
+            return ErrorReply(BAD_CLIENT_NAME)
+        self.name = argv[2]
+        return OK
+
+    def _client_setinfo(self, argv: list[bytes]) -> Reply:
+        attribute, value = argv[2].upper(), argv[3]
+        if attribute not in (b"LIB-NAME", b"LIB-VER"):
+            return ErrorReply(f"ERR Unrecognized option '{_text(argv[2])}'")
+        if not _is_printable(value):
+            return ErrorReply(
+                f"ERR {attribute.lower().decode()} cannot contain spaces, newlines "
+                "or special characters."
+            )
+        if attribute == b"LIB-NAME":
+            self.lib_name = value
+        else:
+            self.lib_version = value
+        return OK
+
+    def describe(self, now: float) -> str:
+        """This connection as a line of CLIENT LIST."""
+        return (
+            f"id={self.id} addr={self.peer} laddr={self.local} name={_text(self.name)} "
+            f"age={int(now - self.created)} idle={int(now - self.last_active)} "
+            f"flags={'r' if self.stale else 'N'} db=0 "
+            f"cmd={_text(self.last_command.lower())} user=default "
+            f"resp={3 if self.resp3 else 2} "
+            f"lib-name={_text(self.lib_name)} lib-ver={_text(self.lib_version)}"
+        )
+
+    def _ranet_exec(self, argv: list[bytes]) -> Reply | _Call:
+        """RANET.EXEC client_id sequence command [arg ...]: a write in a session (thesis §6.3)."""
+        if len(argv) < 4:
+            return arity_error(argv[0])
+        client_id, sequence = parse_int(argv[1]), parse_int(argv[2])
+        if client_id is None or sequence is None or client_id < 1 or sequence < 0:
+            return ErrorReply("ERR RANET.EXEC needs a client id >= 1 and a sequence number >= 0")
+        command = argv[3:]
+        spec = resolve(command)
+        if isinstance(spec, ErrorReply):
+            return spec
+        if spec.kind is WRITE:
+            return _Call(WRITE, self.server.backend.write(command, (client_id, sequence)))
+        if spec.kind is READ:
+            return _Call(READ, self.server.backend.read(command, stale=self.stale))
+        return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
+
+
+Handler = Callable[[_Client, list[bytes]], Reply | _Call | dict]
+
+_CONNECTION_COMMANDS: dict[bytes, Handler] = {
+    b"ping": _Client._ping,
+    b"echo": _Client._echo,
+    b"select": _Client._select,
+    b"hello": _Client._hello,
+    b"client": _Client._client,
+    b"quit": _Client._quit,
+    b"info": _Client._info,
+    b"command": _Client._command,
+    b"readonly": _Client._readonly,
+    b"readwrite": _Client._readwrite,
+    b"ranet.exec": _Client._ranet_exec,
+}
+
+_CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Reply]]] = {
+    b"ID": (2, _Client._client_id),
+    b"INFO": (2, _Client._client_info),
+    b"LIST": (2, _Client._client_list),
+    b"GETNAME": (2, _Client._client_getname),
+    b"SETNAME": (3, _Client._client_setname),
+    b"SETINFO": (4, _Client._client_setinfo),
+}
+
+BAD_CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
+
+
+def _is_printable(value: bytes) -> bool:
+    """Redis's rule for client names and library info: printable ASCII, no spaces."""
+    return all(33 <= byte <= 126 for byte in value)
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+def _format(address: Any) -> str:
+    return f"{address[0]}:{address[1]}" if address else "?"
+
+
+def _discard(step: Any) -> None:
+    """Drop a call whose reply is no longer wanted, without leaving warnings behind."""
+    if isinstance(step, asyncio.Future):
+        if not step.done():
+            step.cancel()
+        elif not step.cancelled():
+            step.exception()  # retrieved, so asyncio does not log it
+    else:
+        with contextlib.suppress(RuntimeError):
+            step.close()
