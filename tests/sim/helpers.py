@@ -40,15 +40,18 @@ class ObservedSimulation(Simulation):
     def messages_since(self, since: int = 0) -> list[Message]:
         return [message for _, message in self.sent[since:]]
 
-    def count(self, kind: type | tuple[type, ...], since: int = 0) -> int:
-        return sum(1 for message in self.messages_since(since) if isinstance(message, kind))
-
-    def rejections(self, since: int = 0) -> int:
-        """AppendEntries the followers refused (Raft §5.3 consistency check)."""
+    def rejections(self, since: int = 0, to: int | None = None) -> int:
+        """AppendEntries refused by the consistency check of Raft §5.3, if
+        ``to`` is given only those answering node ``to``. (A stale-term answer,
+        which tells a deposed leader the newer term, is not counted: it names
+        no ``reject_index``.)"""
         return sum(
             1
             for message in self.messages_since(since)
-            if isinstance(message, AppendEntriesResponse) and not message.success
+            if isinstance(message, AppendEntriesResponse)
+            and not message.success
+            and message.reject_index > 0
+            and (to is None or message.dst == to)
         )
 
     def propose_batch(self, values: list[bytes]) -> int:
@@ -131,22 +134,36 @@ def wait_for_leader(
 def commit(
     sim: Simulation, *commands: bytes, at: int | None = None, max_ticks: int = ELECTION_BOUND
 ) -> None:
-    """Propose ``commands`` at node ``at`` (default: the leader of the highest
-    term) and wait until all are committed."""
-    for command in commands:
-        assert sim.propose(command, at) is not None, f"node {at} did not accept {command!r}"
-    wait_until(
-        sim,
-        lambda: set(commands) <= set(sim.committed_values()),
-        max_ticks,
-        f"committed {len(commands)} commands",
-    )
+    """Wait until every one of ``commands`` is committed.
+
+    With ``at``, they are proposed once at that node, which must be the leader
+    and stay so. Without it, they are offered to whoever leads, and offered
+    again to a new leader whose log lacks them - a client retrying after the
+    leader it asked lost office (Raft §8) - so faults just healed may still
+    change leaders while this waits.
+    """
+    if at is not None:
+        for command in commands:
+            assert sim.propose(command, at) is not None, f"node {at} did not accept {command!r}"
+
+    def all_committed() -> bool:
+        committed = set(sim.committed_values())
+        missing = [command for command in commands if command not in committed]
+        leader = sim.leader()
+        if at is None and missing and leader is not None:
+            in_log = set(log_values(sim.nodes[leader]))
+            for command in missing:
+                if command not in in_log:
+                    sim.propose(command, leader)
+        return not missing
+
+    wait_until(sim, all_committed, max_ticks, f"committed {len(commands)} commands")
 
 
-def converged(sim: Simulation, among: Iterable[int] | None = None) -> bool:
-    """Every node in ``among`` (default: all) is live, holds the same log, and
-    has applied all of it; and that log holds every committed command."""
-    nodes = [sim.nodes[i] for i in (sorted(sim.nodes) if among is None else among)]
+def converged(sim: Simulation) -> bool:
+    """Every node is live, holds the same log, has applied all of it, and that
+    log holds every committed command."""
+    nodes = list(sim.nodes.values())
     if not all(node.alive for node in nodes):
         return False
     first = nodes[0].core.log
@@ -156,13 +173,20 @@ def converged(sim: Simulation, among: Iterable[int] | None = None) -> bool:
             return False
         if len(node.applied) != log.last_index:
             return False
-    return log_values(nodes[0])[: len(sim.committed_values())] == sim.committed_values()
+    committed = sim.committed_values()
+    return log_values(nodes[0])[: len(committed)] == committed
 
 
-def wait_converged(
-    sim: Simulation, among: Iterable[int] | None = None, max_ticks: int = ELECTION_BOUND
-) -> None:
-    wait_until(sim, lambda: converged(sim, among), max_ticks, "converged")
+def wait_converged(sim: Simulation, max_ticks: int = ELECTION_BOUND) -> None:
+    wait_until(sim, lambda: converged(sim), max_ticks, "converged")
+
+
+def steady_leader(sim: Simulation, first: bytes, max_ticks: int = ELECTION_BOUND) -> int:
+    """Commit ``first``, let every node catch up, and return the leader then in
+    office: the arrangement for scenarios that need one settled leader."""
+    commit(sim, first, max_ticks=max_ticks)
+    wait_converged(sim, max_ticks=max_ticks)
+    return wait_for_leader(sim)
 
 
 def assert_everyone_has_every_committed_value(sim: Simulation) -> None:
@@ -173,18 +197,3 @@ def assert_everyone_has_every_committed_value(sim: Simulation) -> None:
         assert log_values(node)[: len(committed)] == committed, f"node {node.node_id} log"
         assert applied_values(node)[: len(committed)] == committed, f"node {node.node_id} applied"
     sim.check_logs_match()
-
-
-def commit_after_recovery(sim: Simulation, command: bytes, max_ticks: int = ELECTION_BOUND) -> None:
-    """Offer ``command`` to whoever leads until it commits, as a client retries
-    after faults: re-proposed only when the current leader's log lacks it."""
-
-    def committed() -> bool:
-        if command in sim.committed_values():
-            return True
-        leader = sim.leader()
-        if leader is not None and command not in log_values(sim.nodes[leader]):
-            sim.propose(command, leader)
-        return False
-
-    wait_until(sim, committed, max_ticks, f"committed {command!r} after recovery")

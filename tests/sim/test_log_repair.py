@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from ranet.core import AppendEntries, AppendEntriesResponse
+from ranet.core import AppendEntries
 from tests.sim.helpers import (
     ObservedSimulation,
     assert_everyone_has_every_committed_value,
     commit,
     log_values,
+    steady_leader,
     values,
     wait_converged,
     wait_for_leader,
@@ -33,8 +34,7 @@ def test_a_partitioned_old_leaders_uncommitted_entries_are_overwritten_on_rejoin
     every log equals the new leader's and the minority's commands, never
     committed, are gone."""
     sim = ObservedSimulation(5, seed)
-    old = wait_for_leader(sim)
-    commit(sim, b"before")
+    old = steady_leader(sim, b"before")
     followers = [n for n in sim.nodes if n != old]
     minority, majority = [old, followers[0]], followers[1:]
     sim.partition(minority, majority)
@@ -60,21 +60,6 @@ def test_a_partitioned_old_leaders_uncommitted_entries_are_overwritten_on_rejoin
         assert not set(lost) & set(log_values(node))
 
 
-def rejected_appends(sim: ObservedSimulation, leader: int, since: int) -> int:
-    """AppendEntries to ``leader`` refused by the §5.3 consistency check
-    (not the stale-term answers a deposed leader's heartbeats draw)."""
-    term = sim.nodes[leader].core.current_term
-    return sum(
-        1
-        for message in sim.messages_since(since)
-        if isinstance(message, AppendEntriesResponse)
-        and not message.success
-        and message.dst == leader
-        and message.term == term
-        and message.reject_index > 0
-    )
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_leader_backs_up_over_fifty_divergent_entries_in_a_few_round_trips(seed: int) -> None:
     """Raft §5.3, last paragraphs (and MIT 6.824's TestBackup): two minority
@@ -82,8 +67,7 @@ def test_leader_backs_up_over_fifty_divergent_entries_in_a_few_round_trips(seed:
     others. Converging must not cost a rejection per divergent entry: with
     the conflict-term hint, one rejection per follower per divergent term."""
     sim = ObservedSimulation(5, seed)
-    first = wait_for_leader(sim)
-    commit(sim, b"base")
+    first = steady_leader(sim, b"base")
     others = [n for n in sim.nodes if n != first]
 
     # 50 entries that will never commit, on the old leader and one follower.
@@ -133,7 +117,7 @@ def test_leader_backs_up_over_fifty_divergent_entries_in_a_few_round_trips(seed:
     # Four servers held a divergent suffix, each of a single term: with the
     # conflict-term hint that is at most one rejection per server, where a
     # back-off of one entry per rejection needs 50 for each of them.
-    rejections = rejected_appends(sim, leader, since)
+    rejections = sim.rejections(since, to=leader)
     assert rejections <= 4, f"{rejections} rejected AppendEntries to converge"
     appends = sum(
         1 for m in sim.messages_since(since) if isinstance(m, AppendEntries) and m.src == leader

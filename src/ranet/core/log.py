@@ -180,6 +180,33 @@ class RaftLog:
     def has_committed_to_apply(self) -> bool:
         return self.applied < self.commit_index
 
+    # -- snapshots (Raft §7) -------------------------------------------------------------
+
+    def compact(self, index: int) -> None:
+        """Drop the entries up to ``index``, which a durable snapshot now covers.
+
+        Only applied entries may be compacted: the snapshot holds their effect.
+        """
+        if index <= self.offset:
+            return
+        if index > self.applied:
+            raise ProtocolInvariantViolated(
+                f"cannot compact to {index}: only entries up to {self.applied} are applied"
+            )
+        term = self.term(index)
+        assert term is not None
+        del self.entries[: index - self.offset]
+        self.offset, self.offset_term = index, term
+        self.unpersisted_from = max(self.unpersisted_from, index + 1)
+        self.stable_index = max(self.stable_index, index)
+
+    def restore(self, index: int, term: int) -> None:
+        """Replace the whole log by a snapshot's point (InstallSnapshot, Raft §7)."""
+        self.entries = []
+        self.offset, self.offset_term = index, term
+        self.commit_index = self.applied = self.stable_index = index
+        self.unpersisted_from = index + 1
+
     def stable_to(self, index: int, term: int) -> None:
         """The runtime reports entries up to ``index`` (of ``term``) are durable (rule 2)."""
         if index > self.stable_index and self.term(index) == term:

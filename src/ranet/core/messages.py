@@ -104,6 +104,26 @@ class HeartbeatResponse:
 
 
 @dataclass(slots=True, frozen=True)
+class InstallSnapshot:
+    """InstallSnapshot RPC (Raft §7): replace the follower's log by a snapshot.
+
+    The core emits it with empty ``data`` and the metadata of its compaction
+    point; the runtime sends its latest durable snapshot instead - metadata
+    and data as stored - in as many chunks as it likes, and steps the
+    receiving core with one complete message.
+    """
+
+    src: int
+    dst: int
+    term: int
+    last_index: int
+    last_term: int
+    voters: tuple[int, ...]
+    learners: tuple[int, ...]
+    data: bytes
+
+
+@dataclass(slots=True, frozen=True)
 class TimeoutNow:
     """Leadership transfer (thesis §3.10): "start an election now", sent by a
     leader to a follower whose log it has just brought up to date."""
@@ -121,4 +141,5 @@ Message = (
     | Heartbeat
     | HeartbeatResponse
     | TimeoutNow
+    | InstallSnapshot
 )

@@ -10,6 +10,9 @@ replication state, as etcd-io/raft does:
 - REPLICATE: the follower's log is known to match. The leader pipelines:
   it advances ``next_index`` optimistically as it sends, limited by the
   in-flight window.
+- SNAPSHOT: the entries the follower needs are compacted away; a snapshot
+  is on its way (Raft §7) and nothing else is sent until it is acknowledged,
+  or until ``snapshot_wait`` heartbeat rounds pass and it is sent again.
 
 ``sent_commit`` is the highest commit index this follower was told, so the
 leader can tell exactly the followers that lag behind a new commit;
@@ -28,6 +31,7 @@ from ranet.core.inflights import Inflights
 class ReplicationState(IntEnum):
     PROBE = 0
     REPLICATE = 1
+    SNAPSHOT = 2
 
 
 class Progress:
@@ -41,6 +45,8 @@ class Progress:
         "read_acked",
         "recent_active",
         "sent_commit",
+        "snapshot_index",
+        "snapshot_wait",
         "state",
     )
 
@@ -52,6 +58,8 @@ class Progress:
         self.recent_active = False
         self.sent_commit = 0
         self.read_acked = 0
+        self.snapshot_index = 0
+        self.snapshot_wait = 0
         self.inflights = Inflights(max_inflight)
 
     def __repr__(self) -> str:
@@ -64,6 +72,8 @@ class Progress:
         """Whether the leader must hold further AppendEntries to this follower."""
         if self.state == ReplicationState.PROBE:
             return self.probe_sent
+        if self.state == ReplicationState.SNAPSHOT:
+            return True
         return self.inflights.full()
 
     def become_probe(self) -> None:
@@ -76,6 +86,12 @@ class Progress:
         self.state = ReplicationState.REPLICATE
         self.next_index = self.match_index + 1
         self.probe_sent = False
+        self.inflights.reset()
+
+    def become_snapshot(self, snapshot_index: int) -> None:
+        self.state = ReplicationState.SNAPSHOT
+        self.snapshot_index = snapshot_index
+        self.snapshot_wait = 0
         self.inflights.reset()
 
     def sent_entries(self, last_index: int) -> None:
@@ -102,6 +118,8 @@ class Progress:
         Returns False for a stale rejection (one answering a message sent
         before a newer decision), which must be ignored.
         """
+        if self.state == ReplicationState.SNAPSHOT:
+            return False  # only the snapshot's acknowledgement moves it on
         if self.state == ReplicationState.REPLICATE:
             if rejected_index <= self.match_index:
                 return False

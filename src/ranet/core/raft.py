@@ -38,6 +38,7 @@ from ranet.core.messages import (
     AppendEntriesResponse,
     Heartbeat,
     HeartbeatResponse,
+    InstallSnapshot,
     Message,
     RequestVote,
     RequestVoteResponse,
@@ -48,12 +49,12 @@ from ranet.core.read_only import ReadState
 from ranet.core.ready import Ready
 from ranet.core.replication import Replicator
 from ranet.core.types import Entry, EntryKind, HardState, Role, SnapshotMeta, SoftState
-from ranet.errors import NotLeader, ProposalDropped
+from ranet.errors import NotLeader, ProposalDropped, ProtocolInvariantViolated
 
 # Messages that promise nothing about this node's disk and may leave at once.
-_IMMEDIATE = (AppendEntries, Heartbeat, HeartbeatResponse, TimeoutNow)
+_IMMEDIATE = (AppendEntries, Heartbeat, HeartbeatResponse, TimeoutNow, InstallSnapshot)
 # Messages only a leader sends: their sender is the leader of their term.
-_FROM_LEADER = (AppendEntries, Heartbeat, TimeoutNow)
+_FROM_LEADER = (AppendEntries, Heartbeat, TimeoutNow, InstallSnapshot)
 
 
 class RandomSource(Protocol):
@@ -88,6 +89,7 @@ class RaftCore:
         hard_state = hard_state or HardState()
         self.voters: frozenset[int] = frozenset(snapshot.voters or voters)
         self.learners: frozenset[int] = frozenset(snapshot.learners)
+        self.snapshot_meta = snapshot
         self.log = RaftLog(snapshot.last_index, snapshot.last_term, entries or ())
         self.log.commit_to(min(hard_state.commit_index, self.log.last_index))
 
@@ -105,6 +107,7 @@ class RaftCore:
         self._messages: list[Message] = []
         self._persisted_messages: list[Message] = []
         self.read_states: list[ReadState] = []
+        self._snapshot_to_install: tuple[SnapshotMeta, bytes] | None = None
         self._last_hard_state = self.hard_state
         self._last_soft_state = self.soft_state
 
@@ -173,6 +176,24 @@ class RaftCore:
             raise NotLeader(self.leader_id)
         return self.replicator.start_transfer(target)
 
+    def compact(self, index: int) -> SnapshotMeta:
+        """The runtime saved a snapshot of the state machine at applied ``index``:
+        drop the log up to it (Raft §7). Returns the snapshot's metadata, which
+        the runtime stores with the snapshot's data."""
+        term = self.log.term(index)
+        if term is None:
+            raise ProtocolInvariantViolated(f"no entry {index} to compact to")
+        self.log.compact(index)
+        self.snapshot_meta = SnapshotMeta(
+            index, term, tuple(sorted(self.voters)), tuple(sorted(self.learners))
+        )
+        return self.snapshot_meta
+
+    def report_snapshot(self, peer: int, *, delivered: bool) -> None:
+        """The runtime tells whether it managed to send ``peer`` the snapshot."""
+        if self.replicator is not None:
+            self.replicator.report_snapshot(peer, delivered=delivered)
+
     def read_index(self, context: bytes) -> None:
         """Ask for a linearizable read (thesis §6.4); leader only.
 
@@ -204,7 +225,7 @@ class RaftCore:
             self._handle_request_vote(message)
         elif isinstance(message, RequestVoteResponse):
             self._handle_vote_response(message)
-        elif isinstance(message, AppendEntries | Heartbeat):
+        elif isinstance(message, AppendEntries | Heartbeat | InstallSnapshot):
             self._handle_leader_message(message)
         elif isinstance(message, TimeoutNow):
             if self.id in self.voters and self.role != Role.LEADER:
@@ -240,7 +261,7 @@ class RaftCore:
 
     def _answer_stale(self, message: Message) -> None:
         """A message from an older term: tell its sender our term (Raft §5.1)."""
-        if isinstance(message, AppendEntries | Heartbeat):
+        if isinstance(message, _FROM_LEADER):
             self.emit(AppendEntriesResponse(self.id, message.src, self.current_term, False))
         elif isinstance(message, RequestVote):
             self.emit(
@@ -370,19 +391,41 @@ class RaftCore:
 
     # -- follower side ------------------------------------------------------------
 
-    def _handle_leader_message(self, message: AppendEntries | Heartbeat) -> None:
+    def _handle_leader_message(self, message: AppendEntries | Heartbeat | InstallSnapshot) -> None:
         """A message from the leader of our term: follow it (Raft §5.2)."""
         if self.role == Role.LEADER:
             return  # two leaders in one term cannot happen (§5.2); drop forged input
         if self.role != Role.FOLLOWER or self.leader_id != message.src:
             self._become_follower(self.current_term, message.src)
         self.election_elapsed = 0
-        if isinstance(message, Heartbeat):
+        if isinstance(message, InstallSnapshot):
+            self._handle_install_snapshot(message)
+        elif isinstance(message, Heartbeat):
             # The leader caps commit_index at what it knows we hold.
             self.log.commit_to(min(message.commit_index, self.log.last_index))
             self.emit(HeartbeatResponse(self.id, message.src, self.current_term, message.context))
         else:
             self._handle_append_entries(message)
+
+    def _handle_install_snapshot(self, message: InstallSnapshot) -> None:
+        """Raft §7, InstallSnapshot receiver: keep a log that already holds the
+        snapshot's last entry; otherwise discard it all and adopt the snapshot."""
+        log = self.log
+        index = message.last_index
+        if index > log.commit_index:
+            if log.matches(index, message.last_term):
+                log.commit_to(index)
+            else:
+                meta = SnapshotMeta(index, message.last_term, message.voters, message.learners)
+                log.restore(index, message.last_term)
+                self.voters = frozenset(message.voters)
+                self.learners = frozenset(message.learners)
+                self.snapshot_meta = meta
+                self._snapshot_to_install = (meta, message.data)
+        match = max(index, log.commit_index)
+        self.emit(
+            AppendEntriesResponse(self.id, message.src, self.current_term, True, match_index=match)
+        )
 
     def _handle_append_entries(self, message: AppendEntries) -> None:
         """Raft Figure 2, AppendEntries receiver rules, with a conflict hint."""
@@ -439,6 +482,7 @@ class RaftCore:
             or self.log.has_unpersisted()
             or self.log.has_committed_to_apply()
             or self.read_states
+            or self._snapshot_to_install is not None
             or self.hard_state != self._last_hard_state
             or self.soft_state != self._last_soft_state
         )
@@ -451,11 +495,17 @@ class RaftCore:
         soft_state = self.soft_state
         if soft_state != self._last_soft_state:
             ready.soft_state = self._last_soft_state = soft_state
+        if self._snapshot_to_install is not None:
+            ready.snapshot, self._snapshot_to_install = self._snapshot_to_install, None
+            ready.must_sync = True
         hard_state = self.hard_state
         previous = self._last_hard_state
         if hard_state != previous:
             ready.hard_state = self._last_hard_state = hard_state
-            ready.must_sync = (hard_state.current_term, hard_state.voted_for) != (
+            ready.must_sync = ready.must_sync or (
+                hard_state.current_term,
+                hard_state.voted_for,
+            ) != (
                 previous.current_term,
                 previous.voted_for,
             )

@@ -1,6 +1,9 @@
 """The ``Ready`` batch: everything the core asks its runtime to do.
 
 Rule 1 - order. The runtime handles a Ready in this order (DESIGN.md):
+  0. if there is a ``snapshot`` (InstallSnapshot from the leader, Raft §7),
+     save it durably, which discards the log it replaces, and restore the
+     state machine from it;
   1. write ``hard_state`` and ``entries`` (from ``entries_first_index``,
      first discarding any stored entry at or after it) and sync them;
   2. send ``persisted_messages`` — only once step 1 is durable, because they
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 
 from ranet.core.messages import Message
 from ranet.core.read_only import ReadState
-from ranet.core.types import Entry, HardState, SoftState
+from ranet.core.types import Entry, HardState, SnapshotMeta, SoftState
 
 
 @dataclass(slots=True)
@@ -33,6 +36,7 @@ class Ready:
     """One batch of work for the runtime. See the module docstring for the order."""
 
     soft_state: SoftState | None = None
+    snapshot: tuple[SnapshotMeta, bytes] | None = None
     hard_state: HardState | None = None
     entries_first_index: int = 0
     entries: list[Entry] = field(default_factory=list)

@@ -25,6 +25,7 @@ from ranet.core.messages import (
     AppendEntriesResponse,
     Heartbeat,
     HeartbeatResponse,
+    InstallSnapshot,
     Message,
     TimeoutNow,
 )
@@ -32,7 +33,7 @@ from ranet.core.progress import Progress, ReplicationState
 from ranet.core.quorum import committed_index, has_quorum
 from ranet.core.read_only import ReadOnlyQueue
 from ranet.core.types import Entry
-from ranet.errors import ConfigurationError, ProtocolInvariantViolated
+from ranet.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from ranet.core.raft import RaftCore
@@ -100,13 +101,12 @@ class Replicator:
             if next_index > log.last_index and not allow_empty:
                 return
             allow_empty = False
-            entries = self._batch(next_index)
             prev_log_index = next_index - 1
             prev_log_term = log.term(prev_log_index)
-            if prev_log_term is None:
-                raise ProtocolInvariantViolated(
-                    f"entry {prev_log_index} is compacted; sending snapshots is not built yet"
-                )
+            if prev_log_term is None:  # compacted away: only a snapshot will do
+                self._send_snapshot(peer, progress)
+                return
+            entries = self._batch(next_index)
             core.emit(
                 AppendEntries(
                     core.id,
@@ -124,6 +124,30 @@ class Replicator:
             )
             if progress.state == ReplicationState.PROBE:
                 return
+
+    def _send_snapshot(self, peer: int, progress: Progress) -> None:
+        """Raft §7: the follower lags behind the log's start; send the snapshot."""
+        core = self.core
+        log = core.log
+        progress.become_snapshot(log.offset)
+        core.emit(
+            InstallSnapshot(
+                core.id,
+                peer,
+                core.current_term,
+                log.offset,
+                log.offset_term,
+                tuple(sorted(core.voters)),
+                tuple(sorted(core.learners)),
+                b"",
+            )
+        )
+
+    def report_snapshot(self, peer: int, *, delivered: bool) -> None:
+        """The runtime could not deliver a snapshot: probe (and resend) at once."""
+        progress = self.progress.get(peer)
+        if progress is not None and progress.state == ReplicationState.SNAPSHOT and not delivered:
+            progress.become_probe()
 
     def _batch(self, next_index: int) -> list[Entry]:
         """Entries from ``next_index`` within the per-message count and size limits."""
@@ -173,6 +197,11 @@ class Replicator:
         In REPLICATE state a lost acknowledgement would otherwise keep the
         window full forever, so one slot is freed per heartbeat round.
         """
+        if progress.state == ReplicationState.SNAPSHOT:
+            progress.snapshot_wait += 1
+            if progress.snapshot_wait < self.core.config.election_ticks:
+                return  # give the snapshot time to arrive
+            progress.become_probe()  # presumed lost: probe, which sends it again
         if progress.state == ReplicationState.REPLICATE and progress.inflights.full():
             progress.inflights.free_first()
         progress.probe_sent = False
@@ -181,15 +210,19 @@ class Replicator:
 
     def _handle_append_success(self, message: AppendEntriesResponse, progress: Progress) -> None:
         updated = progress.maybe_update(message.match_index)
-        probe_answered = (
-            progress.state == ReplicationState.PROBE and progress.match_index == message.match_index
-        )
-        if not (updated or probe_answered):
-            return  # a duplicate or reordered acknowledgement
-        if progress.state == ReplicationState.PROBE:
+        state = progress.state
+        if state == ReplicationState.SNAPSHOT:
+            if progress.match_index < progress.snapshot_index:
+                return  # not yet the snapshot's acknowledgement
             progress.become_replicate()
-        else:
+        elif state == ReplicationState.PROBE:
+            if not (updated or progress.match_index == message.match_index):
+                return  # a stale answer to an older probe
+            progress.become_replicate()
+        elif updated:
             progress.inflights.free_to(message.match_index)
+        else:
+            return  # a duplicate or reordered acknowledgement
         self.maybe_commit()
         self._send_entries(message.src)
         self._notify_commit(message.src, progress)

@@ -13,6 +13,12 @@ sent and the core told (``advance``). A crash drops unsynced writes
 restart rebuilds the core from what storage kept. So "only what was synced
 survives" holds here exactly as on disk.
 
+With ``snapshot_every`` set, each node snapshots its state machine (the list
+of entries it applied) whenever that many entries were applied since the
+last snapshot, and compacts its log (Raft §7); leaders then bring lagging
+followers up to date with InstallSnapshot, carrying the sender's latest
+stored snapshot as the real runtime does.
+
 Safety properties are checked after every event (``invariants.py``); the
 first violation raises ``SafetyViolation`` with the seed and the trace.
 """
@@ -23,10 +29,23 @@ import heapq
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ranet.core import CoreConfig, Entry, EntryKind, Message, RaftCore, Ready, Role, SoftState
+import msgpack
+
+from ranet.core import (
+    CoreConfig,
+    Entry,
+    EntryKind,
+    InstallSnapshot,
+    Message,
+    RaftCore,
+    Ready,
+    Role,
+    SnapshotMeta,
+    SoftState,
+)
 from ranet.errors import NotLeader
 from ranet.sim.invariants import SafetyChecker, SafetyViolation
 from ranet.sim.network import NetworkConfig, SimNetwork
@@ -71,6 +90,7 @@ class Simulation:
         config: CoreConfig | None = None,
         network: NetworkConfig | None = None,
         max_disk_delay: int = 2,
+        snapshot_every: int | None = None,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.seed = seed
@@ -78,6 +98,7 @@ class Simulation:
         self.config = config or CoreConfig()
         self.network = SimNetwork(network or NetworkConfig(), self.rng)
         self.max_disk_delay = max_disk_delay
+        self.snapshot_every = snapshot_every
         self.voters = frozenset(range(nodes))
         self.now = 0
         self.trace: deque[str] = deque(maxlen=TRACE_LINES)
@@ -85,6 +106,7 @@ class Simulation:
         self.checker = SafetyChecker()
         self.messages_sent = 0
         self.faults_injected = 0
+        self.snapshots_installed = 0
         self._events: list[tuple[int, int, int, Any]] = []
         self._sequence = 0
         self.nodes: dict[int, SimNode] = {}
@@ -93,6 +115,10 @@ class Simulation:
             self._schedule(self.rng.randrange(1, TICK + 1), _TICK, node_id)
 
     # -- building blocks -------------------------------------------------------
+
+    def _restored_state(self, storage: MemoryStorage) -> list[Entry]:
+        snapshot = storage.load_snapshot()
+        return decode_snapshot(snapshot[1]) if snapshot is not None else []
 
     def _new_core(self, node_id: int, storage: MemoryStorage) -> RaftCore:
         state = storage.load()
@@ -175,11 +201,14 @@ class Simulation:
             ready = core.ready()
             self._observe(node, ready)
             self._send(node, ready.messages)
+            if ready.snapshot is not None:
+                self._install_snapshot(node, *ready.snapshot)
             if ready.hard_state is not None:
                 node.storage.set_hard_state(ready.hard_state)
             if ready.entries:
                 node.storage.append(ready.entries_first_index, ready.entries)
             self._apply(node, ready)
+            self._maybe_snapshot(node)
             node.syncing.append(ready)
             delay = self.rng.randint(0, self.max_disk_delay)
             if delay == 0 and len(node.syncing) == 1:
@@ -195,11 +224,39 @@ class Simulation:
             self._send(node, ready.persisted_messages)
             node.core.advance(ready)
 
+    def _install_snapshot(self, node: SimNode, meta: SnapshotMeta, data: bytes) -> None:
+        node.storage.save_snapshot(meta, data)
+        node.applied = decode_snapshot(data)
+        self._violation(self.checker.on_snapshot(node.node_id, node.applied))
+        self.snapshots_installed += 1
+        self.log(f"node {node.node_id} installed a snapshot up to {meta.last_index}")
+
+    def _maybe_snapshot(self, node: SimNode) -> None:
+        log = node.core.log
+        if self.snapshot_every is None or log.applied - log.offset < self.snapshot_every:
+            return
+        meta = node.core.compact(log.applied)
+        node.storage.save_snapshot(meta, encode_snapshot(node.applied[: log.applied]))
+        self.log(f"node {node.node_id} snapshot at {meta.last_index}", detail=True)
+
     def _send(self, node: SimNode, messages: list[Message]) -> None:
         for message in messages:
+            if isinstance(message, InstallSnapshot):
+                message = self._with_snapshot(node, message)
             self.messages_sent += 1
             for delay in self.network.arrival_delays(message.src, message.dst):
                 self._schedule(delay, _DELIVER, message)
+
+    @staticmethod
+    def _with_snapshot(node: SimNode, message: InstallSnapshot) -> InstallSnapshot:
+        """Attach the sender's latest stored snapshot, as the runtime does."""
+        stored = node.storage.load_snapshot()
+        assert stored is not None, "a compacted log implies a stored snapshot"
+        meta, data = stored
+        return replace(
+            message, last_index=meta.last_index, last_term=meta.last_term,
+            voters=meta.voters, learners=meta.learners, data=data,
+        )  # fmt: skip
 
     def _apply(self, node: SimNode, ready: Ready) -> None:
         if not ready.committed_entries:
@@ -295,7 +352,7 @@ class Simulation:
             return
         node.core = self._new_core(node_id, node.storage)
         node.alive = True
-        node.applied = []
+        node.applied = self._restored_state(node.storage)
         node.soft_state = None
         self.checker.on_restart(node_id, node.core.log.applied)
         self.log(
@@ -350,3 +407,12 @@ class Simulation:
 
 _TICK, _DELIVER, _SYNCED = 0, 1, 2
 _NORMAL = EntryKind.NORMAL
+
+
+def encode_snapshot(entries: list[Entry]) -> bytes:
+    """The simulated state machine (the entries applied so far) as bytes."""
+    return msgpack.packb([list(entry) for entry in entries])
+
+
+def decode_snapshot(data: bytes) -> list[Entry]:
+    return [Entry(term, payload, kind) for term, payload, kind in msgpack.unpackb(data)]

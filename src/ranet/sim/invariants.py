@@ -103,6 +103,19 @@ class SafetyChecker:
         self._applied_to[node_id] = applied
         self._leading.pop(node_id, None)
 
+    def on_snapshot(self, node_id: int, entries: list[Entry]) -> str | None:
+        """A node's state machine was replaced by a snapshot holding ``entries``
+        (indexes 1..n): each must be the entry committed at its index."""
+        for index, entry in enumerate(entries, start=1):
+            seen = self.committed.setdefault(index, entry)
+            if seen != entry:
+                return (
+                    f"State Machine Safety: node {node_id} installed a snapshot with {entry!r} "
+                    f"at index {index}, another node applied {seen!r}"
+                )
+        self._applied_to[node_id] = len(entries)
+        return None
+
     def on_apply(self, node_id: int, first_index: int, entries: list[Entry]) -> str | None:
         """A node applied ``entries`` from ``first_index`` (State Machine Safety)."""
         expected = self._applied_to.get(node_id, 0) + 1

@@ -8,8 +8,10 @@ random nodes with restarts from durable state, and leader churn (crashing
 each new leader soon after it takes office, while keeping a majority up,
 the schedule that exposes the Figure 8 bug of Raft §5.4.2). Each seed also
 draws its own protocol settings - batch size, in-flight window, pre-vote and
-check-quorum on or off - since safety must not depend on any of them, and
-small batches expose bugs that large ones mask. The safety checker watches
+check-quorum on or off, and whether and how often nodes snapshot and
+compact their logs (so lagging nodes are repaired by InstallSnapshot) -
+since safety must not depend on any of them, and small batches expose bugs
+that large ones mask. The safety checker watches
 every event. Then everything heals and the campaign
 demands liveness: within a bounded number of ticks a leader is elected, a new
 proposal commits, and every live node holds every committed value.
@@ -47,6 +49,7 @@ class CampaignResult:
     recovery_ticks: int
     messages: int
     faults_injected: int
+    snapshots_installed: int
 
 
 def _network_for(faults: Collection[str]) -> NetworkConfig:
@@ -79,6 +82,7 @@ def run_campaign(
         config=_config_for(config_rng),
         network=_network_for(faults),
         max_disk_delay=config_rng.choice((0, 2, 8)),
+        snapshot_every=config_rng.choice((None, None, 3, 16)),
         on_event=on_event,
     )
     rng = sim.rng
@@ -108,6 +112,7 @@ def run_campaign(
         recovery_ticks=recovery_ticks,
         messages=sim.messages_sent,
         faults_injected=sim.faults_injected,
+        snapshots_installed=sim.snapshots_installed,
     )
 
 
@@ -174,7 +179,7 @@ def _demand_liveness(sim: Simulation, seed: int) -> int:
                 sim.propose(marker)
             return False
         last = max(n.core.commit_index for n in sim.nodes.values())
-        return all(len(n.applied) + n.core.log.offset >= last for n in sim.nodes.values())
+        return all(n.core.log.applied >= last for n in sim.nodes.values())
 
     if not sim.run_until(committed_everywhere, deadline_ticks):
         raise LivenessFailure(
