@@ -15,6 +15,7 @@ from ranet.core import (
     EntryKind,
     HardState,
     Heartbeat,
+    HeartbeatResponse,
     RaftCore,
 )
 from ranet.errors import ProtocolInvariantViolated
@@ -321,3 +322,38 @@ def test_only_entries_term_and_vote_demand_a_sync() -> None:
     assert not ready.must_sync  # commit only
     follower.step(Heartbeat(3, 2, 2, 0))
     assert follower.ready().must_sync  # new term
+
+
+def test_acknowledgements_arriving_together_cost_one_commit_notice() -> None:
+    """Acks of ten pipelined appends, handled in one batch, tell a follower
+    the new commit index once, not ten times."""
+    cluster = Cluster(3)
+    cluster.elect(1)
+    leader = cluster[1]
+    first = leader.log.last_index + 1
+    for i in range(10):
+        leader.propose(b"%d" % i)
+        take(leader)  # one AppendEntries per proposal, all in flight
+    for index in range(first, first + 10):
+        leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=index))
+    notices = [m for m in take(leader).messages if isinstance(m, Heartbeat) and m.dst == 2]
+    assert len(notices) == 1 and notices[0].commit_index == first + 9
+
+
+def test_no_empty_probe_while_acknowledgements_flow() -> None:
+    """A heartbeat answered while entries are in flight and being acknowledged
+    must not send an empty append (it could overtake them and be rejected)."""
+    cluster = Cluster(3)
+    cluster.elect(1)
+    leader = cluster[1]
+    first = leader.log.last_index + 1
+    for i in range(3):
+        leader.propose(b"%d" % i)
+        take(leader)
+    leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=first))  # still 2 in flight
+    take(leader)
+    leader.step(HeartbeatResponse(2, 1, 1))
+    assert not [m for m in take(leader).messages if isinstance(m, AppendEntries)]
+    leader.step(HeartbeatResponse(2, 1, 1))  # a silent round: entries may be lost
+    probes = [m for m in take(leader).messages if isinstance(m, AppendEntries) and m.dst == 2]
+    assert len(probes) == 1

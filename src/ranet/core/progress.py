@@ -38,6 +38,7 @@ class Progress:
     """Replication progress of one follower, as tracked by the leader."""
 
     __slots__ = (
+        "acked_recently",
         "inflights",
         "match_index",
         "next_index",
@@ -56,6 +57,7 @@ class Progress:
         self.state = ReplicationState.PROBE
         self.probe_sent = False
         self.recent_active = False
+        self.acked_recently = False
         self.sent_commit = 0
         self.read_acked = 0
         self.snapshot_index = 0
@@ -108,6 +110,7 @@ class Progress:
         if updated:
             self.match_index = match_index
             self.probe_sent = False
+            self.acked_recently = True
         self.next_index = max(self.next_index, match_index + 1)
         return updated
 

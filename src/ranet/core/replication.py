@@ -50,6 +50,7 @@ class Replicator:
         }
         self._log_grew = False
         self._notified_commit = core.log.commit_index
+        self._commit_notices: set[int] = set()
         self.read_only = ReadOnlyQueue()
         self._reads_before_first_commit: list[bytes] = []
         self._read_round_due = False
@@ -75,8 +76,10 @@ class Replicator:
                 self._send_entries(peer)
         if self.core.log.commit_index > self._notified_commit:
             self._notified_commit = self.core.log.commit_index
-            for peer, progress in self.progress.items():
-                self._notify_commit(peer, progress)
+            self._commit_notices.update(self.progress)
+        for peer in self._commit_notices:
+            self._notify_commit(peer, self.progress[peer])
+        self._commit_notices.clear()
 
     def _notify_commit(self, peer: int, progress: Progress) -> None:
         """Tell a follower a commit index it has not heard and can use.
@@ -194,16 +197,23 @@ class Replicator:
     def _handle_heartbeat_response(self, peer: int, progress: Progress) -> None:
         """A follower is alive: unpause it and probe again if it lags.
 
-        In REPLICATE state a lost acknowledgement would otherwise keep the
-        window full forever, so one slot is freed per heartbeat round.
+        In REPLICATE state, a follower that acknowledged nothing for a whole
+        heartbeat round while entries were in flight may have lost them: one
+        window slot is freed and an append probes where its log ends (its
+        rejection, if any, moves it back to PROBE). While acknowledgements
+        flow, nothing is sent: the entries are merely still in flight.
         """
         if progress.state == ReplicationState.SNAPSHOT:
             progress.snapshot_wait += 1
             if progress.snapshot_wait < self.core.config.election_ticks:
                 return  # give the snapshot time to arrive
             progress.become_probe()  # presumed lost: probe, which sends it again
-        if progress.state == ReplicationState.REPLICATE and progress.inflights.full():
-            progress.inflights.free_first()
+        if progress.state == ReplicationState.REPLICATE and len(progress.inflights):
+            if progress.acked_recently:
+                progress.acked_recently = False
+                return  # acknowledgements are flowing: entries are in flight, not lost
+            if progress.inflights.full():
+                progress.inflights.free_first()
         progress.probe_sent = False
         if progress.match_index < self.core.log.last_index:
             self._send_entries(peer, allow_empty=True)
@@ -225,7 +235,7 @@ class Replicator:
             return  # a duplicate or reordered acknowledgement
         self.maybe_commit()
         self._send_entries(message.src)
-        self._notify_commit(message.src, progress)
+        self._commit_notices.add(message.src)  # sent once per flush, not per ack
         if message.src == self.transfer_target:
             self._maybe_send_timeout_now()
 
