@@ -130,3 +130,35 @@ class RespProtocolError(RanetError, ValueError):
     def __init__(self, message: str, commands: list[list[bytes]] | None = None) -> None:
         super().__init__(message)
         self.commands: list[list[bytes]] = commands if commands is not None else []
+
+
+class Unavailable(RanetError):
+    """No node of the cluster served a client's request within its retry budget.
+
+    ``maybe_applied`` is ``True`` when a write reached a node at least once:
+    its outcome is then unknown (it may commit later, or have committed
+    already). It is ``False`` for reads and for requests that never left the
+    client. ``last_error`` says what the last attempt ran into.
+    """
+
+    def __init__(self, message: str, *, maybe_applied: bool, last_error: str) -> None:
+        self.maybe_applied = maybe_applied
+        self.last_error = last_error
+        super().__init__(f"{message} (last error: {last_error})")
+
+
+class CommandError(RanetError):
+    """The server answered a command with an error reply it will not retry.
+
+    ``str(error)`` is the reply's text exactly as Redis words it, e.g.
+    ``ERR value is not an integer or out of range``; ``code`` is its first
+    word (``ERR``, ``WRONGPASS``, ...).
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+    @property
+    def code(self) -> str:
+        return self.message.split(" ", 1)[0]

@@ -164,3 +164,32 @@ def test_the_hard_state_outlives_the_segments_a_snapshot_compacts(
     meta = SnapshotMeta(200, 5)
     storage.save_snapshot(meta, b"all of it")
     assert_state(subject, PersistentState(HardState(5, 2, 1), meta))
+
+
+def test_a_snapshot_written_apart_from_the_log_then_compacts_it(
+    subject: StorageUnderTest,
+) -> None:
+    """write_snapshot stores the file and leaves the log; compact_log drops
+    what it covers. A restart between the two compacts on recovery."""
+    storage = subject.storage
+    storage.append(1, entries(1, 30, 1))
+    storage.sync()
+    meta = SnapshotMeta(20, 1, (1, 2, 3))
+    storage.write_snapshot(meta, b"at 20")
+    assert storage.load_snapshot() == (meta, b"at 20")
+    storage.compact_log(meta)
+    storage.sync()
+    assert_state(subject, PersistentState(snapshot=meta, entries=entries(21, 30, 1)))
+
+
+def test_recovery_compacts_against_a_snapshot_written_before_a_crash(
+    subject: StorageUnderTest,
+) -> None:
+    storage = subject.storage
+    storage.append(1, entries(1, 30, 1))
+    storage.sync()
+    meta = SnapshotMeta(12, 1, (1,))
+    storage.write_snapshot(meta, b"at 12")
+    restarted = subject.restart()
+    state = restarted.load()
+    assert state.snapshot == meta and state.entries == entries(13, 30, 1)

@@ -15,12 +15,14 @@ words it; after one, the stream is beyond repair and the caller hangs up.
 Rule 1 - limits are enforced on headers, before the data they announce is
 buffered: a client announcing a 10 GB bulk string, or a billion arguments,
 is refused when the header arrives. A header line may not exceed 32 bytes,
-an inline line ``max_inline_len``; so the parser never holds more than one
-command (at most ``max_command_len`` bytes of arguments) plus one line.
+an inline line ``max_inline_len``; so the parser never holds more than the
+chunk being fed plus one unfinished command (at most ``max_command_len``
+bytes of arguments and one line).
 
-Rule 2 - every byte is parsed once: a command split across chunks resumes
-where it stopped (its arguments so far are kept), and a bulk string still
-arriving is only collected until it is complete, then joined once.
+Rule 2 - the work is linear in the bytes received: a command cut by the end
+of a chunk resumes on the next chunk where it stopped (its arguments so far
+are kept), and a bulk string still arriving is only collected until it is
+complete, then joined once.
 
 Theory of operation. The parser has two paths producing identical results.
 The fast path takes a run of complete, canonical commands with small
@@ -32,7 +34,7 @@ chunk, a malformed header - the slow path parses byte-exactly, keeps the
 state of an unfinished command, and raises the precise error.
 
 We do not use hiredis' Reader for requests: it builds a list as soon as it
-reads an array header (``*2000000000`` allocates 16 GB), buffers any bulk
+reads an array header (``*2000000000`` asks for 16 GB), buffers any bulk
 length it is told, and accepts every reply type (integers, nested arrays).
 Guarding it would mean scanning every header in Python first, which costs
 what this parser costs.

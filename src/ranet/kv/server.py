@@ -32,6 +32,7 @@ import os
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from ranet import __version__
@@ -56,7 +57,7 @@ from ranet.kv.commands import (
     resolve,
 )
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
-from ranet.kv.resp import DEFAULT_LIMITS, RequestLimits, RequestParser, encode_reply
+from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,14 @@ REDIS_VERSION = "7.0.0"
 """The Redis version ranet claims to speak (HELLO, INFO): the commands it has behave as there."""
 
 DEFAULT_COMMAND_TIMEOUT = 5.0
-_MAX_QUEUED_BYTES = 1 << 20  # stop reading a client whose unanswered commands pass this
+_MAX_QUEUED_BYTES = 256 << 10  # stop reading a client whose unanswered commands pass this
+_WRITE_SLICE = 1 << 16  # replies are written in slices of about this size
+_HTTP_WORDS = (b"post", b"host:")  # commands that show a client is a browser
+_HANG_UP = Status("hang up")  # _execute's answer when the connection must close unanswered
 
 NO_LEADER = "TRYAGAIN no leader is known yet; retry shortly"
 SHUTTING_DOWN = "SHUTDOWN this node is shutting down; retry on another node"
+_BAD_CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
 
 
 def error_reply(error: Exception, kind: Kind | None) -> ErrorReply:
@@ -173,18 +178,17 @@ class RespServer:
         wanted = {section.lower() for section in sections} or {b"default"}
         everything = bool(wanted & {b"all", b"default", b"everything"})
         texts = []
-        for name, fields in (
-            ("Server", self._server_fields),
-            ("Clients", self._clients_fields),
-            ("Keyspace", self._keyspace_fields),
-            ("Raft", self._raft_fields),
-        ):
-            if everything or name.lower().encode() in wanted:
-                lines = "".join(f"{key}:{value}\r\n" for key, value in (await fields()).items())
-                texts.append(f"# {name}\r\n{lines}")
+        if everything or b"server" in wanted:
+            texts.append(_info_section("Server", self._server_fields()))
+        if everything or b"clients" in wanted:
+            texts.append(_info_section("Clients", {"connected_clients": len(self._clients)}))
+        if everything or b"keyspace" in wanted:
+            texts.append(_info_section("Keyspace", await self._keyspace_fields()))
+        if everything or b"raft" in wanted:
+            texts.append(_info_section("Raft", self.backend.raft_info()))
         return "\r\n".join(texts).encode()
 
-    async def _server_fields(self) -> dict[str, Any]:
+    def _server_fields(self) -> dict[str, Any]:
         return {
             "redis_version": REDIS_VERSION,
             "ranet_version": __version__,
@@ -195,9 +199,6 @@ class RespServer:
             "uptime_in_seconds": int(time.monotonic() - self._started),
         }
 
-    async def _clients_fields(self) -> dict[str, Any]:
-        return {"connected_clients": len(self._clients)}
-
     async def _keyspace_fields(self) -> dict[str, Any]:
         """``db0:keys=N`` from a stale local count; nothing if the backend cannot say."""
         try:
@@ -206,9 +207,13 @@ class RespServer:
             return {}
         return {"db0": f"keys={keys}"} if isinstance(keys, int) and keys > 0 else {}
 
-    async def _raft_fields(self) -> dict[str, Any]:
-        fields = self.backend.raft_info()
-        return {key: "" if value is None else value for key, value in fields.items()}
+
+def _info_section(title: str, fields: dict[str, Any]) -> str:
+    """One section of INFO: a ``# Title`` line, then ``name:value`` lines."""
+    lines = "".join(
+        f"{name}:{'' if value is None else value}\r\n" for name, value in fields.items()
+    )
+    return f"# {title}\r\n{lines}"
 
 
 @dataclass(slots=True)
@@ -314,8 +319,7 @@ class _Client(asyncio.Protocol):
                         transport.resume_reading()
                     self.last_active = time.monotonic()
                     self.last_command = batch[-1][0]
-                    transport.write(await self._run(batch))
-                    await self._writable.wait()
+                    await self._send(await self._run(batch))
                 if self._failure is not None and not self._quitting:
                     log.info("client %s (%s) closed: %s", self.id, self.peer, self._failure)
                     transport.write(encode_reply(ErrorReply(f"ERR {self._failure}")))
@@ -328,29 +332,31 @@ class _Client(asyncio.Protocol):
             )
             transport.abort()
 
-    async def _run(self, batch: list[list[bytes]]) -> bytes:
-        """Run ``batch`` in order and return its replies, encoded, as one buffer."""
-        out: list[bytes] = []
-        pending: list[tuple[int, _Call, bool]] = []  # (index in out, call, RESP3?)
+    async def _run(self, batch: list[list[bytes]]) -> list[tuple[Encodable, bool]]:
+        """Run ``batch`` in order; its replies in order, each with its protocol (RESP3?)."""
+        out: list[tuple[Encodable, bool]] = []
+        pending: list[tuple[int, _Call]] = []  # (index in out, call not made yet)
         group: Kind | None = None  # the kind of the backend calls in pending
         for argv in batch:
             result = self._execute(argv)
+            if result is _HANG_UP:
+                break
             if isinstance(result, _Call):
                 if result.kind is not None:
                     if pending and group not in (None, result.kind):
                         await self._settle(out, pending)
                     group = result.kind
-                pending.append((len(out), result, self.resp3))
-                out.append(b"")
-            else:
-                out.append(encode_reply(result, self.resp3))
+                pending.append((len(out), result))
+            out.append((result, self.resp3))
             if self._quitting:
                 break
         if pending:
             await self._settle(out, pending)
-        return b"".join(out)
+        return out
 
-    async def _settle(self, out: list[bytes], pending: list[tuple[int, _Call, bool]]) -> None:
+    async def _settle(
+        self, out: list[tuple[Encodable, bool]], pending: list[tuple[int, _Call]]
+    ) -> None:
         """Make the pending calls together, await them in order, put their replies in ``out``.
 
         One call is awaited directly; several become tasks, started in order in
@@ -359,34 +365,62 @@ class _Client(asyncio.Protocol):
         steps: list[Any] = (
             [pending[0][1].coroutine]
             if len(pending) == 1
-            else [asyncio.ensure_future(call.coroutine) for _, call, _ in pending]
+            else [asyncio.ensure_future(call.coroutine) for _, call in pending]
         )
         timeout = self.server.command_timeout
         done = 0
         try:
             async with asyncio.timeout(timeout):
-                for (index, call, resp3), step in zip(pending, steps, strict=True):
+                for (index, call), step in zip(pending, steps, strict=True):
                     try:
                         reply = await step
                     except Exception as error:
                         reply = error_reply(error, call.kind)
-                    out[index] = encode_reply(reply, resp3)
+                    out[index] = (reply, out[index][1])
                     done += 1
         except TimeoutError:
-            for index, call, resp3 in pending[done:]:
+            for index, call in pending[done:]:
                 reply = timeout_reply(call.kind, f"no reply within {timeout:g} s")
-                out[index] = encode_reply(reply, resp3)
+                out[index] = (reply, out[index][1])
         finally:
             for step in steps[done:]:
                 _discard(step)
             pending.clear()
 
-    def _execute(self, argv: list[bytes]) -> Reply | _Call | dict:
+    async def _send(self, replies: list[tuple[Encodable, bool]]) -> None:
+        """Encode and write ``replies``: one write if they are small, else slices.
+
+        Between slices, and after the last, wait while the client is not
+        reading: a pipeline of ``GET big`` cannot pile its replies up here.
+        """
+        transport = self._transport
+        assert transport is not None
+        pieces: list[bytes] = []
+        size = 0
+        for reply, resp3 in replies:
+            data = encode_reply(reply, resp3)
+            pieces.append(data)
+            size += len(data)
+            if size >= _WRITE_SLICE:
+                transport.write(b"".join(pieces))
+                pieces.clear()
+                size = 0
+                await self._writable.wait()
+        if pieces:
+            transport.write(b"".join(pieces))
+            await self._writable.wait()
+
+    def _execute(self, argv: list[bytes]) -> Encodable | _Call:
         """Run one command as far as it runs here: a reply, or the backend call to make."""
         spec = resolve(argv)
         if isinstance(spec, ErrorReply):
+            name = argv[0].lower()
+            if name in _HTTP_WORDS:  # as Redis: a browser's request, aimed at us by a web page
+                log.warning("client %s (%s) sent an HTTP request; closed", self.id, self.peer)
+                self._quitting = True
+                return _HANG_UP
             # READONLY, READWRITE and RANET.EXEC are served even if the table does not list them
-            handler = _CONNECTION_COMMANDS.get(argv[0].lower()) if lookup(argv[0]) is None else None
+            handler = _CONNECTION_COMMANDS.get(name) if lookup(argv[0]) is None else None
             return spec if handler is None else handler(self, argv)
         if spec.kind is WRITE:
             return _Call(WRITE, self.server.backend.write(argv, None))
@@ -423,19 +457,14 @@ class _Client(asyncio.Protocol):
     def _info(self, argv: list[bytes]) -> _Call:
         return _Call(None, self.server.info(argv[1:]))
 
-    def _readonly(self, argv: list[bytes]) -> Reply:
-        return self._set_stale(argv, stale=True)
-
-    def _readwrite(self, argv: list[bytes]) -> Reply:
-        return self._set_stale(argv, stale=False)
-
     def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
+        """READONLY (``stale``) and READWRITE."""
         if len(argv) != 1:
             return arity_error(argv[0])
         self.stale = stale
         return OK
 
-    def _hello(self, argv: list[bytes]) -> Reply | dict:
+    def _hello(self, argv: list[bytes]) -> Encodable:
         """HELLO [protover [AUTH username password] [SETNAME name]]: all checked, then applied."""
         name = None
         if len(argv) > 1:
@@ -456,7 +485,7 @@ class _Client(asyncio.Protocol):
                 elif option == b"SETNAME" and left >= 1:
                     name = argv[i + 1]
                     if not _is_printable(name):
-                        return ErrorReply(BAD_CLIENT_NAME)
+                        return ErrorReply(_BAD_CLIENT_NAME)
                     i += 2
                 else:
                     return ErrorReply(f"ERR Syntax error in HELLO option '{_text(argv[i])}'")
@@ -499,7 +528,7 @@ class _Client(asyncio.Protocol):
 
     def _client_setname(self, argv: list[bytes]) -> Reply:
         if not _is_printable(argv[2]):
-            return ErrorReply(BAD_CLIENT_NAME)
+            return ErrorReply(_BAD_CLIENT_NAME)
         self.name = argv[2]
         return OK
 
@@ -547,7 +576,7 @@ class _Client(asyncio.Protocol):
         return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
 
 
-Handler = Callable[[_Client, list[bytes]], Reply | _Call | dict]
+Handler = Callable[[_Client, list[bytes]], Encodable | _Call]
 
 _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"ping": _Client._ping,
@@ -558,8 +587,8 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"quit": _Client._quit,
     b"info": _Client._info,
     b"command": _Client._command,
-    b"readonly": _Client._readonly,
-    b"readwrite": _Client._readwrite,
+    b"readonly": partial(_Client._set_stale, stale=True),
+    b"readwrite": partial(_Client._set_stale, stale=False),
     b"ranet.exec": _Client._ranet_exec,
 }
 
@@ -571,8 +600,6 @@ _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Rep
     b"SETNAME": (3, _Client._client_setname),
     b"SETINFO": (4, _Client._client_setinfo),
 }
-
-BAD_CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
 
 
 def _is_printable(value: bytes) -> bool:

@@ -44,6 +44,10 @@ class NodeConfig:
     ``peers`` maps every initial voting member, this node included, to the
     address its peers dial. ``listen`` is the address to bind, when it differs
     from the advertised one (e.g. ``0.0.0.0`` behind a public address).
+    A snapshot is taken every ``snapshot_entries`` applied entries (0: never)
+    and the log before it discarded; snapshots travel in chunks of
+    ``snapshot_chunk_bytes``, and one received may not exceed
+    ``max_snapshot_bytes``.
     """
 
     node_id: int
@@ -55,6 +59,9 @@ class NodeConfig:
     core: CoreConfig = field(default_factory=lambda: PROFILES["default"].core)
     fsync: bool = True
     proposal_timeout: float = 5.0
+    snapshot_entries: int = 10_000
+    snapshot_chunk_bytes: int = 1 << 20
+    max_snapshot_bytes: int = 1 << 30
 
     def __post_init__(self) -> None:
         if self.node_id not in self.peers:
@@ -66,6 +73,10 @@ class NodeConfig:
             raise ConfigurationError("the tick interval must be positive")
         if self.proposal_timeout <= 0:
             raise ConfigurationError("the proposal timeout must be positive")
+        if self.snapshot_entries < 0:
+            raise ConfigurationError("snapshot_entries must be 0 (never) or positive")
+        if not 0 < self.snapshot_chunk_bytes <= 16 << 20:
+            raise ConfigurationError("snapshot_chunk_bytes must be between 1 byte and 16 MiB")
 
     @property
     def bind_address(self) -> Address:

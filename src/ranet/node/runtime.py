@@ -40,7 +40,16 @@ from typing import Any
 
 import msgpack
 
-from ranet.core import EntryKind, RaftCore, Ready, Role, SoftState
+from ranet.core import (
+    EntryKind,
+    InstallSnapshot,
+    Message,
+    RaftCore,
+    Ready,
+    Role,
+    SnapshotMeta,
+    SoftState,
+)
 from ranet.errors import (
     NotLeader,
     ProposalDropped,
@@ -57,6 +66,12 @@ from ranet.node.forwarding import (
     ForwardedReadIndex,
     ForwardedRequest,
     ForwardedResult,
+)
+from ranet.node.snapshots import (
+    SNAPSHOT_MESSAGES,
+    SnapshotChunk,
+    SnapshotChunkAck,
+    SnapshotManager,
 )
 from ranet.node.state_machine import StateMachine
 from ranet.storage import DiskStorage, Storage
@@ -129,6 +144,7 @@ class Node:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._state_changed = asyncio.Event()
         self._running = False
+        self.snapshots = SnapshotManager(self)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -160,7 +176,7 @@ class Node:
                 config.cluster_id,
                 config.bind_address,
                 peers,
-                default_codec(NODE_MESSAGES),
+                default_codec(NODE_MESSAGES + SNAPSHOT_MESSAGES),
                 self._on_message,
             )
             await self.transport.start()
@@ -170,7 +186,7 @@ class Node:
         self._disk = ThreadPoolExecutor(1, thread_name_prefix=f"ranet-disk-{config.node_id}")
         self._running = True
         self._ticker = self._loop.create_task(self._tick_loop())
-        self._schedule()
+        self.schedule()
 
     async def stop(self, *, transfer: bool = True) -> None:
         """Stop gracefully: hand leadership on, finish in-flight writes, close files.
@@ -213,6 +229,7 @@ class Node:
             if self.failure is None:
                 await self._loop_run_in_disk(self._storage.sync)
         finally:
+            self.snapshots.close()
             self._storage.close()
             self._disk.shutdown(wait=True)
 
@@ -224,7 +241,7 @@ class Node:
             target = core.transfer_leadership()
         except RanetError:
             return
-        self._schedule()
+        self.schedule()
         limit = self.config.tick_seconds * self.config.core.election_ticks
         logger.info("node %s: handing leadership to node %s", core.id, target)
         with contextlib.suppress(TimeoutError):
@@ -266,7 +283,7 @@ class Node:
         index = core.propose(command)
         future: asyncio.Future[Any] = self._loop_or_fail().create_future()
         self._waiters[index] = (core.current_term, future)
-        self._schedule()
+        self.schedule()
         limit = timeout or self.config.proposal_timeout
         try:
             return await asyncio.wait_for(future, limit)
@@ -319,7 +336,7 @@ class Node:
         future: asyncio.Future[int] = self._loop_or_fail().create_future()
         self._reads[context] = future
         core.read_index(context)
-        self._schedule()
+        self.schedule()
         try:
             return await asyncio.wait_for(future, limit)
         except TimeoutError:
@@ -397,6 +414,31 @@ class Node:
             }
         return status
 
+    # -- used by the node's parts (snapshots) --------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def storage(self) -> Storage:
+        if self._storage is None:
+            raise RuntimeError("the node is not started")
+        return self._storage
+
+    def send(self, message: object) -> None:
+        """Hand a message to the peer transport."""
+        assert self.transport is not None
+        self.transport.send(message)
+
+    def step(self, message: Message) -> None:
+        """Feed a message to the core and schedule the Ready loop."""
+        try:
+            self._core().step(message)
+        except ProtocolInvariantViolated as error:
+            logger.error("node %s rejected %r: %s", self.config.node_id, message, error)
+        self.schedule()
+
     # -- inputs ------------------------------------------------------------------
 
     async def _tick_loop(self) -> None:
@@ -412,26 +454,24 @@ class Node:
                 delay = 0
             await asyncio.sleep(max(0.0, delay))
             self._core().tick()
-            self._schedule()
+            self.schedule()
 
     def _on_message(self, message: object) -> None:
-        if not self._running:
+        if not self._running or self.failure is not None:
             return
         if isinstance(message, ForwardedProposal):
-            self._spawn(self._serve_forwarded(message, self.propose(message.command)))
+            self.spawn(self._serve_forwarded(message, self.propose(message.command)))
         elif isinstance(message, ForwardedReadIndex):
             limit = self.config.proposal_timeout
-            self._spawn(self._serve_forwarded(message, self._leader_read_index(limit)))
+            self.spawn(self._serve_forwarded(message, self._leader_read_index(limit)))
         elif isinstance(message, ForwardedResult):
             self._resolve_forwarded(message)
+        elif isinstance(message, SnapshotChunk):
+            self.snapshots.on_chunk(message)
+        elif isinstance(message, SnapshotChunkAck):
+            self.snapshots.on_ack(message)
         else:
-            try:
-                self._core().step(message)  # type: ignore[arg-type]
-            except ProtocolInvariantViolated as error:
-                logger.error(
-                    "node %s rejected a message %r: %s", self.config.node_id, message, error
-                )
-            self._schedule()
+            self.step(message)  # type: ignore[arg-type]
 
     async def _serve_forwarded(self, request: ForwardedRequest, work: Awaitable[Any]) -> None:
         assert self.transport is not None
@@ -461,14 +501,15 @@ class Node:
 
     # -- the Ready loop -------------------------------------------------------------
 
-    def _schedule(self) -> None:
+    def schedule(self) -> None:
+        """Run the Ready loop once in this loop iteration (batching all inputs)."""
         if not self._scheduled and self._running:
             self._scheduled = True
             self._loop_or_fail().call_soon(self._process)
 
     def _process(self) -> None:
         self._scheduled = False
-        if not self._running:
+        if not self._running or self.failure is not None:
             return
         core = self._core()
         storage = self._storage
@@ -478,8 +519,13 @@ class Node:
             ready = core.ready()
             if ready.soft_state is not None:
                 self._role_changed(ready.soft_state)
+            if ready.snapshot is not None and not self._install_snapshot(*ready.snapshot):
+                return  # the node is failing: nothing of this Ready may leave
             for message in ready.messages:
-                transport.send(message)
+                if isinstance(message, InstallSnapshot):
+                    self.snapshots.send(message)
+                else:
+                    transport.send(message)
             if ready.hard_state is not None:
                 storage.set_hard_state(ready.hard_state)
             if ready.entries:
@@ -496,6 +542,17 @@ class Node:
                     future.set_result(read.index)
         if self._unsynced and self._sync_future is None:
             self._start_sync()
+        self.snapshots.maybe_take()
+
+    def _install_snapshot(self, meta: SnapshotMeta, data: bytes) -> bool:
+        try:
+            self.snapshots.install(meta, data)
+        except Exception as error:  # a snapshot we cannot restore or store
+            self._fail(error, "installing a snapshot failed")
+            return False
+        self.applied_index = meta.last_index
+        self._release_apply_waiters()
+        return True
 
     def _start_sync(self) -> None:
         batch, self._unsynced = self._unsynced, []
@@ -508,13 +565,13 @@ class Node:
         self._sync_future = None
         error = None if future.cancelled() else future.exception()
         if error is not None:
-            self._fail(error)  # rule 2
+            self._fail(error, "a storage sync failed")  # rule 2
             return
         if not self._running:
             return
         for ready in batch:
             self._release(ready)
-        self._schedule()
+        self.schedule()
 
     def _release(self, ready: Ready) -> None:
         """The Ready's writes are durable: keep its promises, tell the core."""
@@ -540,6 +597,9 @@ class Node:
             self.applied_index = index
             self._resolve_waiter(index, entry.term, result, error)
             index += 1
+        self._release_apply_waiters()
+
+    def _release_apply_waiters(self) -> None:
         waiters = self._apply_waiters
         while waiters and waiters[0][0] <= self.applied_index:
             future = heapq.heappop(waiters)[2]
@@ -584,17 +644,14 @@ class Node:
             address = f"{host}:{port}"
         return NotLeader(leader, address)
 
-    def _fail(self, error: BaseException) -> None:
-        logger.critical(
-            "node %s: storage sync failed (%s); stopping, since durability can no longer "
-            "be promised",
-            self.config.node_id,
-            error,
-        )
+    def _fail(self, error: BaseException, what: str) -> None:
+        """Stop the node: its durable state can no longer be trusted (rule 2)."""
+        logger.critical("node %s: %s (%s); stopping", self.config.node_id, what, error)
         self.failure = error
-        self._spawn(self.stop())
+        self.spawn(self.stop(transfer=False))
 
-    def _spawn(self, coroutine: Any) -> None:
+    def spawn(self, coroutine: Any) -> None:
+        """Run a background task owned by the node (cancelled on stop)."""
         task = self._loop_or_fail().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 _LEADER_LINE = re.compile(r"BECAME LEADER \(term (\d+)\)")
@@ -69,6 +69,7 @@ class LocalCluster:
         host: str = "127.0.0.1",
         node_args: Sequence[str] = (),
         on_line: Callable[[int, str], None] | None = None,
+        link_ports: Mapping[tuple[int, int], int] | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a cluster needs at least one node")
@@ -81,12 +82,26 @@ class LocalCluster:
         )
         self.node_args = list(node_args)
         self.on_line = on_line
+        self.link_ports = dict(link_ports or {})
         self.nodes = {i: NodeProcess(i) for i in range(size)}
         self._changed = asyncio.Condition()
 
     @property
     def peers_option(self) -> str:
         return ",".join(f"{i}={self.host}:{self.ports[i]}" for i in range(self.size))
+
+    def peers_option_for(self, node_id: int) -> str:
+        """``--peers`` as node ``node_id`` is told it: its own real address, and peer
+        ``j`` at ``link_ports[(node_id, j)]`` when given, else at ``j``'s real address.
+
+        ``link_ports`` lets a test put a fault-injecting proxy on each directed
+        link: nodes name each other in the handshake, so a proxy is invisible.
+        """
+        ports = {
+            peer: self.link_ports.get((node_id, peer), port) for peer, port in enumerate(self.ports)
+        }
+        ports[node_id] = self.ports[node_id]
+        return ",".join(f"{peer}={self.host}:{port}" for peer, port in ports.items())
 
     def address(self, node_id: int) -> str:
         """The node's peer (Raft) address."""
@@ -99,7 +114,7 @@ class LocalCluster:
     def command(self, node_id: int) -> list[str]:
         return [
             sys.executable, "-m", "ranet", "node", str(node_id),
-            "--peers", self.peers_option,
+            "--peers", self.peers_option_for(node_id),
             "--data-dir", str(self.data_dir / f"node-{node_id}"),
             "--client", self.client_address(node_id),
             "--console", *self.node_args,

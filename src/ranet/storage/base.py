@@ -65,6 +65,15 @@ class Storage(Protocol):
         """Durably store a snapshot, then drop the log prefix it covers (Raft §7)."""
         ...
 
+    def write_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+        """Durably store a snapshot without touching the log; may run on another
+        thread than the writer's. ``compact_log`` then drops what it covers."""
+        ...
+
+    def compact_log(self, meta: SnapshotMeta) -> None:
+        """Drop the log entries that the stored snapshot ``meta`` covers."""
+        ...
+
     def load_snapshot(self) -> tuple[SnapshotMeta, bytes] | None:
         """The latest complete snapshot, or ``None``."""
         ...

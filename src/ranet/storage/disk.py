@@ -102,6 +102,25 @@ class DiskStorage:
         self._wal.compact(meta.last_index, meta.last_term)
         self._wal.sync()
 
+    def write_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+        """Durably store a snapshot file without touching the log.
+
+        Safe to call from another thread than the writer's, so a node can
+        write a large snapshot while it keeps appending; ``compact_log`` then
+        drops the entries it covers.
+        """
+        self._wal.check_usable()
+        if meta.last_index > self._snapshots.meta.last_index:
+            self._snapshots.save(meta, data)
+
+    def compact_log(self, meta: SnapshotMeta) -> None:
+        """Drop the log entries a stored snapshot covers (writer thread).
+
+        The files are removed by the next ``sync``; a crash before it only
+        leaves them for recovery, which compacts against the snapshot again.
+        """
+        self._wal.compact(meta.last_index, meta.last_term)
+
     def load_snapshot(self) -> tuple[SnapshotMeta, bytes] | None:
         self._wal.check_usable()
         return self._snapshots.load()

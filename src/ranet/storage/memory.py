@@ -21,13 +21,13 @@ class MemoryStorage:
 
     def __init__(self) -> None:
         self._durable = PersistentState()
-        self._durable_snapshot_data = b""
+        self._snapshot_file: tuple[SnapshotMeta, bytes] = (SnapshotMeta(), b"")
         self._pending: list[tuple[int, Sequence[Entry]] | HardState] = []
         self._last_index = 0  # of the log with the pending writes applied
         self.sync_count = 0
 
     def load(self) -> PersistentState:
-        self.sync()
+        self.compact_log(self._snapshot_file[0])  # as recovery does on disk
         return PersistentState(
             self._durable.hard_state, self._durable.snapshot, list(self._durable.entries)
         )
@@ -58,6 +58,14 @@ class MemoryStorage:
         state.entries.extend(entries)
 
     def save_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+        self.write_snapshot(meta, data)
+        self.compact_log(meta)
+
+    def write_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+        if meta.last_index > self._snapshot_file[0].last_index:
+            self._snapshot_file = (meta, data)
+
+    def compact_log(self, meta: SnapshotMeta) -> None:
         self.sync()
         state = self._durable
         if meta.last_index <= state.snapshot.last_index:
@@ -68,13 +76,12 @@ class MemoryStorage:
             kept = []  # the snapshot supersedes a log that diverges from it
         state.entries = kept
         state.snapshot = meta
-        self._durable_snapshot_data = data
         self._last_index = state.last_index
 
     def load_snapshot(self) -> tuple[SnapshotMeta, bytes] | None:
-        if self._durable.snapshot.last_index == 0:
+        if self._snapshot_file[0].last_index == 0:
             return None
-        return self._durable.snapshot, self._durable_snapshot_data
+        return self._snapshot_file
 
     def crash(self) -> None:
         """Lose every write not yet synced, as a power cut would."""

@@ -1,0 +1,135 @@
+"""A Raft-less ``Backend`` for the RESP server tests, and a server running over it.
+
+``FakeBackend`` keeps the data in a real ``KVStore`` (so commands answer
+exactly as they will on a cluster) and applies writes at once, without a
+log. Faults are switched on by the test: ``failure`` makes every data call
+raise it (``NotLeader(None)``, ``Timeout(...)``, ...), ``hang`` makes every
+data call wait forever, ``write_delay`` makes writes slow. It records each
+call, and the most calls it has seen in flight together (a pipeline issued
+at once shows up there).
+
+``served`` runs a ``RespServer`` over a ``FakeBackend`` on an event loop of
+its own thread (asyncio's or uvloop's: ``LOOP_FACTORIES``), so that blocking
+clients (redis-py's sync API, redis-cli, raw sockets) can talk to it from the
+test thread; it always stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ranet.kv.envelope import Envelope, encode
+from ranet.kv.reply import Reply
+from ranet.kv.server import RespServer
+from ranet.kv.store import KVStore
+
+LOOPBACK = "127.0.0.1"
+WAIT = 10.0  # seconds: the bound of every wait on the server thread
+
+LOOP_FACTORIES: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+    "asyncio": asyncio.new_event_loop
+}
+try:
+    import uvloop
+except ImportError:  # optional: the asyncio loop alone is still tested
+    pass
+else:
+    LOOP_FACTORIES["uvloop"] = uvloop.new_event_loop
+
+
+@dataclass
+class FakeBackend:
+    store: KVStore = field(default_factory=KVStore)
+    failure: Exception | None = None
+    hang: bool = False
+    write_delay: float = 0.0  # seconds a write takes: lets a read overtake it if it may
+    writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
+    reads: list[tuple[list[bytes], bool]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    raft: dict[str, Any] = field(
+        default_factory=lambda: {
+            "node_id": 1,
+            "role": "leader",
+            "term": 3,
+            "leader_id": 1,
+            "commit_index": 0,
+            "applied_index": 0,
+            "members": "1,2,3",
+        }
+    )
+
+    async def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
+        self.writes.append((argv, session))
+        client_id, sequence = session or (0, 0)
+        entry = encode(Envelope(client_id, sequence, int(time.time() * 1000), argv))
+        return await self._call(lambda: self.store.apply(entry), self.write_delay)
+
+    async def read(self, argv: list[bytes], *, stale: bool) -> Reply:
+        self.reads.append((argv, stale))
+        return await self._call(lambda: self.store.read(argv, now_ms=int(time.time() * 1000)))
+
+    def raft_info(self) -> dict[str, Any]:
+        return dict(self.raft)
+
+    async def _call(self, run: Callable[[], Reply], delay: float = 0.0) -> Reply:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(delay)  # calls issued together are in flight together here
+            if self.hang:
+                await asyncio.Event().wait()
+            if self.failure is not None:
+                raise self.failure
+            return run()
+        finally:
+            self.in_flight -= 1
+
+
+@dataclass
+class Served:
+    """A running server: where it listens, its backend, and a way into its loop."""
+
+    server: RespServer
+    backend: FakeBackend
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def port(self) -> int:
+        return self.server.address[1]
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Run ``function`` on the server's loop (thread-safe access to its state)."""
+
+        async def run() -> Any:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(WAIT)
+
+
+@contextmanager
+def served(
+    backend: FakeBackend | None = None,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
+    **options: Any,
+) -> Iterator[Served]:
+    """A ``RespServer`` on 127.0.0.1, a free port, its own thread and loop; stopped on exit."""
+    backend = backend if backend is not None else FakeBackend()
+    loop = loop_factory()
+    thread = threading.Thread(target=loop.run_forever, name="resp-server", daemon=True)
+    thread.start()
+    server = RespServer(backend, LOOPBACK, 0, node_id=1, **options)
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(WAIT)
+        yield Served(server, backend, loop)
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(WAIT)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(WAIT)
+        loop.close()

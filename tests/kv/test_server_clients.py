@@ -1,0 +1,318 @@
+"""RespServer with real redis-py clients, sync and asyncio, over a fake backend.
+
+What a Redis user sees: the data commands answer as Redis does, pipelines
+come back in order (and a pipeline of reads reaches the backend at once),
+the connection commands (HELLO, CLIENT, SELECT, INFO, ...) work, and a
+backend in trouble gives a retryable error instead of a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import pytest
+import redis
+import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError, ResponseError, TryAgainError
+from redis.retry import Retry
+
+from ranet.errors import ListenError, NotLeader, ShuttingDown, Timeout
+from ranet.kv.commands import COMMANDS
+from ranet.kv.server import RespServer
+
+from .fake_backend import LOOP_FACTORIES, LOOPBACK, WAIT, FakeBackend, Served, served
+
+COMMAND_TIMEOUT = 0.2
+
+
+@pytest.fixture(params=sorted(LOOP_FACTORIES))
+def server(request: pytest.FixtureRequest) -> Iterator[Served]:
+    with served(loop_factory=LOOP_FACTORIES[request.param], command_timeout=COMMAND_TIMEOUT) as s:
+        yield s
+
+
+def connect(server: Served, **options: object) -> redis.Redis:
+    return redis.Redis(
+        host=LOOPBACK, port=server.port, socket_timeout=WAIT, decode_responses=True, **options
+    )
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def client(server: Served, request: pytest.FixtureRequest) -> Iterator[redis.Redis]:
+    with connect(server, protocol=request.param) as client:
+        yield client
+
+
+def test_data_commands(client: redis.Redis) -> None:
+    assert client.set("a", 1) is True
+    assert client.get("a") == "1"
+    assert client.incr("a") == 2
+    assert client.incrby("a", 5) == 7
+    assert client.mget("a", "missing") == ["7", None]
+    assert client.set("a", "x", nx=True) is None
+    assert client.delete("a", "missing") == 1
+    assert client.exists("a") == 0
+
+
+def test_a_pipeline_of_1000_commands_comes_back_in_order(client: redis.Redis) -> None:
+    with client.pipeline(transaction=False) as pipe:
+        for i in range(500):
+            pipe.set(f"key:{i}", i)
+            pipe.get(f"key:{i}")
+        replies = pipe.execute()
+    assert replies == [r for i in range(500) for r in (True, str(i))]
+
+
+def test_a_pipeline_of_reads_reaches_the_backend_together(
+    server: Served, client: redis.Redis
+) -> None:
+    client.mset({f"key:{i}": i for i in range(1000)})
+    with client.pipeline(transaction=False) as pipe:
+        for i in range(1000):
+            pipe.get(f"key:{i}")
+        assert pipe.execute() == [str(i) for i in range(1000)]
+    assert server.backend.max_in_flight >= 100  # one ReadIndex round for many reads
+
+
+def test_a_read_waits_for_the_writes_before_it_in_a_pipeline(
+    server: Served, client: redis.Redis
+) -> None:
+    server.call(lambda: setattr(server.backend, "write_delay", 0.02))  # a read could overtake
+    with client.pipeline(transaction=False) as pipe:
+        pipe.set("n", 1).get("n").incr("n").incr("n").get("n").delete("n").get("n")
+        assert pipe.execute() == [True, "1", 2, 3, "3", 1, None]
+
+
+def test_errors_carry_redis_wording(client: redis.Redis) -> None:
+    with pytest.raises(
+        ResponseError, match=r"^unknown command 'FOO', with args beginning with: 'a' $"
+    ):
+        client.execute_command("FOO", "a")
+    with pytest.raises(ResponseError, match=r"^wrong number of arguments for 'get' command$"):
+        client.execute_command("GET")
+    client.set("text", "abc")
+    with pytest.raises(ResponseError, match=r"^value is not an integer or out of range$"):
+        client.incr("text")
+    assert client.get("text") == "abc"  # the connection goes on after an error
+
+
+def test_resp3_after_hello_3(server: Served) -> None:
+    with connect(server, protocol=3) as client:
+        client.set("a", 1)
+        assert client.get("missing") is None
+        assert client.mget("a", "missing") == ["1", None]
+        assert client.client_info()["resp"] == "3"
+        assert client.execute_command("HELLO", 3) == {
+            "server": "redis",
+            "version": "7.0.0",
+            "proto": 3,
+            "id": client.client_id(),
+            "mode": "standalone",
+            "role": "master",
+            "modules": [],
+        }
+
+
+def test_hello(server: Served) -> None:
+    client = connect(server, protocol=2, retry=Retry(NoBackoff(), 0))
+    hello = client.execute_command("HELLO")  # RESP2: a flat array of names and values
+    assert dict(zip(hello[::2], hello[1::2], strict=True))["proto"] == 2
+    assert client.execute_command("HELLO", 2, "AUTH", "default", "any", "SETNAME", "me")
+    assert client.client_getname() == "me"
+    for argv, error in [
+        (["HELLO", 4], "unsupported protocol version"),
+        (["HELLO", "x"], "Protocol version is not an integer or out of range"),
+        (["HELLO", 3, "SETNAME", "has space"], "Client names cannot contain spaces"),
+        (["HELLO", 3, "AUTH", "default"], "Syntax error in HELLO option 'AUTH'"),
+    ]:
+        with pytest.raises(ResponseError, match=error):
+            client.execute_command(*argv)
+    assert client.client_info()["resp"] == "2"  # a refused HELLO changed nothing
+    with pytest.raises(AuthenticationError, match="invalid username-password pair"):
+        client.execute_command("HELLO", 3, "AUTH", "alice", "secret")  # no users but "default"
+    client.close()
+
+
+def test_client_subcommands(server: Served, client: redis.Redis) -> None:
+    assert client.client_setname("worker-1") is True
+    assert client.client_getname() == "worker-1"
+    client_id = client.client_id()
+    assert isinstance(client_id, int)
+    assert client.client_setinfo("LIB-NAME", "tests") is True
+    info = client.client_info()
+    assert (info["id"], info["name"], info["lib-name"]) == (client_id, "worker-1", "tests")
+    with connect(server) as other:
+        other.ping()
+        assert {c["name"] for c in client.client_list()} == {"worker-1", ""}
+    for argv, error in [
+        (["CLIENT", "SETNAME", "a b"], "Client names cannot contain spaces"),
+        (["CLIENT", "SETINFO", "LIB-FOO", "x"], "Unrecognized option 'LIB-FOO'"),
+        (["CLIENT", "NOPE"], r"unknown subcommand 'NOPE'\. Try CLIENT HELP\."),
+        (["CLIENT", "SETNAME"], r"wrong number of arguments for 'client\|setname' command"),
+    ]:
+        with pytest.raises(ResponseError, match=error):
+            client.execute_command(*argv)
+
+
+def test_select(client: redis.Redis) -> None:
+    assert client.execute_command("SELECT", 0) is True
+    with pytest.raises(ResponseError, match=r"^DB index is out of range$"):
+        client.execute_command("SELECT", 1)
+    with pytest.raises(ResponseError, match=r"^value is not an integer or out of range$"):
+        client.execute_command("SELECT", "x")
+
+
+def test_ping_echo_command(client: redis.Redis) -> None:
+    assert client.ping() is True
+    assert client.echo("hello") == "hello"
+    assert client.command_count() == len(COMMANDS)
+    assert client.command()["get"]["arity"] == 2  # redis-py parses the table
+    assert not client.execute_command("COMMAND", "DOCS")
+
+
+def test_info_sections(server: Served, client: redis.Redis) -> None:
+    client.mset({"a": 1, "b": 2})
+    assert client.info("raft") == {**server.backend.raft, "members": [1, 2, 3]}
+    everything = client.info()
+    assert everything["redis_version"] == "7.0.0"
+    assert everything["ranet_version"]
+    assert everything["connected_clients"] == 1
+    assert everything["db0"] == {"keys": 2}
+    assert everything["role"] == "leader"
+    assert set(client.info("server")) >= {"redis_version", "ranet_version", "tcp_port"}
+    assert "role" not in client.info("server")
+    assert client.info("nosuchsection") == {}
+
+
+def test_readonly_switches_this_connection_to_stale_reads(
+    server: Served, client: redis.Redis
+) -> None:
+    client.get("a")
+    assert client.readonly() is True
+    client.get("a")
+    assert client.execute_command("READWRITE") is True
+    client.get("a")
+    assert [stale for _, stale in server.backend.reads] == [False, True, False]
+
+
+def test_ranet_exec_applies_a_retried_write_once(server: Served, client: redis.Redis) -> None:
+    assert client.execute_command("RANET.EXEC", 7, 1, "INCR", "n") == 1
+    assert client.execute_command("RANET.EXEC", 7, 1, "INCR", "n") == 1  # a retry: not applied
+    assert client.execute_command("RANET.EXEC", 7, 2, "INCR", "n") == 2
+    assert client.execute_command("RANET.EXEC", 7, 3, "GET", "n") == "2"  # a read is a read
+    assert [session for _, session in server.backend.writes] == [(7, 1), (7, 1), (7, 2)]
+    for argv, error in [
+        (["RANET.EXEC", 0, 1, "INCR", "n"], "needs a client id >= 1"),
+        (["RANET.EXEC", 7, -1, "INCR", "n"], "sequence number >= 0"),
+        (["RANET.EXEC", 7, 4, "PING"], "runs data commands only, not 'ping'"),
+        (["RANET.EXEC", 7, 4, "NOPE"], "unknown command 'NOPE'"),
+        (["RANET.EXEC", 7, 4, "GET"], "wrong number of arguments for 'get' command"),
+        (["RANET.EXEC", 7, 4], "wrong number of arguments for 'ranet.exec' command"),
+    ]:
+        with pytest.raises(ResponseError, match=error):
+            client.execute_command(*argv)
+
+
+@pytest.mark.parametrize(
+    ("failure", "error", "write_text", "read_text"),
+    [
+        (NotLeader(None), TryAgainError, "no leader is known yet; retry shortly", None),
+        (
+            NotLeader(2, "127.0.0.1:7002"),
+            TryAgainError,
+            "not the leader: the leader is node 2 at 127.0.0.1:7002",
+            None,
+        ),
+        (
+            Timeout("no commit within 5 s"),
+            ResponseError,
+            "TIMEOUT the command's outcome is unknown: no commit within 5 s",
+            "TIMEOUT the read did not complete: no commit within 5 s",
+        ),
+        (
+            ShuttingDown(),
+            ResponseError,
+            "SHUTDOWN this node is shutting down; retry on another node",
+            None,
+        ),
+    ],
+)
+def test_backend_errors_become_retryable_replies(
+    server: Served,
+    client: redis.Redis,
+    failure: Exception,
+    error: type[Exception],
+    write_text: str,
+    read_text: str | None,
+) -> None:
+    server.call(lambda: setattr(server.backend, "failure", failure))
+    with pytest.raises(error) as caught:
+        client.set("a", 1)
+    assert str(caught.value) == write_text
+    with pytest.raises(error) as caught:
+        client.get("a")
+    assert str(caught.value) == (read_text or write_text)
+    server.call(lambda: setattr(server.backend, "failure", None))
+    assert client.set("a", 1) is True
+
+
+def test_a_backend_that_never_answers_times_out(server: Served, client: redis.Redis) -> None:
+    server.call(lambda: setattr(server.backend, "hang", True))
+    with pytest.raises(ResponseError, match=r"^TIMEOUT the command's outcome is unknown: no reply"):
+        client.set("a", 1)
+    with client.pipeline(transaction=False) as pipe:
+        pipe.get("a").get("b").ping()
+        replies = pipe.execute(raise_on_error=False)
+    timed_out = "TIMEOUT the read did not complete: no reply within 0.2 s"
+    assert [str(r) for r in replies[:2]] == [timed_out, timed_out]
+    assert replies[2] is True
+    server.call(lambda: setattr(server.backend, "hang", False))
+    assert client.set("a", 1) is True
+
+
+def test_asyncio_clients_in_parallel(server: Served) -> None:
+    async def main() -> None:
+        clients = [redis.asyncio.Redis(host=LOOPBACK, port=server.port) for _ in range(10)]
+        try:
+
+            async def work(client: redis.asyncio.Redis) -> None:
+                for _ in range(20):
+                    await client.incr("counter")
+                async with client.pipeline(transaction=False) as pipe:
+                    for _ in range(30):
+                        pipe.incr("counter")
+                    await pipe.execute()
+
+            await asyncio.gather(*(work(client) for client in clients))
+            assert await clients[0].get("counter") == b"500"
+        finally:
+            for client in clients:
+                await client.aclose()
+
+    asyncio.run(asyncio.wait_for(main(), WAIT))
+
+
+def test_stop_closes_every_connection() -> None:
+    with served() as server:
+        clients = [socket.create_connection((LOOPBACK, server.port), WAIT) for _ in range(3)]
+        for client in clients:
+            client.sendall(b"PING\r\n")
+            assert client.recv(100) == b"+PONG\r\n"
+        assert server.call(lambda: len(server.server.clients())) == 3
+    for client in clients:
+        assert client.recv(100) == b""  # closed by the server
+        client.close()
+
+
+def test_a_port_in_use_is_named_in_the_error(server: Served) -> None:
+    async def main() -> None:
+        other = RespServer(FakeBackend(), LOOPBACK, server.port, node_id=2)
+        with pytest.raises(
+            ListenError, match=f"node 2 cannot serve .* on {LOOPBACK}:{server.port}"
+        ):
+            await other.start()
+
+    asyncio.run(asyncio.wait_for(main(), WAIT))
