@@ -51,6 +51,7 @@ class FakeBackend:
     write_delay: float = 0.0  # seconds a write takes: lets a read overtake it if it may
     writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
     reads: list[tuple[list[bytes], bool]] = field(default_factory=list)
+    transfers: list[int | None] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
     raft: dict[str, Any] = field(
@@ -70,6 +71,10 @@ class FakeBackend:
         client_id, sequence = session or (0, 0)
         entry = encode(Envelope(client_id, sequence, int(time.time() * 1000), argv))
         return await self._call(lambda: self.store.apply(entry), self.write_delay)
+
+    async def transfer_leadership(self, target: int | None) -> Reply:
+        self.transfers.append(target)
+        return 1 if target is None else target
 
     async def read(self, argv: list[bytes], *, stale: bool) -> Reply:
         self.reads.append((argv, stale))

@@ -316,3 +316,14 @@ def test_a_port_in_use_is_named_in_the_error(server: Served) -> None:
             await other.start()
 
     asyncio.run(asyncio.wait_for(main(), WAIT))
+
+
+def test_raft_transfer_reaches_the_backend(server: Served, client: redis.Redis) -> None:
+    """RAFT.TRANSFER [node] hands leadership on (thesis §3.10) and names the new leader."""
+    assert client.execute_command("RAFT.TRANSFER", "2") == 2
+    assert client.execute_command("RAFT.TRANSFER") == 1
+    assert server.backend.transfers == [2, None]
+    with pytest.raises(ResponseError, match="non-negative integer"):
+        client.execute_command("RAFT.TRANSFER", "x")
+    with pytest.raises(ResponseError, match="wrong number of arguments"):
+        client.execute_command("RAFT.TRANSFER", "1", "2")

@@ -29,11 +29,8 @@ async def in_thread(function: Callable[[], T]) -> T:
 
 
 def connect(cluster: LocalCluster, node_id: int, **options: object) -> redis.Redis:
-    return redis.Redis(
-        port=cluster.client_ports[node_id],
-        socket_timeout=15,
-        **options,  # type: ignore[arg-type]
-    )
+    options.setdefault("socket_timeout", 15)
+    return redis.Redis(port=cluster.client_ports[node_id], **options)  # type: ignore[arg-type]
 
 
 def test_redis_py_reads_its_writes_on_every_node(tmp_path: Path) -> None:

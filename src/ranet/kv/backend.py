@@ -26,6 +26,11 @@ class Backend(Protocol):
         """Run a read-only command: linearizable (ReadIndex) unless ``stale``."""
         ...
 
+    async def transfer_leadership(self, target: int | None) -> Reply:
+        """Hand leadership on (thesis §3.10); the new leader's id, or an error
+        reply (not the leader, unknown node, no handoff within the timeout)."""
+        ...
+
     def raft_info(self) -> dict[str, Any]:
         """Fields for the ``# Raft`` section of INFO (role, term, leader, ...)."""
         ...

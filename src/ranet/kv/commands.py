@@ -337,6 +337,7 @@ def _persist(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 # --- the table -------------------------------------------------------------
 
+
 def _note(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """RANET.NOTE text: record ``text`` in the replicated log and change nothing
     else (the console's ``append``, the seed's ``client-append-entry``)."""
@@ -408,6 +409,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("quit", -1, CONNECTION),
     _connection_command("info", -1, CONNECTION, flags="", group="server"),
     _connection_command("command", -1, CONNECTION, flags=""),
+    _connection_command("readonly", 1, CONNECTION, group="ranet"),
+    _connection_command("readwrite", 1, CONNECTION, group="ranet"),
+    _connection_command("ranet.exec", -4, CONNECTION, flags="", group="ranet"),
+    _connection_command("raft.transfer", -1, CONNECTION, flags="", group="ranet"),
 )
 
 # Both spellings clients commonly send (redis-py: "SET", redis-cli: as typed),

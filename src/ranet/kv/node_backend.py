@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ranet.errors import ConfigurationError, NotLeader, Timeout
 from ranet.kv import envelope
-from ranet.kv.reply import Reply, from_wire, to_wire
+from ranet.kv.reply import ErrorReply, Reply, from_wire, to_wire
 from ranet.kv.store import KVStore
 from ranet.node.runtime import Node, ResultCodec
 
@@ -65,6 +66,14 @@ class NodeBackend:
         # Reading with this node's clock hides keys past their deadline without
         # changing state; only applied entries move the store's own clock.
         return self.store.read(argv, now_ms=int(self._clock() * 1000))
+
+    async def transfer_leadership(self, target: int | None) -> Reply:
+        try:
+            return await self.node.transfer_leadership(target)
+        except NotLeader as error:
+            return ErrorReply(f"ERR RAFT.TRANSFER must be sent to the leader: {error}")
+        except (ConfigurationError, Timeout) as error:
+            return ErrorReply(f"ERR {error}")
 
     def raft_info(self) -> dict[str, Any]:
         status = self.node.status()

@@ -52,7 +52,6 @@ from ranet.kv.commands import (
     Kind,
     arity_error,
     command_reply,
-    lookup,
     parse_int,
     resolve,
 )
@@ -419,9 +418,7 @@ class _Client(asyncio.Protocol):
                 log.warning("client %s (%s) sent an HTTP request; closed", self.id, self.peer)
                 self._quitting = True
                 return _HANG_UP
-            # READONLY, READWRITE and RANET.EXEC are served even if the table does not list them
-            handler = _CONNECTION_COMMANDS.get(name) if lookup(argv[0]) is None else None
-            return spec if handler is None else handler(self, argv)
+            return spec
         if spec.kind is WRITE:
             return _Call(WRITE, self.server.backend.write(argv, None))
         if spec.kind is READ:
@@ -456,6 +453,18 @@ class _Client(asyncio.Protocol):
 
     def _info(self, argv: list[bytes]) -> _Call:
         return _Call(None, self.server.info(argv[1:]))
+
+    def _raft_transfer(self, argv: list[bytes]) -> Reply | _Call:
+        """RAFT.TRANSFER [node]: hand leadership to ``node`` or the most
+        up-to-date follower (thesis §3.10); replies with the new leader's id."""
+        if len(argv) > 2:
+            return arity_error(argv[0])
+        target = None
+        if len(argv) == 2:
+            target = parse_int(argv[1])
+            if target is None or target < 0:
+                return ErrorReply("ERR node id must be a non-negative integer")
+        return _Call(None, self.server.backend.transfer_leadership(target))
 
     def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
         """READONLY (``stale``) and READWRITE."""
@@ -590,6 +599,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"readonly": partial(_Client._set_stale, stale=True),
     b"readwrite": partial(_Client._set_stale, stale=False),
     b"ranet.exec": _Client._ranet_exec,
+    b"raft.transfer": _Client._raft_transfer,
 }
 
 _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Reply]]] = {

@@ -233,22 +233,35 @@ class Node:
             self._storage.close()
             self._disk.shutdown(wait=True)
 
-    async def _hand_off_leadership(self) -> None:
-        core = self._core()
-        if not core.is_leader or len(core.voters) < 2:
-            return
-        try:
-            target = core.transfer_leadership()
-        except RanetError:
-            return
+    async def transfer_leadership(self, target: int | None = None) -> int:
+        """Hand leadership to ``target`` or the most up-to-date follower
+        (thesis §3.10) and wait, bounded by an election timeout, until this
+        node has stepped down; return the node chosen.
+
+        Raises ``NotLeader`` on a follower, ``ConfigurationError`` for an
+        unknown target and ``Timeout`` if the handoff did not happen.
+        """
+        core = self._running_core()
+        if not core.is_leader:
+            raise self._not_leader()
+        chosen = core.transfer_leadership(target)
         self.schedule()
-        limit = self.config.tick_seconds * self.config.core.election_ticks
-        logger.info("node %s: handing leadership to node %s", core.id, target)
-        with contextlib.suppress(TimeoutError):
+        limit = self.config.tick_seconds * self.config.core.election_ticks * 2
+        try:
             async with asyncio.timeout(limit):
                 while core.is_leader:
                     self._state_changed.clear()
                     await self._state_changed.wait()
+        except TimeoutError:
+            raise Timeout(f"node {chosen} did not take over within {limit:.1f} s") from None
+        return chosen
+
+    async def _hand_off_leadership(self) -> None:
+        core = self._core()
+        if core.is_leader and len(core.voters) > 1:
+            logger.info("node %s: handing leadership on before stopping", core.id)
+            with contextlib.suppress(RanetError):
+                await self.transfer_leadership()
 
     async def __aenter__(self) -> Node:
         await self.start()
