@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 
-from ranet.core import CoreConfig, Message, RaftCore, ReadState, Ready
+from ranet.core import CoreConfig, EntryKind, Message, RaftCore, ReadState, Ready
 from ranet.storage import MemoryStorage
 
 NO_PRE_VOTE = CoreConfig(pre_vote=False, check_quorum=False)
@@ -64,7 +64,9 @@ class Cluster:
                 storage.append(ready.entries_first_index, ready.entries)
             storage.sync()
             self.queue.extend(sent(ready))
-            self.applied[node_id].extend(e.data for e in ready.committed_entries if e.data)
+            self.applied[node_id].extend(
+                e.data for e in ready.committed_entries if e.kind == EntryKind.NORMAL
+            )
             self.read_states[node_id].extend(ready.read_states)
             core.advance(ready)
 

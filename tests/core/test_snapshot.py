@@ -67,9 +67,9 @@ def test_follower_installs_a_snapshot_it_does_not_hold() -> None:
         3, frozenset({1, 2, 3}), random.Random(3), NO_PRE_VOTE,
         hard_state=HardState(current_term=1), entries=[Entry(1, b"old")],
     )  # fmt: skip
-    follower.step(InstallSnapshot(1, 3, 2, 10, 2, (1, 2, 3, 4), (), b"state"))
+    follower.step(InstallSnapshot(1, 3, 2, 10, 2, (1, 2, 3, 4), (), b"", b"state"))
     ready = follower.ready()
-    assert ready.snapshot == (SnapshotMeta(10, 2, (1, 2, 3, 4), ()), b"state")
+    assert ready.snapshot == (SnapshotMeta(10, 2, (1, 2, 3, 4), (), b""), b"state")
     assert ready.must_sync
     (reply,) = ready.persisted_messages  # acknowledged only once saved
     assert reply.success and reply.match_index == 10
@@ -84,7 +84,7 @@ def test_follower_keeps_a_log_that_already_holds_the_snapshot_point() -> None:
     entries = [Entry(1, b"a"), Entry(1, b"b"), Entry(1, b"c")]
     follower = RaftCore(3, frozenset({1, 2, 3}), random.Random(3), NO_PRE_VOTE,
                         hard_state=HardState(current_term=1), entries=entries)  # fmt: skip
-    follower.step(InstallSnapshot(1, 3, 1, 2, 1, (1, 2, 3), (), b"state"))
+    follower.step(InstallSnapshot(1, 3, 1, 2, 1, (1, 2, 3), (), b"", b"state"))
     ready = take(follower)
     assert ready.snapshot is None
     assert follower.log.entries == entries and follower.commit_index == 2
@@ -94,7 +94,7 @@ def test_a_stale_snapshot_is_only_acknowledged() -> None:
     follower = RaftCore(3, frozenset({1, 2, 3}), random.Random(3), NO_PRE_VOTE,
                         hard_state=HardState(current_term=1, commit_index=3),
                         entries=[Entry(1, b"a"), Entry(1, b"b"), Entry(1, b"c")])  # fmt: skip
-    follower.step(InstallSnapshot(1, 3, 1, 2, 1, (1, 2, 3), (), b"state"))
+    follower.step(InstallSnapshot(1, 3, 1, 2, 1, (1, 2, 3), (), b"", b"state"))
     ready = take(follower)
     assert ready.snapshot is None
     assert [m.match_index for m in sent(ready)] == [3]

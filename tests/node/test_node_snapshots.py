@@ -90,7 +90,7 @@ def test_out_of_order_or_oversized_chunks_are_refused(tmp_path: Path) -> None:
             follower.send = sent.append  # type: ignore[method-assign]
             base = dict(src=leader.config.node_id, dst=follower.config.node_id, term=1,
                         transfer_id=7, last_index=99, last_term=1, voters=(0, 1, 2),
-                        learners=(), done=False)  # fmt: skip
+                        learners=(), context=b"", done=False)  # fmt: skip
             follower.snapshots.on_chunk(SnapshotChunk(**base, offset=64, total=200, data=b"x"))
             too_big = follower.config.max_snapshot_bytes + 1
             follower.snapshots.on_chunk(SnapshotChunk(**base, offset=0, total=too_big, data=b"x"))

@@ -30,6 +30,7 @@ def test_campaign_of_1000_seeds_is_safe_and_live(block: int) -> None:
     assert sum(r.faults_injected for r in results) > 5 * per_block
     assert sum(r.terms > 2 for r in results) > per_block // 4
     assert sum(r.snapshots_installed for r in results) > 0  # InstallSnapshot exercised
+    assert sum(r.membership_changes for r in results) > per_block // 2  # and reconfiguration
     assert all(r.committed >= 1 for r in results)
 
 

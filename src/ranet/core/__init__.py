@@ -6,6 +6,7 @@ take its output with ``ready()`` and acknowledge durability with
 """
 
 from ranet.core.config import CoreConfig
+from ranet.core.membership import ChangeKind, Configuration, MembershipChange
 from ranet.core.messages import (
     AppendEntries,
     AppendEntriesResponse,
@@ -25,6 +26,8 @@ from ranet.core.types import Entry, EntryKind, HardState, Role, SnapshotMeta, So
 __all__ = [
     "AppendEntries",
     "AppendEntriesResponse",
+    "ChangeKind",
+    "Configuration",
     "CoreConfig",
     "Entry",
     "EntryKind",
@@ -32,6 +35,7 @@ __all__ = [
     "Heartbeat",
     "HeartbeatResponse",
     "InstallSnapshot",
+    "MembershipChange",
     "Message",
     "RaftCore",
     "RandomSource",

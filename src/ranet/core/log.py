@@ -19,9 +19,9 @@ at that index is still the one that was written (same term).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from ranet.core.types import Entry
+from ranet.core.types import Entry, EntryKind
 from ranet.errors import ProtocolInvariantViolated
 
 
@@ -31,6 +31,8 @@ class RaftLog:
     __slots__ = (
         "applied",
         "commit_index",
+        "config_indexes",
+        "config_version",
         "entries",
         "offset",
         "offset_term",
@@ -48,6 +50,9 @@ class RaftLog:
         self.applied = offset
         self.stable_index = self.last_index
         self.unpersisted_from = self.last_index + 1
+        self.config_indexes: list[int] = []  # indexes of CONFIG entries in the log
+        self.config_version = 0  # changes whenever config_indexes does
+        self._note_configs(self.offset + 1, self.entries)
 
     # -- reading -----------------------------------------------------------
 
@@ -102,8 +107,29 @@ class RaftLog:
 
     def append(self, entries: Sequence[Entry]) -> int:
         """Append at the end (the leader's own proposals). Returns the new last index."""
+        first_index = self.last_index + 1
         self.entries.extend(entries)
+        self._note_configs(first_index, entries)
         return self.last_index
+
+    def _note_configs(self, first_index: int, entries: Sequence[Entry]) -> None:
+        found = [first_index + i for i, e in enumerate(entries) if e.kind == EntryKind.CONFIG]
+        if found:
+            self.config_indexes += found
+            self.config_version += 1
+
+    def _forget_configs(self, keep: Callable[[int], bool]) -> None:
+        kept = [index for index in self.config_indexes if keep(index)]
+        if len(kept) != len(self.config_indexes):
+            self.config_indexes = kept
+            self.config_version += 1
+
+    def latest_config(self, at_or_before: int | None = None) -> tuple[int, Entry] | None:
+        """The last CONFIG entry in the log (at or before an index), with its index."""
+        for index in reversed(self.config_indexes):
+            if at_or_before is None or index <= at_or_before:
+                return index, self.entries[index - self.offset - 1]
+        return None
 
     def maybe_append(
         self,
@@ -143,7 +169,9 @@ class RaftLog:
 
     def _truncate_and_append(self, entries: Sequence[Entry], first_index: int) -> None:
         del self.entries[first_index - self.offset - 1 :]
+        self._forget_configs(lambda index: index < first_index)
         self.entries.extend(entries)
+        self._note_configs(first_index, entries)
         self.unpersisted_from = min(self.unpersisted_from, first_index)
         self.stable_index = min(self.stable_index, first_index - 1)
 
@@ -197,6 +225,7 @@ class RaftLog:
         assert term is not None
         del self.entries[: index - self.offset]
         self.offset, self.offset_term = index, term
+        self._forget_configs(lambda config_index: config_index > index)
         self.unpersisted_from = max(self.unpersisted_from, index + 1)
         self.stable_index = max(self.stable_index, index)
 
@@ -204,6 +233,7 @@ class RaftLog:
         """Replace the whole log by a snapshot's point (InstallSnapshot, Raft §7)."""
         self.entries = []
         self.offset, self.offset_term = index, term
+        self._forget_configs(lambda config_index: False)
         self.commit_index = self.applied = self.stable_index = index
         self.unpersisted_from = index + 1
 

@@ -120,6 +120,7 @@ class InstallSnapshot:
     last_term: int
     voters: tuple[int, ...]
     learners: tuple[int, ...]
+    context: bytes
     data: bytes
 
 

@@ -33,6 +33,7 @@ from typing import Protocol
 
 from ranet.core.config import CoreConfig
 from ranet.core.log import RaftLog
+from ranet.core.membership import Configuration, MembershipChange
 from ranet.core.messages import (
     AppendEntries,
     AppendEntriesResponse,
@@ -87,8 +88,11 @@ class RaftCore:
         self._rng = rng
         snapshot = snapshot or SnapshotMeta()
         hard_state = hard_state or HardState()
-        self.voters: frozenset[int] = frozenset(snapshot.voters or voters)
-        self.learners: frozenset[int] = frozenset(snapshot.learners)
+        self._initial_configuration = Configuration(frozenset(voters))
+        self.voters: frozenset[int] = frozenset()
+        self.learners: frozenset[int] = frozenset()
+        self.configuration = self._initial_configuration
+        self._configuration_key: object = None
         self.snapshot_meta = snapshot
         self.log = RaftLog(snapshot.last_index, snapshot.last_term, entries or ())
         self.log.commit_to(min(hard_state.commit_index, self.log.last_index))
@@ -104,6 +108,8 @@ class RaftCore:
         self._reset_election_timer()
 
         self.replicator: Replicator | None = None
+        self._refresh_membership()
+        self.configuration_changed = False  # the runtime knows its starting configuration
         self._messages: list[Message] = []
         self._persisted_messages: list[Message] = []
         self.read_states: list[ReadState] = []
@@ -141,7 +147,7 @@ class RaftCore:
             self._tick_leader()
             return
         self.election_elapsed += 1
-        if self.election_elapsed >= self.randomized_election_timeout and self.id in self.voters:
+        if self.election_elapsed >= self.randomized_election_timeout and self._may_campaign():
             self.campaign()
 
     def propose(self, data: bytes) -> int:
@@ -183,10 +189,16 @@ class RaftCore:
         term = self.log.term(index)
         if term is None:
             raise ProtocolInvariantViolated(f"no entry {index} to compact to")
+        configuration = self._configuration_at(index)
         self.log.compact(index)
         self.snapshot_meta = SnapshotMeta(
-            index, term, tuple(sorted(self.voters)), tuple(sorted(self.learners))
+            index,
+            term,
+            tuple(sorted(configuration.voters)),
+            tuple(sorted(configuration.learners)),
+            configuration.context,
         )
+        self._refresh_membership()
         return self.snapshot_meta
 
     def report_snapshot(self, peer: int, *, delivered: bool) -> None:
@@ -228,10 +240,86 @@ class RaftCore:
         elif isinstance(message, AppendEntries | Heartbeat | InstallSnapshot):
             self._handle_leader_message(message)
         elif isinstance(message, TimeoutNow):
-            if self.id in self.voters and self.role != Role.LEADER:
+            if self._may_campaign() and self.role != Role.LEADER:
                 self.campaign(transfer=True)  # thesis §3.10: skip the wait and the pre-vote
         elif self.replicator is not None:
             self.replicator.handle_response(message)
+        self._refresh_membership()
+
+    # -- membership (thesis §4.1, membership.py) ------------------------------------
+
+    def propose_membership(self, change: MembershipChange) -> int:
+        """Append a single-server configuration change; return its index.
+
+        It takes effect at once (membership.py rule 1) and is committed like
+        any entry. Raises ``NotLeader``, ``ProposalDropped`` while another
+        change is uncommitted (rule 2) or before the leader has committed an
+        entry of its term (rule 3), and ``ConfigurationError`` for an
+        invalid change (a node added twice, the last voter removed, ...).
+        """
+        if self.replicator is None:
+            raise NotLeader(self.leader_id)
+        log = self.log
+        latest = log.latest_config()
+        if latest is not None and latest[0] > log.commit_index:
+            raise ProposalDropped(
+                f"a membership change is already in progress (entry {latest[0]}); "
+                "retry when it has committed"
+            )
+        if log.term(log.commit_index) != self.current_term:
+            raise ProposalDropped("a new leader must commit an entry first; retry shortly")
+        if self.replicator.transfer_target is not None:
+            raise ProposalDropped("leadership is being transferred")
+        configuration = self.configuration.changed(change)
+        index = self.replicator.append(
+            [Entry(self.current_term, configuration.encode(), EntryKind.CONFIG)]
+        )
+        self._refresh_membership()
+        return index
+
+    def _refresh_membership(self) -> None:
+        """Put the configuration in force (the log's latest) into effect."""
+        key = (self.log.config_version, self.snapshot_meta)
+        if key == self._configuration_key:
+            return
+        self._configuration_key = key
+        latest = self.log.latest_config()
+        if latest is not None:
+            configuration = Configuration.decode(latest[1].data)
+        elif self.snapshot_meta.last_index > 0:
+            meta = self.snapshot_meta
+            configuration = Configuration(
+                frozenset(meta.voters), frozenset(meta.learners), meta.context
+            )
+        else:
+            configuration = self._initial_configuration
+        if configuration != self.configuration or not self.voters:
+            self.configuration = configuration
+            self.voters, self.learners = configuration.voters, configuration.learners
+            self.configuration_changed = True
+            if self.replicator is not None:
+                self.replicator.follow_membership()
+
+    def _may_campaign(self) -> bool:
+        """Voters campaign; so does a voter being removed, while its removal is
+        uncommitted: thesis §4.2.2, it "might still be needed until the C_new
+        entry is committed". Its own vote does not count (it is no voter of
+        C_new), so it wins only with a majority of C_new."""
+        if self.id in self.voters:
+            return True
+        latest = self.log.latest_config()
+        if latest is None or latest[0] <= self.log.commit_index:
+            return False
+        return self.id in self._configuration_at(latest[0] - 1).voters
+
+    def _configuration_at(self, index: int) -> Configuration:
+        latest = self.log.latest_config(at_or_before=index)
+        if latest is not None:
+            return Configuration.decode(latest[1].data)
+        meta = self.snapshot_meta
+        if meta.last_index > 0:
+            return Configuration(frozenset(meta.voters), frozenset(meta.learners), meta.context)
+        return self._initial_configuration
 
     # -- term rules ----------------------------------------------------------------
 
@@ -286,6 +374,10 @@ class RaftCore:
         self.leader_id = leader_id
         self.replicator = None
         self._reset_election_timer()
+
+    def step_down(self) -> None:
+        """Leave office in the current term (e.g. removed from the configuration)."""
+        self._become_follower(self.current_term, None)
 
     def _become_pre_candidate(self) -> None:
         """Thesis §9.6: ask whether we *could* win term + 1, without entering it."""
@@ -416,10 +508,10 @@ class RaftCore:
             if log.matches(index, message.last_term):
                 log.commit_to(index)
             else:
-                meta = SnapshotMeta(index, message.last_term, message.voters, message.learners)
+                meta = SnapshotMeta(
+                    index, message.last_term, message.voters, message.learners, message.context
+                )
                 log.restore(index, message.last_term)
-                self.voters = frozenset(message.voters)
-                self.learners = frozenset(message.learners)
                 self.snapshot_meta = meta
                 self._snapshot_to_install = (meta, message.data)
         match = max(index, log.commit_index)
@@ -483,6 +575,7 @@ class RaftCore:
             or self.log.has_committed_to_apply()
             or self.read_states
             or self._snapshot_to_install is not None
+            or self.configuration_changed
             or self.hard_state != self._last_hard_state
             or self.soft_state != self._last_soft_state
         )
@@ -515,6 +608,8 @@ class RaftCore:
         if self.log.has_committed_to_apply():
             ready.committed_first_index, ready.committed_entries = self.log.take_committed()
         ready.read_states, self.read_states = self.read_states, []
+        if self.configuration_changed:
+            ready.configuration, self.configuration_changed = self.configuration, False
         ready.messages, self._messages = self._messages, []
         ready.persisted_messages, self._persisted_messages = self._persisted_messages, []
         return ready

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ranet.core.membership import Configuration
 from ranet.core.messages import Message
 from ranet.core.read_only import ReadState
 from ranet.core.types import Entry, HardState, SnapshotMeta, SoftState
@@ -45,6 +46,9 @@ class Ready:
     committed_first_index: int = 0
     committed_entries: list[Entry] = field(default_factory=list)
     read_states: list[ReadState] = field(default_factory=list)
+    configuration: Configuration | None = None
+    """The configuration now in force, when it changed (members and their
+    context, e.g. addresses the runtime must connect to)."""
 
     must_sync: bool = False
     """Whether step 1 must sync before this Ready's promises are kept: true

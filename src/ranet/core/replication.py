@@ -133,18 +133,32 @@ class Replicator:
         core = self.core
         log = core.log
         progress.become_snapshot(log.offset)
+        meta = core.snapshot_meta
         core.emit(
             InstallSnapshot(
                 core.id,
                 peer,
                 core.current_term,
-                log.offset,
-                log.offset_term,
-                tuple(sorted(core.voters)),
-                tuple(sorted(core.learners)),
+                meta.last_index,
+                meta.last_term,
+                meta.voters,
+                meta.learners,
+                meta.context,
                 b"",
             )
         )
+
+    def follow_membership(self) -> None:
+        """Track exactly the members of the configuration in force (thesis §4.1)."""
+        core = self.core
+        members = set(core.peers())
+        for peer in sorted(members - self.progress.keys()):
+            self.progress[peer] = Progress(core.log.last_index + 1, core.config.max_inflight)
+            self._send_entries(peer, allow_empty=True)  # probe where the newcomer's log ends
+        for peer in self.progress.keys() - members:
+            del self.progress[peer]
+            if peer == self.transfer_target:
+                self.transfer_target = None
 
     def report_snapshot(self, peer: int, *, delivered: bool) -> None:
         """The runtime could not deliver a snapshot: probe (and resend) at once."""
@@ -313,6 +327,13 @@ class Replicator:
         if index <= core.log.commit_index or core.log.term(index) != core.current_term:
             return False
         core.log.commit_to(index)
+        if core.id not in core.voters:
+            latest = core.log.latest_config()
+            if latest is None or latest[0] <= index:
+                # Thesis §4.2.2: a leader removed from the configuration steps
+                # down once that configuration is committed.
+                core.step_down()
+                return True
         waiting, self._reads_before_first_commit = self._reads_before_first_commit, []
         for context in waiting:
             self.read_index(context)

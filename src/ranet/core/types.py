@@ -64,9 +64,11 @@ class SoftState:
 
 @dataclass(slots=True, frozen=True)
 class SnapshotMeta:
-    """What a snapshot covers: the last included index and term (Raft §7)."""
+    """What a snapshot covers: the last included index and term, and the
+    configuration in force at that index (Raft §7)."""
 
     last_index: int = 0
     last_term: int = 0
     voters: tuple[int, ...] = ()
     learners: tuple[int, ...] = ()
+    context: bytes = b""  # the configuration's context (members' addresses), see membership.py

@@ -53,6 +53,7 @@ class SnapshotChunk:
     last_term: int
     voters: tuple[int, ...]
     learners: tuple[int, ...]
+    context: bytes
     offset: int
     total: int
     data: bytes
@@ -184,6 +185,7 @@ class SnapshotManager:
                         meta.last_term,
                         meta.voters,
                         meta.learners,
+                        meta.context,
                         offset,
                         len(data),
                         piece,
@@ -248,6 +250,7 @@ class SnapshotManager:
                     chunk.last_term,
                     chunk.voters,
                     chunk.learners,
+                    chunk.context,
                     bytes(incoming.data),
                 )
             )

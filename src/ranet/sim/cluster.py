@@ -39,6 +39,7 @@ from ranet.core import (
     Entry,
     EntryKind,
     InstallSnapshot,
+    MembershipChange,
     Message,
     RaftCore,
     Ready,
@@ -46,7 +47,7 @@ from ranet.core import (
     SnapshotMeta,
     SoftState,
 )
-from ranet.errors import NotLeader
+from ranet.errors import ConfigurationError, NotLeader, ProposalDropped
 from ranet.sim.invariants import SafetyChecker, SafetyViolation
 from ranet.sim.network import NetworkConfig, SimNetwork
 from ranet.storage.memory import MemoryStorage
@@ -91,6 +92,7 @@ class Simulation:
         network: NetworkConfig | None = None,
         max_disk_delay: int = 2,
         snapshot_every: int | None = None,
+        voters: Iterable[int] | None = None,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.seed = seed
@@ -99,7 +101,8 @@ class Simulation:
         self.network = SimNetwork(network or NetworkConfig(), self.rng)
         self.max_disk_delay = max_disk_delay
         self.snapshot_every = snapshot_every
-        self.voters = frozenset(range(nodes))
+        # The initial configuration; other nodes start outside it, waiting to be added.
+        self.voters = frozenset(range(nodes) if voters is None else voters)
         self.now = 0
         self.trace: deque[str] = deque(maxlen=TRACE_LINES)
         self.on_event = on_event
@@ -107,10 +110,11 @@ class Simulation:
         self.messages_sent = 0
         self.faults_injected = 0
         self.snapshots_installed = 0
+        self.membership_changes = 0
         self._events: list[tuple[int, int, int, Any]] = []
         self._sequence = 0
         self.nodes: dict[int, SimNode] = {}
-        for node_id in sorted(self.voters):
+        for node_id in range(nodes):
             self.nodes[node_id] = SimNode(node_id, self._new_core(node_id, MemoryStorage()))
             self._schedule(self.rng.randrange(1, TICK + 1), _TICK, node_id)
 
@@ -255,7 +259,7 @@ class Simulation:
         meta, data = stored
         return replace(
             message, last_index=meta.last_index, last_term=meta.last_term,
-            voters=meta.voters, learners=meta.learners, data=data,
+            voters=meta.voters, learners=meta.learners, context=meta.context, data=data,
         )  # fmt: skip
 
     def _apply(self, node: SimNode, ready: Ready) -> None:
@@ -331,6 +335,20 @@ class Simulation:
             return None
         self.log(f"node {target} proposed {data!r} at index {index}", detail=True)
         self._process(node)
+        return index
+
+    def change_membership(self, change: MembershipChange) -> int | None:
+        """Propose a single-server change at the leader; its index, or None if refused."""
+        leader = self.leader()
+        if leader is None:
+            return None
+        try:
+            index = self.nodes[leader].core.propose_membership(change)
+        except (NotLeader, ProposalDropped, ConfigurationError):
+            return None
+        self.membership_changes += 1
+        self.log(f"node {leader} proposed {change.kind.value} {change.node_id} at {index}")
+        self._process(self.nodes[leader])
         return index
 
     def crash(self, node_id: int) -> None:

@@ -23,17 +23,27 @@ import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from ranet.core import CoreConfig
+from ranet.core import ChangeKind, CoreConfig, MembershipChange
 from ranet.sim.cluster import Simulation
 from ranet.sim.invariants import SafetyViolation
 from ranet.sim.network import NetworkConfig
 
-FAULTS = ("partition", "asymmetric", "drop", "duplicate", "delay", "crash", "leader-churn")
+FAULTS = (
+    "partition",
+    "asymmetric",
+    "drop",
+    "duplicate",
+    "delay",
+    "crash",
+    "leader-churn",
+    "membership",
+)
 # Faults injected one at a time at random moments; the rest are network rates,
 # or (leader-churn) a storm that runs a whole campaign.
-_EVENT_FAULTS = ("partition", "asymmetric", "crash")
+_EVENT_FAULTS = ("partition", "asymmetric", "crash", "membership")
 RECOVERY_TICKS = 300  # liveness bound after healing: 15+ election timeouts
 FAULT_RATE = 0.03  # chance of a fault at each step (a step is 0.1-1 tick)
+MEMBERSHIP_RATE = 0.05  # in membership campaigns, chance of a change at each step
 
 
 class LivenessFailure(AssertionError):
@@ -50,6 +60,7 @@ class CampaignResult:
     messages: int
     faults_injected: int
     snapshots_installed: int
+    membership_changes: int
 
 
 def _network_for(faults: Collection[str]) -> NetworkConfig:
@@ -76,6 +87,8 @@ def run_campaign(
     if unknown:
         raise ValueError(f"unknown faults {sorted(unknown)}; choose from {', '.join(FAULTS)}")
     config_rng = random.Random(seed)
+    # Membership campaigns start with three voters, the others waiting to join.
+    voters = range(3) if "membership" in faults and config_rng.random() < 0.4 else None
     sim = Simulation(
         nodes,
         seed,
@@ -83,6 +96,7 @@ def run_campaign(
         network=_network_for(faults),
         max_disk_delay=config_rng.choice((0, 2, 8)),
         snapshot_every=config_rng.choice((None, None, 3, 16)),
+        voters=voters,
         on_event=on_event,
     )
     rng = sim.rng
@@ -97,6 +111,8 @@ def run_campaign(
         sim.run_for(rng.randint(1, 10) / 10)  # act between ticks, not just on them
         if rng.random() < (0.8 if storm else 0.2) and sim.propose(f"{seed}:{step}".encode()):
             proposals += 1
+        if voters is not None and rng.random() < MEMBERSHIP_RATE:
+            _change_membership(sim, members)
         if storm:
             _churn_leader(sim, members)
         elif event_faults and rng.random() < FAULT_RATE:
@@ -113,6 +129,7 @@ def run_campaign(
         messages=sim.messages_sent,
         faults_injected=sim.faults_injected,
         snapshots_installed=sim.snapshots_installed,
+        membership_changes=sim.membership_changes,
     )
 
 
@@ -145,6 +162,26 @@ def _inject(sim: Simulation, fault: str, members: list[int]) -> None:
             leader = sim.leader()
             victim = leader if leader is not None and rng.random() < 0.5 else rng.choice(members)
             sim.crash(victim)
+    elif fault == "membership":
+        _change_membership(sim, members)
+
+
+def _change_membership(sim: Simulation, members: list[int]) -> None:
+    """One random single-server change: add a learner, promote one, or remove
+    a member (the leader too); the leader refuses it while another is pending."""
+    rng = sim.rng
+    leader = sim.leader()
+    if leader is None:
+        return
+    configuration = sim.nodes[leader].core.configuration
+    outsiders = [n for n in members if n not in configuration.members]
+    choices = [(ChangeKind.ADD_LEARNER, n) for n in outsiders]
+    choices += [(ChangeKind.PROMOTE, n) for n in sorted(configuration.learners)]
+    if len(configuration.voters) > 1:
+        choices += [(ChangeKind.REMOVE, n) for n in sorted(configuration.members)]
+    if choices:
+        kind, node_id = rng.choice(choices)
+        sim.change_membership(MembershipChange(kind, node_id))
 
 
 def _churn_leader(sim: Simulation, members: list[int]) -> None:
@@ -179,7 +216,11 @@ def _demand_liveness(sim: Simulation, seed: int) -> int:
                 sim.propose(marker)
             return False
         last = max(n.core.commit_index for n in sim.nodes.values())
-        return all(n.core.log.applied >= last for n in sim.nodes.values())
+        leader = sim.leader()
+        if leader is None:
+            return False
+        members = sim.nodes[leader].core.configuration.members  # removed nodes get nothing
+        return all(sim.nodes[n].core.log.applied >= last for n in members)
 
     if not sim.run_until(committed_everywhere, deadline_ticks):
         raise LivenessFailure(

@@ -4,8 +4,8 @@ A snapshot ``snapshot-<last_index>.snap`` is a checksummed header and the
 state machine's data::
 
     magic "RNSP" | last_index u64 | last_term u64 | voter count u32 | learner count u32
-    | voters u64... | learners u64... | data length u64 | data crc u32 | header crc u32
-    | data
+    | context length u32 | voters u64... | learners u64... | context bytes
+    | data length u64 | data crc u32 | header crc u32 | data
 
 Invariants:
 
@@ -36,7 +36,7 @@ _PREFIX = "snapshot-"
 _SUFFIX = ".snap"
 _TEMPORARY = ".tmp"
 _MAGIC = b"RNSP"
-_FIXED = struct.Struct("<4sQQII")
+_FIXED = struct.Struct("<4sQQIII")
 _TRAILER = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
 _CHUNK = 1 << 20
@@ -64,9 +64,11 @@ class _SnapshotFile:
 
 def _encode_header(meta: SnapshotMeta, data: bytes) -> bytes:
     ids = meta.voters + meta.learners
+    counts = (len(meta.voters), len(meta.learners), len(meta.context))
     header = (
-        _FIXED.pack(_MAGIC, meta.last_index, meta.last_term, len(meta.voters), len(meta.learners))
+        _FIXED.pack(_MAGIC, meta.last_index, meta.last_term, *counts)
         + struct.pack(f"<{len(ids)}Q", *ids)
+        + meta.context
         + _TRAILER.pack(len(data), crc32(data))
     )
     return header + _CRC.pack(crc32(header))
@@ -142,8 +144,10 @@ def _validate(path: str) -> _SnapshotFile:
         fixed = f.read(_FIXED.size)
         if len(fixed) < _FIXED.size:
             raise StorageCorruption(path, 0, "the file ends inside the snapshot header")
-        magic, last_index, last_term, voter_count, learner_count = _FIXED.unpack(fixed)
-        ids_size = 8 * (voter_count + learner_count)
+        magic, last_index, last_term, voter_count, learner_count, context_length = (
+            _FIXED.unpack(fixed)
+        )
+        ids_size = 8 * (voter_count + learner_count) + context_length
         rest = f.read(ids_size + _TRAILER.size + _CRC.size)
         if magic != _MAGIC or len(rest) < ids_size + _TRAILER.size + _CRC.size:
             raise StorageCorruption(path, 0, "not a complete snapshot header")
@@ -160,5 +164,6 @@ def _validate(path: str) -> _SnapshotFile:
         if f.tell() != data_offset + data_length or crc != data_crc:
             raise StorageCorruption(path, data_offset, "snapshot data is incomplete or damaged")
     ids = struct.unpack_from(f"<{voter_count + learner_count}Q", rest)
-    meta = SnapshotMeta(last_index, last_term, ids[:voter_count], ids[voter_count:])
+    context = rest[ids_size - context_length : ids_size]
+    meta = SnapshotMeta(last_index, last_term, ids[:voter_count], ids[voter_count:], context)
     return _SnapshotFile(path, meta, data_offset, data_length, data_crc)
