@@ -180,3 +180,25 @@ def test_a_snapshot_records_the_configuration_at_its_index() -> None:
     cluster.deliver()
     meta = cluster[1].compact(cluster[1].log.applied)
     assert (meta.voters, meta.learners, meta.context) == ((1, 2, 3), (4,), b"addresses")
+
+
+def test_a_learner_that_has_not_caught_up_cannot_be_promoted() -> None:
+    cluster = three_of_four()
+    cluster.down.add(4)
+    cluster[1].propose_membership(ADD_4)
+    cluster.deliver()
+    with pytest.raises(ConfigurationError, match="has not caught up"):
+        cluster[1].propose_membership(MembershipChange(ChangeKind.PROMOTE, 4))
+
+
+def test_a_change_that_would_lose_quorum_is_refused() -> None:
+    """Removing a live voter of {1, 2, 3} while 3 is unreachable would leave
+    {1, 3}: no majority could be reached."""
+    cluster = three_of_four()
+    cluster.down.add(3)
+    for _ in range(cluster.config.election_ticks + 1):
+        cluster.tick(1)
+        cluster.deliver()
+    with pytest.raises(ConfigurationError, match="would lose quorum"):
+        cluster[1].propose_membership(MembershipChange(ChangeKind.REMOVE, 2))
+    cluster[1].propose_membership(MembershipChange(ChangeKind.REMOVE, 3))  # this one is fine

@@ -39,6 +39,7 @@ class Progress:
 
     __slots__ = (
         "acked_recently",
+        "heard_at",
         "inflights",
         "match_index",
         "next_index",
@@ -58,6 +59,7 @@ class Progress:
         self.probe_sent = False
         self.recent_active = False
         self.acked_recently = False
+        self.heard_at = -1  # the leader's tick count when this follower last answered
         self.sent_commit = 0
         self.read_acked = 0
         self.snapshot_index = 0

@@ -33,7 +33,7 @@ from typing import Protocol
 
 from ranet.core.config import CoreConfig
 from ranet.core.log import RaftLog
-from ranet.core.membership import Configuration, MembershipChange
+from ranet.core.membership import ChangeKind, Configuration, MembershipChange
 from ranet.core.messages import (
     AppendEntries,
     AppendEntriesResponse,
@@ -45,12 +45,17 @@ from ranet.core.messages import (
     RequestVoteResponse,
     TimeoutNow,
 )
-from ranet.core.quorum import VoteResult, vote_result
+from ranet.core.quorum import VoteResult, has_quorum, vote_result
 from ranet.core.read_only import ReadState
 from ranet.core.ready import Ready
 from ranet.core.replication import Replicator
 from ranet.core.types import Entry, EntryKind, HardState, Role, SnapshotMeta, SoftState
-from ranet.errors import NotLeader, ProposalDropped, ProtocolInvariantViolated
+from ranet.errors import (
+    ConfigurationError,
+    NotLeader,
+    ProposalDropped,
+    ProtocolInvariantViolated,
+)
 
 # Messages that promise nothing about this node's disk and may leave at once.
 _IMMEDIATE = (AppendEntries, Heartbeat, HeartbeatResponse, TimeoutNow, InstallSnapshot)
@@ -104,6 +109,7 @@ class RaftCore:
         self.votes: dict[int, bool] = {}
         self.election_elapsed = 0
         self.heartbeat_elapsed = 0
+        self.ticks = 0  # logical time since start, for "heard from recently"
         self.randomized_election_timeout = 0
         self._reset_election_timer()
 
@@ -143,6 +149,7 @@ class RaftCore:
 
     def tick(self) -> None:
         """Advance logical time by one tick (Raft §5.2 timers)."""
+        self.ticks += 1
         if self.replicator is not None:
             self._tick_leader()
             return
@@ -271,11 +278,30 @@ class RaftCore:
         if self.replicator.transfer_target is not None:
             raise ProposalDropped("leadership is being transferred")
         configuration = self.configuration.changed(change)
+        self._check_change_is_safe(change, configuration)
         index = self.replicator.append(
             [Entry(self.current_term, configuration.encode(), EntryKind.CONFIG)]
         )
         self._refresh_membership()
         return index
+
+    def _check_change_is_safe(self, change: MembershipChange, after: Configuration) -> None:
+        """Refuse changes that would stall the cluster: promoting a learner that
+        has not caught up, or leaving too few reachable voters for a majority."""
+        replicator = self.replicator
+        assert replicator is not None
+        if change.kind is ChangeKind.PROMOTE:
+            match = replicator.progress[change.node_id].match_index
+            if match < self.log.commit_index:
+                raise ConfigurationError(
+                    f"node {change.node_id} has not caught up (it holds entries up to {match}, "
+                    f"the commit index is {self.log.commit_index}); promote it once it has"
+                )
+        if after.voters != self.voters and not has_quorum(after.voters, replicator.reachable()):
+            raise ConfigurationError(
+                "the change would lose quorum: too few of the voters after it answered "
+                "within an election timeout"
+            )
 
     def _refresh_membership(self) -> None:
         """Put the configuration in force (the log's latest) into effect."""

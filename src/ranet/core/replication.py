@@ -148,6 +148,13 @@ class Replicator:
             )
         )
 
+    def reachable(self) -> set[int]:
+        """This leader and the followers that answered within an election timeout."""
+        core = self.core
+        since = core.ticks - core.config.election_ticks
+        heard = {peer for peer, progress in self.progress.items() if progress.heard_at >= since}
+        return heard | {core.id}
+
     def follow_membership(self) -> None:
         """Track exactly the members of the configuration in force (thesis §4.1)."""
         core = self.core
@@ -197,6 +204,7 @@ class Replicator:
         if progress is None:
             return  # not a member we replicate to
         progress.recent_active = True
+        progress.heard_at = self.core.ticks
         if isinstance(message, HeartbeatResponse):
             if message.context > progress.read_acked:
                 progress.read_acked = message.context
