@@ -94,9 +94,9 @@ class RaftCore:
         snapshot = snapshot or SnapshotMeta()
         hard_state = hard_state or HardState()
         self._initial_configuration = Configuration(frozenset(voters))
-        self.voters: frozenset[int] = frozenset()
-        self.learners: frozenset[int] = frozenset()
         self.configuration = self._initial_configuration
+        self.voters: frozenset[int] = self.configuration.voters
+        self.learners: frozenset[int] = self.configuration.learners
         self._configuration_key: object = None
         self.snapshot_meta = snapshot
         self.log = RaftLog(snapshot.last_index, snapshot.last_term, entries or ())
@@ -319,7 +319,7 @@ class RaftCore:
             )
         else:
             configuration = self._initial_configuration
-        if configuration != self.configuration or not self.voters:
+        if configuration != self.configuration:
             self.configuration = configuration
             self.voters, self.learners = configuration.voters, configuration.learners
             self.configuration_changed = True

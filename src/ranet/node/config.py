@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgpack
+
 from ranet.core import CoreConfig
 from ranet.errors import ConfigurationError
 
@@ -44,7 +46,10 @@ class NodeConfig:
     ``peers`` maps every initial voting member, this node included, to the
     address its peers dial. ``listen`` is the address to bind, when it differs
     from the advertised one (e.g. ``0.0.0.0`` behind a public address).
-    A snapshot is taken every ``snapshot_entries`` applied entries (0: never)
+    With ``join`` the node starts outside the configuration, waiting for the
+    cluster to add it (``Node.change_membership``); ``peers`` then lists the
+    cluster it joins. A snapshot is taken every ``snapshot_entries`` applied
+    entries (0: never)
     and the log before it discarded; snapshots travel in chunks of
     ``snapshot_chunk_bytes``, and one received may not exceed
     ``max_snapshot_bytes``.
@@ -59,6 +64,7 @@ class NodeConfig:
     core: CoreConfig = field(default_factory=lambda: PROFILES["default"].core)
     fsync: bool = True
     proposal_timeout: float = 5.0
+    join: bool = False
     snapshot_entries: int = 10_000
     snapshot_chunk_bytes: int = 1 << 20
     max_snapshot_bytes: int = 1 << 30
@@ -113,6 +119,20 @@ def parse_address(text: str) -> Address:
     if not 0 <= number <= 65535:
         raise ConfigurationError(f"port {number} is out of range in {text!r}")
     return host, number
+
+
+def encode_addresses(addresses: dict[int, Address]) -> bytes:
+    """Members' addresses as a configuration's context (see core/membership.py)."""
+    return msgpack.packb({node_id: f"{host}:{port}" for node_id, (host, port) in addresses.items()})
+
+
+def decode_addresses(context: bytes) -> dict[int, Address]:
+    if not context:
+        return {}
+    return {
+        int(node_id): parse_address(text)
+        for node_id, text in msgpack.unpackb(context, strict_map_key=False).items()
+    }
 
 
 def parse_peers(text: str) -> dict[int, Address]:

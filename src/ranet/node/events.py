@@ -30,4 +30,13 @@ class Applied:
     result: Any
 
 
-NodeEvent = RoleChanged | Applied
+@dataclass(slots=True, frozen=True)
+class MembershipChanged:
+    """The configuration in force changed (thesis §4.1: on append, not commit)."""
+
+    node_id: int
+    voters: tuple[int, ...]
+    learners: tuple[int, ...]
+
+
+NodeEvent = RoleChanged | Applied | MembershipChanged

@@ -41,8 +41,11 @@ from typing import Any
 import msgpack
 
 from ranet.core import (
+    ChangeKind,
+    Configuration,
     EntryKind,
     InstallSnapshot,
+    MembershipChange,
     Message,
     RaftCore,
     Ready,
@@ -51,6 +54,7 @@ from ranet.core import (
     SoftState,
 )
 from ranet.errors import (
+    ConfigurationError,
     NotLeader,
     ProposalDropped,
     ProtocolInvariantViolated,
@@ -58,8 +62,8 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
-from ranet.node.config import NodeConfig
-from ranet.node.events import Applied, NodeEvent, RoleChanged
+from ranet.node.config import Address, NodeConfig, decode_addresses, encode_addresses
+from ranet.node.events import Applied, MembershipChanged, NodeEvent, RoleChanged
 from ranet.node.forwarding import (
     NODE_MESSAGES,
     ForwardedProposal,
@@ -126,6 +130,7 @@ class Node:
         self.on_event = on_event
         self.result_codec = result_codec or ResultCodec()
         self._storage = storage
+        self.addresses: dict[int, Address] = dict(config.peers)
         self.core: RaftCore | None = None
         self.transport: PeerTransport | None = None
         self.applied_index = 0
@@ -160,9 +165,10 @@ class Node:
             snapshot = storage.load_snapshot()
             if snapshot is not None:
                 self.state_machine.restore(snapshot[1])
+            self.addresses = dict(config.peers)
             self.core = RaftCore(
                 config.node_id,
-                frozenset(config.peers),
+                frozenset() if config.join else frozenset(config.peers),
                 random.Random(),
                 config.core,
                 hard_state=state.hard_state,
@@ -294,17 +300,63 @@ class Node:
         if not core.is_leader:
             raise self._not_leader()
         index = core.propose(command)
+        return await self._applied_result(index, core.current_term, timeout)
+
+    async def _applied_result(self, index: int, term: int, timeout: float | None) -> Any:
+        """Wait until the entry this leader appended at ``index`` is applied."""
         future: asyncio.Future[Any] = self._loop_or_fail().create_future()
-        self._waiters[index] = (core.current_term, future)
+        self._waiters[index] = (term, future)
         self.schedule()
         limit = timeout or self.config.proposal_timeout
         try:
             return await asyncio.wait_for(future, limit)
         except TimeoutError:
-            raise Timeout(f"proposal at index {index} not applied within {limit} s") from None
+            raise Timeout(f"entry {index} not applied within {limit} s") from None
         finally:
             if self._waiters.get(index, (0, None))[1] is future:
                 del self._waiters[index]
+
+    async def change_membership(
+        self,
+        kind: ChangeKind,
+        node_id: int,
+        address: Address | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Add a learner (with its ``address``), promote a learner to voter, or
+        remove a member, one server at a time (thesis §4.1); returns once the
+        change is committed. Leader only.
+
+        Raises ``NotLeader``, ``ConfigurationError`` (unknown or duplicate
+        node, a learner not caught up, a change that would lose quorum) or
+        ``ProposalDropped`` (another change in progress; retry later).
+        """
+        core = self._running_core()
+        if not core.is_leader:
+            raise self._not_leader()
+        addresses = {
+            n: self.addresses[n] for n in core.configuration.members if n in self.addresses
+        }
+        if kind is ChangeKind.ADD_LEARNER:
+            if address is None:
+                raise ConfigurationError(f"adding node {node_id} needs its address")
+            addresses[node_id] = address
+        elif kind is ChangeKind.REMOVE:
+            addresses.pop(node_id, None)
+        change = MembershipChange(kind, node_id, encode_addresses(addresses))
+        index = core.propose_membership(change)
+        await self._applied_result(index, core.current_term, timeout)
+
+    def members(self) -> list[tuple[int, str, str]]:
+        """The configuration in force: (node id, address, "voter" or "learner")."""
+        configuration = self._core().configuration
+        rows = []
+        for node_id in sorted(configuration.members):
+            host, port = self.addresses.get(node_id, ("?", 0))
+            role = "voter" if node_id in configuration.voters else "learner"
+            rows.append((node_id, f"{host}:{port}", role))
+        return rows
 
     async def submit(self, command: bytes, *, timeout: float | None = None) -> Any:
         """Like ``propose``, but from any node: a follower forwards to the leader."""
@@ -534,6 +586,8 @@ class Node:
                 self._role_changed(ready.soft_state)
             if ready.snapshot is not None and not self._install_snapshot(*ready.snapshot):
                 return  # the node is failing: nothing of this Ready may leave
+            if ready.configuration is not None:
+                self._membership_changed(ready.configuration)
             for message in ready.messages:
                 if isinstance(message, InstallSnapshot):
                     self.snapshots.send(message)
@@ -556,6 +610,21 @@ class Node:
         if self._unsynced and self._sync_future is None:
             self._start_sync()
         self.snapshots.maybe_take()
+
+    def _membership_changed(self, configuration: Configuration) -> None:
+        """Learn the members' addresses from the configuration in force.
+
+        Addresses are only ever added: a member being removed may still lead
+        until its removal commits (thesis §4.2.2), so its peers must keep
+        talking to it; a removed server then simply stops being addressed.
+        """
+        self.addresses.update(decode_addresses(configuration.context))
+        me = self.config.node_id
+        assert self.transport is not None
+        self.transport.update_peers({n: a for n, a in self.addresses.items() if n != me})
+        if self.on_event is not None:
+            voters, learners = sorted(configuration.voters), sorted(configuration.learners)
+            self.on_event(MembershipChanged(me, tuple(voters), tuple(learners)))
 
     def _install_snapshot(self, meta: SnapshotMeta, data: bytes) -> bool:
         try:

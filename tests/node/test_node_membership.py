@@ -1,0 +1,62 @@
+"""Membership changes in running nodes (thesis §4.1): grow a cluster by a
+learner, promote it, remove members (the leader too), over real TCP."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from ranet.core import ChangeKind
+from ranet.errors import ConfigurationError
+from ranet.node import AppendLog, Node, NodeConfig
+from ranet.node.supervisor import free_ports
+from tests.node.test_node_api import FAST, leader_and_follower, run, running
+
+
+def node(data: Path, node_id: int, peers: dict[int, tuple[str, int]], *, join: bool) -> Node:
+    config = NodeConfig(
+        node_id, peers, data / f"node-{node_id}", tick_seconds=0.02, core=FAST, join=join,
+        snapshot_entries=30,
+    )  # fmt: skip
+    return Node(config, AppendLog())
+
+
+async def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def test_grow_from_three_to_four_then_remove_the_leader(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        ports = free_ports(4)
+        addresses = {i: ("127.0.0.1", ports[i]) for i in range(4)}
+        founders = {i: addresses[i] for i in range(3)}
+        nodes = [node(tmp_path, i, founders, join=False) for i in range(3)]
+        newcomer = node(tmp_path, 3, addresses, join=True)
+        async with running([*nodes, newcomer]):
+            leader, _ = await leader_and_follower(nodes)
+            for i in range(40):  # enough that the newcomer catches up by snapshot
+                await leader.propose(b"%d" % i)
+            with pytest.raises(ConfigurationError, match="needs its address"):
+                await leader.change_membership(ChangeKind.ADD_LEARNER, 3)
+            await leader.change_membership(ChangeKind.ADD_LEARNER, 3, addresses[3])
+            await wait_until(lambda: len(newcomer.state_machine.items) == 40)
+            assert newcomer.core.learners == {3} and not newcomer.core.is_leader
+            progress = leader.core.replicator.progress[3]
+            await wait_until(lambda: progress.match_index >= leader.core.commit_index)
+            await leader.change_membership(ChangeKind.PROMOTE, 3)
+            assert all(n.core.voters == {0, 1, 2, 3} for n in [*nodes, newcomer])
+            assert (3, f"127.0.0.1:{ports[3]}", "voter") in leader.members()
+            old = leader.config.node_id
+            await leader.change_membership(ChangeKind.REMOVE, old)  # removes itself
+            await wait_until(lambda: not leader.is_leader)
+            rest = [n for n in [*nodes, newcomer] if n is not leader]
+            await wait_until(lambda: any(n.is_leader for n in rest))
+            new_leader = next(n for n in rest if n.is_leader)
+            assert await new_leader.propose(b"after") == 41
+            assert old not in new_leader.core.voters
+
+    run(scenario())
