@@ -52,6 +52,7 @@ class FakeBackend:
     writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
     reads: list[tuple[list[bytes], bool]] = field(default_factory=list)
     transfers: list[int | None] = field(default_factory=list)
+    membership_requests: list[list[bytes]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
     raft: dict[str, Any] = field(
@@ -71,6 +72,10 @@ class FakeBackend:
         client_id, sequence = session or (0, 0)
         entry = encode(Envelope(client_id, sequence, int(time.time() * 1000), argv))
         return await self._call(lambda: self.store.apply(entry), self.write_delay)
+
+    async def membership(self, argv: list[bytes]) -> Reply:
+        self.membership_requests.append(argv)
+        return [[0, b"127.0.0.1:1", b"voter"]]
 
     async def transfer_leadership(self, target: int | None) -> Reply:
         self.transfers.append(target)

@@ -31,6 +31,10 @@ class Backend(Protocol):
         reply (not the leader, unknown node, no handoff within the timeout)."""
         ...
 
+    async def membership(self, argv: list[bytes]) -> Reply:
+        """RAFT.MEMBER's arguments: LIST, or a change that returns once committed."""
+        ...
+
     def raft_info(self) -> dict[str, Any]:
         """Fields for the ``# Raft`` section of INFO (role, term, leader, ...)."""
         ...

@@ -413,6 +413,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("readwrite", 1, CONNECTION, group="ranet"),
     _connection_command("ranet.exec", -4, CONNECTION, flags="", group="ranet"),
     _connection_command("raft.transfer", -1, CONNECTION, flags="", group="ranet"),
+    _connection_command("raft.member", -2, CONNECTION, flags="", group="ranet"),
 )
 
 # Both spellings clients commonly send (redis-py: "SET", redis-cli: as typed),

@@ -13,14 +13,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ranet.errors import ConfigurationError, NotLeader, Timeout
+from ranet.core import ChangeKind
+from ranet.errors import ConfigurationError, NotLeader, ProposalDropped, Timeout
 from ranet.kv import envelope
-from ranet.kv.reply import ErrorReply, Reply, from_wire, to_wire
+from ranet.kv.commands import parse_int
+from ranet.kv.reply import OK, ErrorReply, Reply, from_wire, to_wire
 from ranet.kv.store import KVStore
+from ranet.node.config import parse_address
 from ranet.node.runtime import Node, ResultCodec
 
 REPLY_CODEC = ResultCodec(to_wire, from_wire)
 NOTE = b"RANET.NOTE"
+MEMBER_USAGE = "RAFT.MEMBER takes LIST, ADD id host:port, PROMOTE id or REMOVE id"
+_CHANGES = {
+    b"ADD": ChangeKind.ADD_LEARNER,
+    b"PROMOTE": ChangeKind.PROMOTE,
+    b"REMOVE": ChangeKind.REMOVE,
+}
 
 
 def note(text: bytes) -> bytes:
@@ -74,6 +83,34 @@ class NodeBackend:
             return ErrorReply(f"ERR RAFT.TRANSFER must be sent to the leader: {error}")
         except (ConfigurationError, Timeout) as error:
             return ErrorReply(f"ERR {error}")
+
+    async def membership(self, argv: list[bytes]) -> Reply:
+        action = argv[0].upper() if argv else b""
+        arity = {b"LIST": 1, b"ADD": 3, b"PROMOTE": 2, b"REMOVE": 2}.get(action)
+        if arity is None:
+            return ErrorReply(
+                "ERR RAFT.MEMBER takes LIST, ADD id host:port, PROMOTE id or REMOVE id"
+            )
+        if len(argv) != arity:
+            name = action.lower().decode()
+            return ErrorReply(f"ERR wrong number of arguments for 'raft.member|{name}'")
+        if action == b"LIST":
+            return [
+                [n, address.encode(), role.encode()] for n, address, role in self.node.members()
+            ]
+        node_id = parse_int(argv[1])
+        if node_id is None or node_id < 0:
+            return ErrorReply("ERR node id must be a non-negative integer")
+        try:
+            address = parse_address(argv[2].decode()) if action == b"ADD" else None
+            await self.node.change_membership(_CHANGES[action], node_id, address)
+        except NotLeader as error:
+            return ErrorReply(f"ERR RAFT.MEMBER must be sent to the leader: {error}")
+        except ProposalDropped as error:
+            return ErrorReply(f"TRYAGAIN {error}")
+        except (ConfigurationError, Timeout) as error:
+            return ErrorReply(f"ERR {error}")
+        return OK
 
     def raft_info(self) -> dict[str, Any]:
         status = self.node.status()

@@ -466,6 +466,10 @@ class _Client(asyncio.Protocol):
                 return ErrorReply("ERR node id must be a non-negative integer")
         return _Call(None, self.server.backend.transfer_leadership(target))
 
+    def _raft_member(self, argv: list[bytes]) -> _Call:
+        """RAFT.MEMBER LIST | ADD id host:port | PROMOTE id | REMOVE id (thesis §4.1)."""
+        return _Call(None, self.server.backend.membership(argv[1:]))
+
     def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
         """READONLY (``stale``) and READWRITE."""
         if len(argv) != 1:
@@ -600,6 +604,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"readwrite": partial(_Client._set_stale, stale=False),
     b"ranet.exec": _Client._ranet_exec,
     b"raft.transfer": _Client._raft_transfer,
+    b"raft.member": _Client._raft_member,
 }
 
 _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Reply]]] = {

@@ -33,7 +33,7 @@ from ranet.node.config import (
     parse_peers,
 )
 from ranet.node.console import QuitConsole, run_command
-from ranet.node.events import Applied, NodeEvent, RoleChanged
+from ranet.node.events import Applied, MembershipChanged, NodeEvent, RoleChanged
 from ranet.node.loop import run as run_event_loop
 from ranet.node.runtime import Node
 
@@ -73,6 +73,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="do not print every applied entry (benchmarks)"
     )
+    parser.add_argument(
+        "--join",
+        action="store_true",
+        help="start outside the configuration and wait to be added "
+        "(RAFT.MEMBER ADD on the leader); --peers lists the cluster and this node",
+    )
     parser.add_argument("--cluster-id", default="ranet", help="name shared by the cluster's nodes")
     parser.add_argument(
         "--slow",
@@ -111,6 +117,7 @@ def config_from(args: argparse.Namespace) -> NodeConfig:
         listen=parse_address(args.listen) if args.listen else None,
         cluster_id=args.cluster_id,
         fsync=not args.unsafe_no_fsync,
+        join=args.join,
     )
     return config.with_profile("slow" if args.slow else "default")
 
@@ -138,6 +145,9 @@ def event_printer(*, quiet: bool) -> Callable[[NodeEvent], None]:
             if event.role == Role.FOLLOWER and event.leader_id is not None:
                 line = f"FOLLOWING leader {event.leader_id} (term {event.term})"
             print(line, flush=True)
+        elif isinstance(event, MembershipChanged):
+            members = f"voters {list(event.voters)} learners {list(event.learners)}"
+            print(f"MEMBERS {members}", flush=True)
         elif isinstance(event, Applied) and not quiet:
             text = describe_command(event.command)
             print(f"Applying: entry {event.index} (term {event.term}): {text}", flush=True)
