@@ -137,9 +137,12 @@ def valid_fields() -> dict[str, Any]:
         lambda f: f.update(format="ranet.kv/0"),
         lambda f: f.update(clock_ms=-1),
         lambda f: f.update(clock_ms=True),
-        lambda f: f.update(data=[]),
-        lambda f: f.update(data={b"k": "text"}),
-        lambda f: f.update(data={b"k": 1}),
+        lambda f: f.update(data=[]),  # loses keys that "expires" names
+        lambda f: f.update(data={b"k": b"v"}),  # a map, not a list of chunks
+        lambda f: f.update(data=[[[b"k", "text"]]]),
+        lambda f: f.update(data=[[[b"k", 1]]]),
+        lambda f: f.update(data=[[[b"k"]]]),
+        lambda f: f.update(data=[b"k"]),
         lambda f: f.update(expires={b"missing": 10**9}),
         lambda f: f.update(expires={b"leased": 1}),  # deadline before the clock
         lambda f: f.update(expires={b"leased": 10.5}),
@@ -182,4 +185,18 @@ def test_restore_refuses_garbage(garbage: bytes) -> None:
 def test_the_snapshot_is_plain_msgpack_with_a_format_tag() -> None:
     fields = valid_fields()
     assert fields["format"] == SNAPSHOT_FORMAT
-    assert fields["data"][b"plain"] == b"v"
+    pairs = dict(pair for chunk in fields["data"] for pair in chunk)
+    assert pairs[b"plain"] == b"v"
+
+
+def test_a_large_store_snapshots_in_chunks_and_restores_whole() -> None:
+    """The key space is serialized in chunks, so a thread doing it lets the
+    event loop run between them; the restore sees one store."""
+    store = KVStore()
+    for i in range(25_000):
+        store.apply(entry("SET", b"k%d" % i, b"v%d" % i, at=1))
+    data = store.snapshot()
+    assert len(msgpack.unpackb(data)["data"]) == 3  # 10,000 + 10,000 + 5,000 pairs
+    copy = KVStore()
+    copy.restore(data)
+    assert len(copy) == 25_000 and copy.read([b"GET", b"k24999"]) == b"v24999"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from itertools import islice
 
 import msgpack
 
@@ -36,6 +37,7 @@ from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 
 SNAPSHOT_FORMAT = "ranet.kv/1"
+SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _SNAPSHOT_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
 
 
@@ -142,14 +144,18 @@ class KVStore:
         return self.snapshot_later()()
 
     def snapshot_later(self) -> Callable[[], bytes]:
-        """Copy the state now, serialize it later: the copy is a few C-level
-        dict copies on the caller's thread (cheap), the serialization runs
-        wherever the returned function is called (a node runs it on a worker
-        thread, so a large store does not stall the event loop)."""
-        fields = {
+        """Copy the state now, serialize it later.
+
+        The copy is a few C-level dict copies on the caller's thread (about
+        80 ms for a million keys). The returned function serializes the keys
+        in chunks of ``SNAPSHOT_CHUNK`` pairs: each chunk is one short call
+        into msgpack, so a thread running it gives the event loop the GIL
+        between chunks instead of stalling it for the whole store.
+        """
+        data = self._keyspace.data.copy()
+        header = {
             "format": SNAPSHOT_FORMAT,
             "clock_ms": self._clock_ms,
-            "data": self._keyspace.data.copy(),
             "expires": self._keyspace.expires.copy(),
             "sessions": [
                 [
@@ -161,7 +167,7 @@ class KVStore:
                 for client_id, session in self._sessions.items()
             ],
         }
-        return partial(msgpack.packb, fields)
+        return partial(_serialize, header, data)
 
     def restore(self, data: bytes) -> None:
         """Replace the whole state with one taken by ``snapshot``.
@@ -179,6 +185,20 @@ def _wrong_kind(spec: CommandSpec, refusal: str) -> ErrorReply:
     return ErrorReply(f"ERR '{spec.name}' is a {spec.kind.value} command, {refusal}")
 
 
+def _serialize(header: dict[str, object], data: dict[bytes, bytes]) -> bytes:
+    """The snapshot as one msgpack map, its key space packed chunk by chunk."""
+    packer = msgpack.Packer()
+    parts = [packer.pack_map_header(len(header) + 1)]
+    for name, value in header.items():
+        parts += (packer.pack(name), packer.pack(value))
+    chunk_count = -(-len(data) // SNAPSHOT_CHUNK)
+    parts += (packer.pack("data"), packer.pack_array_header(chunk_count))
+    items = iter(data.items())
+    while chunk := list(islice(items, SNAPSHOT_CHUNK)):
+        parts.append(packer.pack(chunk))
+    return b"".join(parts)
+
+
 def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session]]]:
     try:
         fields = msgpack.unpackb(data)
@@ -188,12 +208,22 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     _require(fields["format"] == SNAPSHOT_FORMAT, f"format is not {SNAPSHOT_FORMAT!r}")
     clock_ms = fields["clock_ms"]
     _require(type(clock_ms) is int and clock_ms >= 0, "clock_ms is not a non-negative integer")
-    values, expires = fields["data"], fields["expires"]
+    chunks, expires = fields["data"], fields["expires"]
     _require(
-        isinstance(values, dict)
-        and all(type(k) is bytes and type(v) is bytes for k, v in values.items()),
-        "data is not a map of byte strings",
+        isinstance(chunks, list) and all(isinstance(chunk, list) for chunk in chunks),
+        "data is not a list of chunks",
     )
+    values: dict[bytes, bytes] = {}
+    for chunk in chunks:
+        _require(
+            all(
+                isinstance(pair, list) and len(pair) == 2
+                and type(pair[0]) is bytes and type(pair[1]) is bytes
+                for pair in chunk
+            ),
+            "data holds something other than [key, value] pairs of byte strings",
+        )  # fmt: skip
+        values.update(chunk)
     _require(
         isinstance(expires, dict)
         and all(k in values and type(d) is int and d > clock_ms for k, d in expires.items()),
