@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ranet import __version__
+from ranet.kv import admin_command
 from ranet.node import cluster_command
 from ranet.node import command as node_command
 from ranet.sim import command as sim_command
@@ -17,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     node_command.add_parser(subparsers)
     cluster_command.add_parser(subparsers)
+    admin_command.add_parsers(subparsers)
     sim_command.add_parser(subparsers)
     return parser
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -123,5 +125,34 @@ def test_rolling_restart_with_leadership_transfer_keeps_writes_flowing(tmp_path:
                 if acked:
                     assert int(values[f"k{i}"] or 0) >= acked[-1]
             assert int(values[f"k{last % 10}"] or 0) >= last
+
+    run(scenario())
+
+
+def test_admin_commands_list_members_and_transfer_leadership(tmp_path: Path) -> None:
+    """`ranet member list` and `ranet leader transfer N` against live nodes."""
+
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+            target = next(n for n in cluster.nodes if n != leader)
+            endpoints = ",".join(cluster.client_address(n) for n in cluster.nodes)
+
+            def admin(*args: str) -> subprocess.CompletedProcess[str]:
+                command = [sys.executable, "-m", "ranet", *args, "--endpoints", endpoints]
+                return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+            listing = await in_thread(lambda: admin("member", "list"))
+            assert listing.returncode == 0, listing.stderr
+            assert listing.stdout.splitlines() == [
+                f"node {n}  {cluster.address(n)}  voter" for n in cluster.nodes
+            ]
+            moved = await in_thread(lambda: admin("leader", "transfer", str(target)))
+            assert (
+                moved.returncode == 0 and moved.stdout.strip() == f"node {target} is now the leader"
+            )
+            assert await cluster.wait_for(lambda: cluster.leader() == target, 10), dump(cluster)
+            refused = await in_thread(lambda: admin("member", "promote", "7"))
+            assert refused.returncode == 1 and "not a learner" in refused.stderr
 
     run(scenario())
