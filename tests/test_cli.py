@@ -20,7 +20,9 @@ def ranet(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("command", [[], ["node"], ["cluster"], ["sim"]])
+@pytest.mark.parametrize(
+    "command", [[], ["node"], ["cluster"], ["sim"], ["bench"], ["member"], ["leader"], ["kv"]]
+)
 def test_every_command_has_help(command: list[str]) -> None:
     result = ranet(*command, "--help")
     assert result.returncode == 0

@@ -33,24 +33,45 @@ def test_grow_to_five_and_shrink_back_to_three_while_writing(tmp_path: Path) -> 
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
 
-            def member(*args: object) -> object:
-                """RAFT.MEMBER on whichever node leads now (retrying while it changes)."""
+            def on_leader(*args: object) -> object:
+                """A command on whichever node leads now; None if none answers."""
+                for node_id in range(5):
+                    if node_id < 3 and not cluster.nodes[node_id].alive:
+                        continue
+                    try:
+                        client = redis.Redis(port=client_ports[node_id], socket_timeout=15)
+                        if client.info("raft")["role"] == "leader":
+                            return client.execute_command(*args)
+                    except (redis.ConnectionError, OSError):
+                        pass
+                return None
+
+            def holds(action: str, node_id: int) -> bool:
+                rows = on_leader("RAFT.MEMBER", "LIST") or []
+                roles = {row[0]: row[2] for row in rows}  # type: ignore[union-attr]
+                if action == "ADD":
+                    return node_id in roles
+                if action == "PROMOTE":
+                    return roles.get(node_id) == b"voter"
+                return node_id not in roles
+
+            def member(action: str, node_id: int, *address: str) -> None:
+                """Apply a change, retrying through leader changes; an ambiguous
+                failure (timeout, replaced entry) is settled by reading the list."""
                 for _ in range(100):
-                    for node_id in range(5):
-                        if node_id < 3 and not cluster.nodes[node_id].alive:
-                            continue
-                        try:
-                            client = redis.Redis(port=client_ports[node_id], socket_timeout=10)
-                            if client.info("raft")["role"] != "leader":
-                                continue
-                            return client.execute_command("RAFT.MEMBER", *args)
-                        except redis.ResponseError as error:
-                            if "not caught up" not in str(error) and "TRYAGAIN" not in str(error):
-                                raise
-                        except (redis.ConnectionError, OSError):
-                            pass
+                    try:
+                        if on_leader("RAFT.MEMBER", action, node_id, *address) is not None:
+                            return
+                    except redis.ResponseError as error:
+                        retryable = ("not caught up", "TIMEOUT", "replaced", "in progress")
+                        if not isinstance(error, redis.exceptions.TryAgainError) and not any(
+                            text in str(error) for text in retryable
+                        ):
+                            raise
+                        if holds(action, node_id):
+                            return
                     time.sleep(0.1)
-                raise AssertionError(f"RAFT.MEMBER {args} never succeeded")
+                raise AssertionError(f"RAFT.MEMBER {action} {node_id} never succeeded")
 
             with Writer(cluster) as writer:
 
@@ -58,10 +79,10 @@ def test_grow_to_five_and_shrink_back_to_three_while_writing(tmp_path: Path) -> 
                     for node_id in (3, 4):
                         member("ADD", node_id, f"127.0.0.1:{ports[node_id]}")
                         member("PROMOTE", node_id)
-                    grown = member("LIST")
+                    grown = on_leader("RAFT.MEMBER", "LIST")
                     member("REMOVE", leader)  # replacing the leader along the way
                     member("REMOVE", (leader + 1) % 3)
-                    return [grown, member("LIST")]
+                    return [grown, on_leader("RAFT.MEMBER", "LIST")]
 
                 grown, shrunk = await in_thread(grow_then_shrink)
             assert [row[0] for row in grown] == [0, 1, 2, 3, 4]  # type: ignore[union-attr]

@@ -72,6 +72,7 @@ def test_restart_from_snapshot_plus_log(tmp_path: Path) -> None:
         async with running(snapshotting_nodes(tmp_path, peers)) as nodes:
             leader, _ = await leader_and_follower(nodes)
             await write(leader, 50, "x")
+            await wait_until(lambda: all(n.snapshots.taken >= 1 for n in nodes))
             expected = list(leader.state_machine.items)
         async with running(snapshotting_nodes(tmp_path, peers)) as nodes:
             leader, follower = await leader_and_follower(nodes)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import signal
 import sys
 import time
 from array import array
@@ -354,7 +355,12 @@ async def _main(spec: LoadSpec) -> int:
     loop = asyncio.get_running_loop()
     stdin = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
-    start = asyncio.ensure_future(stdin.readline())
+
+    async def start_signal() -> None:
+        if not await stdin.readline():
+            raise LoadFailed("standard input closed before the start signal")
+
+    start = asyncio.ensure_future(start_signal())
     try:
         await run(spec, emit, start)
     except LoadFailed as failure:
@@ -369,10 +375,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m ranet.bench.load SPEC_JSON", file=sys.stderr)
         return 2
-    try:
-        return run_event_loop(_main(LoadSpec.from_json(argv[0])))
-    except KeyboardInterrupt:
-        return 130
+    # Ctrl-C reaches the whole process group: ``ranet bench`` stops this process
+    # itself, so that it can tell an interruption from a failure.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return run_event_loop(_main(LoadSpec.from_json(argv[0])))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,13 @@ from ranet.node.config import (
     parse_peers,
 )
 from ranet.node.console import QuitConsole, run_command
-from ranet.node.events import Applied, MembershipChanged, NodeEvent, RoleChanged
+from ranet.node.events import (
+    Applied,
+    LeadershipHandedOff,
+    MembershipChanged,
+    NodeEvent,
+    RoleChanged,
+)
 from ranet.node.loop import run as run_event_loop
 from ranet.node.runtime import Node
 
@@ -145,6 +151,8 @@ def event_printer(*, quiet: bool) -> Callable[[NodeEvent], None]:
             if event.role == Role.FOLLOWER and event.leader_id is not None:
                 line = f"FOLLOWING leader {event.leader_id} (term {event.term})"
             print(line, flush=True)
+        elif isinstance(event, LeadershipHandedOff):
+            print(f"HANDED leadership to node {event.target}", flush=True)
         elif isinstance(event, MembershipChanged):
             members = f"voters {list(event.voters)} learners {list(event.learners)}"
             print(f"MEMBERS {members}", flush=True)

@@ -39,4 +39,12 @@ class MembershipChanged:
     learners: tuple[int, ...]
 
 
-NodeEvent = RoleChanged | Applied | MembershipChanged
+@dataclass(slots=True, frozen=True)
+class LeadershipHandedOff:
+    """A stopping leader transferred leadership (thesis §3.10) before closing."""
+
+    node_id: int
+    target: int
+
+
+NodeEvent = RoleChanged | Applied | MembershipChanged | LeadershipHandedOff

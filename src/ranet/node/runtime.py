@@ -63,7 +63,13 @@ from ranet.errors import (
     Timeout,
 )
 from ranet.node.config import Address, NodeConfig, decode_addresses, encode_addresses
-from ranet.node.events import Applied, MembershipChanged, NodeEvent, RoleChanged
+from ranet.node.events import (
+    Applied,
+    LeadershipHandedOff,
+    MembershipChanged,
+    NodeEvent,
+    RoleChanged,
+)
 from ranet.node.forwarding import (
     NODE_MESSAGES,
     ForwardedProposal,
@@ -265,9 +271,10 @@ class Node:
     async def _hand_off_leadership(self) -> None:
         core = self._core()
         if core.is_leader and len(core.voters) > 1:
-            logger.info("node %s: handing leadership on before stopping", core.id)
             with contextlib.suppress(RanetError):
-                await self.transfer_leadership()
+                target = await self.transfer_leadership()
+                if self.on_event is not None:
+                    self.on_event(LeadershipHandedOff(core.id, target))
 
     async def __aenter__(self) -> Node:
         await self.start()
