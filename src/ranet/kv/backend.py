@@ -13,6 +13,9 @@ from ranet.kv.reply import Reply
 
 
 class Backend(Protocol):
+    """``bounds_every_call``, when a backend sets it true, promises that every
+    call ends within a bounded time on its own, so the server sets no timer."""
+
     async def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
         """Replicate a write command and return its reply.
 

@@ -54,7 +54,10 @@ def _word(arg: bytes) -> str:
 
 
 class NodeBackend:
-    """``Backend`` over a node whose state machine is ``store``."""
+    """``Backend`` over a node whose state machine is ``store``. The node bounds
+    every call by its proposal timeout, so the server needs no timer."""
+
+    bounds_every_call = True
 
     def __init__(
         self, node: Node, store: KVStore, *, clock: Callable[[], float] = time.time
