@@ -65,8 +65,9 @@ class StorageCorruption(StorageError):
         self.reason = reason
         super().__init__(
             f"corrupt record in {path} at offset {offset}: {reason}. "
-            "ranet will not start on damaged data; to recover, remove this node's data "
-            "directory and let it rejoin the cluster (it catches up from its peers)."
+            "ranet will not start on damaged data. To recover: remove this node from the "
+            "cluster (ranet member remove), move its data directory aside, start it with "
+            "--join and add it back (ranet member add); it catches up from its peers."
         )
 
 
