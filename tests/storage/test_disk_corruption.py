@@ -45,7 +45,7 @@ def assert_refused(path: Path, damaged_file: str, offset: int) -> StorageCorrupt
     error = caught.value
     assert (error.path, error.offset) == (str(path / damaged_file), offset)
     assert damaged_file in str(error) and f"offset {offset}" in str(error)
-    assert "remove this node's data directory" in str(error)
+    assert "ranet member remove" in str(error) and "--join" in str(error)
     assert snapshot_of_directory(path) == before, "a refused directory must be left untouched"
     return error
 
