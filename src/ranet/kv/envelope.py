@@ -16,7 +16,7 @@ not crash a node: ``decode`` raises ``EnvelopeError`` on any malformed input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import msgpack
 
@@ -27,8 +27,7 @@ class EnvelopeError(RanetError, ValueError):
     """A log entry is not a well-formed key-value command."""
 
 
-@dataclass(slots=True, frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     client_id: int
     sequence: int
     timestamp_ms: int
@@ -42,15 +41,27 @@ def encode(envelope: Envelope) -> bytes:
 
 
 def decode(data: bytes) -> Envelope:
+    """Decode and validate a log entry (every node runs this for every write:
+    plain type checks, no generators)."""
     try:
         fields = msgpack.unpackb(data)
     except Exception as error:  # msgpack raises several types
         raise EnvelopeError(f"undecodable command: {error}") from None
-    if not (isinstance(fields, list) and len(fields) == 4):
+    if type(fields) is not list or len(fields) != 4:
         raise EnvelopeError("a command must be [client_id, sequence, timestamp_ms, argv]")
     client_id, sequence, timestamp_ms, argv = fields
-    if not all(type(v) is int and v >= 0 for v in (client_id, sequence, timestamp_ms)):
+    if (
+        type(client_id) is not int
+        or type(sequence) is not int
+        or type(timestamp_ms) is not int
+        or client_id < 0
+        or sequence < 0
+        or timestamp_ms < 0
+    ):
         raise EnvelopeError("client_id, sequence and timestamp_ms must be non-negative integers")
-    if not (isinstance(argv, list) and argv and all(isinstance(a, bytes) for a in argv)):
+    if type(argv) is not list or not argv:
         raise EnvelopeError("argv must be a non-empty list of byte strings")
+    for arg in argv:
+        if type(arg) is not bytes:
+            raise EnvelopeError("argv must be a non-empty list of byte strings")
     return Envelope(client_id, sequence, timestamp_ms, argv)
