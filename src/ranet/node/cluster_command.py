@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from ranet.node.config import DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT
+from ranet.node.console import QuitConsole, serve_console
 from ranet.node.loop import run as run_event_loop
 from ranet.node.supervisor import LocalCluster
 
@@ -105,30 +105,13 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 async def _console(cluster: LocalCluster, stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    lines: asyncio.Queue[str | None] = asyncio.Queue()
-
-    def read_lines() -> None:
-        for line in sys.stdin:
-            loop.call_soon_threadsafe(lines.put_nowait, line)
-        loop.call_soon_threadsafe(lines.put_nowait, None)
-
-    threading.Thread(target=read_lines, name="ranet-cluster-console", daemon=True).start()
-    while True:
-        line = await lines.get()
-        if line is None:
-            if sys.stdin.isatty():
-                stop.set()
-            return
+    async def answer(line: str) -> str:
         try:
-            reply = await execute(cluster, line)
-        except SystemExit:
-            stop.set()
-            return
+            return await execute(cluster, line)
         except (ValueError, ProcessLookupError) as error:
-            reply = f"error: {error}"
-        if reply:
-            print(reply, flush=True)
+            return f"error: {error}"
+
+    await serve_console(answer, stop)
 
 
 async def execute(cluster: LocalCluster, line: str) -> str:
@@ -140,7 +123,7 @@ async def execute(cluster: LocalCluster, line: str) -> str:
     if command == "help":
         return HELP
     if command in ("quit", "exit"):
-        raise SystemExit
+        raise QuitConsole
     if command == "nodes":
         return _nodes(cluster)
     if command == "append":

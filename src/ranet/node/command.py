@@ -15,7 +15,6 @@ import contextlib
 import logging
 import signal
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from ranet.node.config import (
     parse_address,
     parse_peers,
 )
-from ranet.node.console import QuitConsole, run_command
+from ranet.node.console import run_command, serve_console
 from ranet.node.events import (
     Applied,
     LeadershipHandedOff,
@@ -202,29 +201,6 @@ async def serve(
 
 
 async def _console(node: Node, stop: asyncio.Event) -> None:
-    """Read lines on a thread (stdin blocks) and run them on the loop."""
-    loop = asyncio.get_running_loop()
-    lines: asyncio.Queue[str | None] = asyncio.Queue()
-
-    def read_lines() -> None:
-        for line in sys.stdin:
-            loop.call_soon_threadsafe(lines.put_nowait, line)
-        loop.call_soon_threadsafe(lines.put_nowait, None)
-
-    threading.Thread(target=read_lines, name="ranet-console", daemon=True).start()
-    interactive = sys.stdin.isatty()
-    while True:
-        if interactive:
-            print(f"ranet[{node.config.node_id}]> ", end="", flush=True)
-        line = await lines.get()
-        if line is None:
-            if interactive:
-                stop.set()  # Ctrl-D at a terminal ends the node; a closed pipe does not
-            return
-        try:
-            reply = await run_command(node, line)
-        except QuitConsole:
-            stop.set()
-            return
-        if reply:
-            print(reply, flush=True)
+    await serve_console(
+        lambda line: run_command(node, line), stop, prompt=f"ranet[{node.config.node_id}]> "
+    )

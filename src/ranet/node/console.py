@@ -8,7 +8,11 @@ text, so the console can be driven by a terminal, a pipe or a test alike.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
+import threading
+from collections.abc import Awaitable, Callable
 
 from ranet.errors import NotLeader, RanetError
 from ranet.kv.node_backend import note
@@ -22,7 +26,43 @@ HELP = """commands:
 
 
 class QuitConsole(Exception):
-    """The user asked to stop the node."""
+    """The user asked to stop (the node, or the cluster)."""
+
+
+async def serve_console(
+    execute: Callable[[str], Awaitable[str]], stop: asyncio.Event, prompt: str = ""
+) -> None:
+    """Read standard input line by line and answer each line with ``execute``.
+
+    Reading blocks, so a thread reads and hands lines to the event loop. The
+    prompt is shown on a terminal only. ``QuitConsole`` from ``execute``, or
+    Ctrl-D at a terminal, sets ``stop``; a closed pipe only ends the console.
+    """
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read_lines() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read_lines, name="ranet-console", daemon=True).start()
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive and prompt:
+            print(prompt, end="", flush=True)
+        line = await lines.get()
+        if line is None:
+            if interactive:
+                stop.set()
+            return
+        try:
+            reply = await execute(line)
+        except QuitConsole:
+            stop.set()
+            return
+        if reply:
+            print(reply, flush=True)
 
 
 async def run_command(node: Node, line: str) -> str:
