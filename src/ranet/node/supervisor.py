@@ -76,9 +76,11 @@ class LocalCluster:
         self.size = size
         self.data_dir = Path(data_dir)
         self.host = host
-        self.ports = list(ports) if ports is not None else free_ports(size, host)
+        # Ask for every free port in one call: two calls could hand out the same port.
+        spare = iter(free_ports(2 * size, host))
+        self.ports = list(ports) if ports is not None else [next(spare) for _ in range(size)]
         self.client_ports = (
-            list(client_ports) if client_ports is not None else free_ports(size, host)
+            list(client_ports) if client_ports is not None else [next(spare) for _ in range(size)]
         )
         self.node_args = list(node_args)
         self.on_line = on_line
