@@ -4,6 +4,7 @@ learner, promote it, remove members (the leader too), over real TCP."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,5 +59,38 @@ def test_grow_from_three_to_four_then_remove_the_leader(tmp_path: Path) -> None:
             new_leader = next(n for n in rest if n.is_leader)
             assert await new_leader.propose(b"after") == 41
             assert old not in new_leader.core.voters
+
+    run(scenario())
+
+
+def test_a_wiped_node_is_removed_re_added_and_catches_up_by_snapshot(tmp_path: Path) -> None:
+    """The safe recovery of a node whose disk was lost (docs/storage.md):
+    remove it, wipe it, add it back as a learner; it catches up from a
+    snapshot, then is promoted."""
+
+    async def scenario() -> None:
+        ports = free_ports(3)
+        peers = {i: ("127.0.0.1", ports[i]) for i in range(3)}
+        nodes = [node(tmp_path, i, peers, join=False) for i in range(3)]
+        async with running(nodes):
+            leader, victim = await leader_and_follower(nodes)
+            victim_id = victim.config.node_id
+            for i in range(40):
+                await leader.propose(b"%d" % i)
+            await leader.change_membership(ChangeKind.REMOVE, victim_id)
+            await victim.stop()
+            shutil.rmtree(victim.config.data_dir)  # the lost disk
+            reborn = node(tmp_path, victim_id, peers, join=True)
+            async with running([reborn]):
+                for i in range(40, 80):
+                    await leader.propose(b"%d" % i)
+                await leader.change_membership(ChangeKind.ADD_LEARNER, victim_id, peers[victim_id])
+                await wait_until(lambda: len(reborn.state_machine.items) == 80)
+                assert reborn.snapshots.installed >= 1  # caught up by snapshot, not replay
+                progress = leader.core.replicator.progress[victim_id]
+                await wait_until(lambda: progress.match_index >= leader.core.commit_index)
+                await leader.change_membership(ChangeKind.PROMOTE, victim_id)
+                assert reborn.core.voters == {0, 1, 2}
+                assert reborn.state_machine.items == leader.state_machine.items
 
     run(scenario())
