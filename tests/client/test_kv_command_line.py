@@ -3,13 +3,13 @@ the command end to end against a real 3-node cluster."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from pathlib import Path
 
 import hiredis
 import pytest
 
+from ranet.cli import main
 from ranet.kv import command_line
 from ranet.kv.command_line import format_raw, format_tty, quote
 from tests.client.fake_nodes import closed_ports
@@ -18,11 +18,8 @@ from tests.process.helpers import local_cluster, run
 
 
 def kv(*argv: str) -> int:
-    """Run ``ranet kv ARGV...`` in this process, as ``ranet.cli`` would."""
-    parser = argparse.ArgumentParser(prog="ranet")
-    command_line.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["kv", *argv])
-    return args.handler(args)
+    """Run ``ranet kv ARGV...`` in this process, through the ``ranet`` command line."""
+    return main(["kv", *argv])
 
 
 def test_terminal_format_is_redis_clis() -> None:

@@ -127,7 +127,9 @@ class Connection:
         if self._failure is None:
             self._failure = error
         while self._waiting:
-            self._waiting.popleft().set_exception(self._failure)
+            future = self._waiting.popleft()
+            if not future.done():  # a caller may have cancelled its own request
+                future.set_exception(self._failure)
         self._writer.close()
 
 
