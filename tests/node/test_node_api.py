@@ -197,3 +197,25 @@ def test_a_stopping_leader_hands_leadership_on_without_an_election_timeout(
             assert await new_leader.propose(b"after") == 1
 
     run(scenario())
+
+
+def test_a_write_forwarded_to_a_leader_that_falls_fails_fast_as_unknown(
+    tmp_path: Path,
+) -> None:
+    """When the leader a follower forwarded to is replaced, the follower answers
+    at once - Timeout, since the write may have been applied - instead of
+    waiting out the proposal timeout."""
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, timeout=10.0) as nodes:
+            leader, follower = await leader_and_follower(nodes)
+            leader.transport.send = lambda message: None  # a leader that hears but never answers
+            started = asyncio.get_running_loop().time()
+            pending = asyncio.ensure_future(follower.submit(b"lost in flight"))
+            await asyncio.sleep(0)
+            await leader.stop(transfer=False)
+            with pytest.raises(Timeout, match="replaced; outcome unknown"):
+                await pending
+            assert asyncio.get_running_loop().time() - started < 5  # not the 10 s timeout
+
+    run(scenario())

@@ -148,7 +148,8 @@ class Node:
         self._unsynced: list[Ready] = []
         self._sync_future: asyncio.Future[None] | None = None
         self._waiters: dict[int, tuple[int, asyncio.Future[Any]]] = {}
-        self._forwarded: dict[int, asyncio.Future[Any]] = {}
+        # request id -> (leader asked, is a write, future)
+        self._forwarded: dict[int, tuple[int, bool, asyncio.Future[Any]]] = {}
         self._reads: dict[bytes, asyncio.Future[int]] = {}
         self._apply_waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # a heap
         self._deadlines: list[tuple[float, int, asyncio.Future[Any], str]] = []  # a heap
@@ -228,7 +229,7 @@ class Node:
         for _, future in self._waiters.values():
             if not future.done():
                 future.set_exception(shutting_down)
-        pending = [*self._forwarded.values(), *self._reads.values()]
+        pending = [f for _, _, f in self._forwarded.values()] + list(self._reads.values())
         pending += [future for _, _, future in self._apply_waiters]
         for future in pending:
             if not future.done():
@@ -451,8 +452,9 @@ class Node:
         assert self.transport is not None
         request_id = next(self._request_ids)
         future: asyncio.Future[Any] = self._loop_or_fail().create_future()
-        self._forwarded[request_id] = future
-        self.transport.send(make(leader, request_id))
+        request = make(leader, request_id)
+        self._forwarded[request_id] = (leader, isinstance(request, ForwardedProposal), future)
+        self.transport.send(request)
         limit = timeout or self.config.proposal_timeout
         try:
             return await self._bounded(
@@ -575,15 +577,31 @@ class Node:
         self.transport.send(reply)
 
     def _resolve_forwarded(self, reply: ForwardedResult) -> None:
-        future = self._forwarded.get(reply.request_id)
-        if future is None or future.done():
+        forwarded = self._forwarded.get(reply.request_id)
+        if forwarded is None or forwarded[2].done():
             return
+        future = forwarded[2]
         if reply.error == "NotLeader":
             future.set_exception(NotLeader(None if reply.leader_hint < 0 else reply.leader_hint))
+        elif reply.error.startswith(("Timeout", "ShuttingDown")):
+            # The leader may still apply it: the outcome is unknown, not "dropped".
+            future.set_exception(Timeout(f"at the leader: {reply.error}"))
         elif reply.error:
             future.set_exception(ProposalDropped(reply.error))
         else:
             future.set_result(self.result_codec.decode(reply.result))
+
+    def _abandon_forwarded(self, new_leader: int | None) -> None:
+        """Requests forwarded to a leader that is no longer the leader will not be
+        answered: fail them now rather than at their timeout. A forwarded write
+        may have been applied before the old leader fell, so its outcome is
+        unknown (Timeout); a read index can simply be asked for again."""
+        for leader, is_write, future in list(self._forwarded.values()):
+            if leader != new_leader and not future.done():
+                if is_write:
+                    future.set_exception(Timeout(f"leader {leader} was replaced; outcome unknown"))
+                else:
+                    future.set_exception(NotLeader(new_leader))
 
     # -- the Ready loop -------------------------------------------------------------
 
@@ -727,6 +745,8 @@ class Node:
 
     def _role_changed(self, soft: SoftState) -> None:
         self._state_changed.set()
+        if self._forwarded:
+            self._abandon_forwarded(soft.leader_id)
         if soft.role != Role.LEADER and self._reads:
             lost = self._not_leader()
             for future in self._reads.values():
