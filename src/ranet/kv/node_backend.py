@@ -91,9 +91,7 @@ class NodeBackend:
         action = argv[0].upper() if argv else b""
         arity = {b"LIST": 1, b"ADD": 3, b"PROMOTE": 2, b"REMOVE": 2}.get(action)
         if arity is None:
-            return ErrorReply(
-                "ERR RAFT.MEMBER takes LIST, ADD id host:port, PROMOTE id or REMOVE id"
-            )
+            return ErrorReply(f"ERR {MEMBER_USAGE}")
         if len(argv) != arity:
             name = action.lower().decode()
             return ErrorReply(f"ERR wrong number of arguments for 'raft.member|{name}'")

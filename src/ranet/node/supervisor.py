@@ -88,10 +88,6 @@ class LocalCluster:
         self.nodes = {i: NodeProcess(i) for i in range(size)}
         self._changed = asyncio.Condition()
 
-    @property
-    def peers_option(self) -> str:
-        return ",".join(f"{i}={self.host}:{self.ports[i]}" for i in range(self.size))
-
     def peers_option_for(self, node_id: int) -> str:
         """``--peers`` as node ``node_id`` is told it: its own real address, and peer
         ``j`` at ``link_ports[(node_id, j)]`` when given, else at ``j``'s real address.

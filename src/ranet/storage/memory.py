@@ -24,7 +24,6 @@ class MemoryStorage:
         self._snapshot_file: tuple[SnapshotMeta, bytes] = (SnapshotMeta(), b"")
         self._pending: list[tuple[int, Sequence[Entry]] | HardState] = []
         self._last_index = 0  # of the log with the pending writes applied
-        self.sync_count = 0
 
     def load(self) -> PersistentState:
         self.compact_log(self._snapshot_file[0])  # as recovery does on disk
@@ -43,8 +42,6 @@ class MemoryStorage:
         self._pending.append(hard_state)
 
     def sync(self) -> None:
-        if self._pending:
-            self.sync_count += 1
         for op in self._pending:
             if isinstance(op, HardState):
                 self._durable.hard_state = op

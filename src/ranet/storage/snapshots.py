@@ -144,8 +144,8 @@ def _validate(path: str) -> _SnapshotFile:
         fixed = f.read(_FIXED.size)
         if len(fixed) < _FIXED.size:
             raise StorageCorruption(path, 0, "the file ends inside the snapshot header")
-        magic, last_index, last_term, voter_count, learner_count, context_length = (
-            _FIXED.unpack(fixed)
+        magic, last_index, last_term, voter_count, learner_count, context_length = _FIXED.unpack(
+            fixed
         )
         ids_size = 8 * (voter_count + learner_count) + context_length
         rest = f.read(ids_size + _TRAILER.size + _CRC.size)
