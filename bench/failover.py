@@ -21,8 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 
-from ranet.node.supervisor import LocalCluster  # noqa: E402
-from tests.kv_cluster.test_leadership import Writer  # noqa: E402
+from tests.kv_cluster.test_leadership import Writer
+
+from ranet.node.supervisor import LocalCluster
 
 GIVE_UP = 15.0
 
