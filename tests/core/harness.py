@@ -109,6 +109,15 @@ class Cluster:
     def heal(self) -> None:
         self.cut.clear()
 
+    def commit_without(self, node_id: int, commands: list[bytes]) -> None:
+        """The leader (node 1) commits ``commands`` while ``node_id`` is cut off;
+        the link is healed afterwards, with nothing left in flight."""
+        self.isolate(node_id)
+        for command in commands:
+            self.cores[1].propose(command)
+        self.deliver()
+        self.heal()
+
     def tick(self, node_id: int, ticks: int = 1) -> None:
         for _ in range(ticks):
             self.cores[node_id].tick()

@@ -29,11 +29,7 @@ def test_transfer_hands_leadership_to_the_chosen_follower(config: CoreConfig) ->
 def test_target_is_caught_up_before_timeout_now() -> None:
     cluster = Cluster(3)
     cluster.elect(1)
-    cluster.isolate(3)
-    for i in range(5):
-        cluster[1].propose(b"%d" % i)
-    cluster.deliver()
-    cluster.heal()
+    cluster.commit_without(3, [b"%d" % i for i in range(5)])
     cluster.delivered.clear()
     cluster[1].transfer_leadership(3)
     cluster.deliver()
@@ -47,10 +43,7 @@ def test_target_is_caught_up_before_timeout_now() -> None:
 def test_default_target_is_the_most_up_to_date_follower() -> None:
     cluster = Cluster(3)
     cluster.elect(1)
-    cluster.isolate(2)
-    cluster[1].propose(b"x")
-    cluster.deliver()
-    cluster.heal()
+    cluster.commit_without(2, [b"x"])
     assert cluster[1].transfer_leadership() == 3
 
 

@@ -97,7 +97,7 @@ class RaftCore:
         self.configuration = self._initial_configuration
         self.voters: frozenset[int] = self.configuration.voters
         self.learners: frozenset[int] = self.configuration.learners
-        self._configuration_key: object = None
+        self._configuration_seen: tuple[int, SnapshotMeta | None] = (-1, None)
         self.snapshot_meta = snapshot
         self.log = RaftLog(snapshot.last_index, snapshot.last_term, entries or ())
         self.log.commit_to(min(hard_state.commit_index, self.log.last_index))
@@ -305,10 +305,10 @@ class RaftCore:
 
     def _refresh_membership(self) -> None:
         """Put the configuration in force (the log's latest) into effect."""
-        key = (self.log.config_version, self.snapshot_meta)
-        if key == self._configuration_key:
-            return
-        self._configuration_key = key
+        seen_version, seen_meta = self._configuration_seen
+        if self.log.config_version == seen_version and self.snapshot_meta is seen_meta:
+            return  # nothing that decides the configuration changed (the common case)
+        self._configuration_seen = (self.log.config_version, self.snapshot_meta)
         latest = self.log.latest_config()
         if latest is not None:
             configuration = Configuration.decode(latest[1].data)
