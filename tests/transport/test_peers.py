@@ -354,3 +354,34 @@ def test_a_message_above_max_frame_is_dropped_with_a_warning(
 
     run(scenario())
     assert any("exceed max_frame (1000)" in line for line in transport_warnings())
+
+
+def test_stop_ends_a_dial_whose_connection_completes_as_it_is_cancelled() -> None:
+    """Regression: ``asyncio.wait_for`` (Python 3.11) swallowed a cancel that met a
+    just-finished connect, so the dial loop outlived ``stop()`` and ``stop()`` hung."""
+    async def scenario() -> None:
+        server = await asyncio.start_server(lambda r, w: None, LOOPBACK, 0)
+        loop = asyncio.get_running_loop()
+        connect = loop.create_connection
+        gated = asyncio.Event()
+        gate = loop.create_future()
+
+        async def connect_then_wait_at_the_gate(*args: object, **kwargs: object) -> object:
+            made = await connect(*args, **kwargs)
+            gated.set()
+            await gate
+            return made
+
+        loop.create_connection = connect_then_wait_at_the_gate  # type: ignore[method-assign]
+        node = make_node(1)
+        node.transport.update_peers({2: server.sockets[0].getsockname()[:2]})
+        await node.transport.start()
+        await asyncio.wait_for(gated.wait(), 5)
+        gate.set_result(None)  # the connect finishes in the same step as the cancel below
+        try:
+            await asyncio.wait_for(node.transport.stop(), 3)
+        finally:
+            server.close()
+
+    with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+        runner.run(asyncio.wait_for(scenario(), 10))  # TimeoutError if stop() hangs

@@ -192,8 +192,9 @@ class SnapshotManager:
                         done,
                     )
                 )
-                if not await asyncio.wait_for(acknowledged, node.config.proposal_timeout):
-                    return
+                async with asyncio.timeout(node.config.proposal_timeout):
+                    if not await acknowledged:
+                        return
                 offset += len(piece)
                 if done:
                     delivered = True

@@ -223,7 +223,8 @@ class LocalCluster:
         if process is None:
             return
         try:
-            await asyncio.wait_for(process.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await process.wait()
         except TimeoutError:
             process.kill()
             await process.wait()

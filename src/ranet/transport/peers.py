@@ -480,11 +480,11 @@ class PeerTransport:
             while True:
                 host, port = where = peer.address
                 try:
-                    _, link = await asyncio.wait_for(
-                        loop.create_connection(partial(_Link, peer), host, port),
-                        self.connect_timeout,
-                    )
-                except OSError as exc:
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a
+                    # cancel that arrives as the connect completes, and stop() hangs.
+                    async with asyncio.timeout(self.connect_timeout):
+                        _, link = await loop.create_connection(partial(_Link, peer), host, port)
+                except (OSError, TimeoutError) as exc:
                     reason = str(exc) or type(exc).__name__
                     self._report(peer, f"cannot reach it at {_format_address(where)} ({reason})")
                 else:
