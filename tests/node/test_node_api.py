@@ -219,3 +219,17 @@ def test_a_write_forwarded_to_a_leader_that_falls_fails_fast_as_unknown(
             assert asyncio.get_running_loop().time() - started < 5  # not the 10 s timeout
 
     run(scenario())
+
+
+def test_transfer_returns_once_the_chosen_node_leads(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, target = await leader_and_follower(nodes)
+            chosen = target.config.node_id
+            assert await leader.transfer_leadership(chosen) == chosen
+            # not merely "the old leader stepped down": the new one has already led
+            assert target.is_leader and leader.leader_id == chosen
+            with pytest.raises(NotLeader):
+                await leader.transfer_leadership()
+
+    run(scenario())

@@ -22,7 +22,10 @@ def snapshotting_nodes(data: Path, peers: dict[int, tuple[str, int]]) -> list[No
 
 
 async def write(leader: Node, count: int, tag: str) -> None:
-    await asyncio.gather(*(leader.propose(f"{tag}-{i}".encode()) for i in range(count)))
+    """``count`` commands, one at a time: one log entry each (concurrent proposals
+    would share entries, and these tests count entries)."""
+    for i in range(count):
+        await leader.propose(f"{tag}-{i}".encode())
 
 
 async def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

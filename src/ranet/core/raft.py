@@ -157,24 +157,34 @@ class RaftCore:
         if self.election_elapsed >= self.randomized_election_timeout and self._may_campaign():
             self.campaign()
 
-    def propose(self, data: bytes) -> int:
-        """Append a client command to the leader's log; return its index.
+    def propose(self, data: bytes, kind: int = EntryKind.NORMAL) -> int:
+        """Append a client command (or, with ``kind`` BATCH, several packed into
+        one entry by the runtime) to the leader's log; return its index.
 
         Raises ``NotLeader`` (with the leader this server knows, if any) on a
-        non-leader, so the caller can redirect at once rather than wait.
+        non-leader, so the caller can redirect at once rather than wait, and
+        ``ProposalDropped`` while leadership is being transferred.
         """
-        return self.propose_batch([data])
+        replicator = self.check_accepts_proposals()
+        return replicator.append([Entry(self.current_term, data, kind)])
 
     def propose_batch(self, commands: list[bytes]) -> int:
-        """Append many commands at once; return the index of the last one."""
-        if self.replicator is None:
-            raise NotLeader(self.leader_id)
-        if self.replicator.transfer_target is not None:
-            raise ProposalDropped(
-                f"leadership is being transferred to node {self.replicator.transfer_target}"
-            )
+        """Append many commands at once, one entry each; return the index of the last."""
+        replicator = self.check_accepts_proposals()
         term = self.current_term
-        return self.replicator.append([Entry(term, data) for data in commands])
+        return replicator.append([Entry(term, data) for data in commands])
+
+    def check_accepts_proposals(self) -> Replicator:
+        """The leader's replicator, if a proposal would be appended now; else raise
+        ``NotLeader`` or ``ProposalDropped``."""
+        replicator = self.replicator
+        if replicator is None:
+            raise NotLeader(self.leader_id)
+        if replicator.transfer_target is not None:
+            raise ProposalDropped(
+                f"leadership is being transferred to node {replicator.transfer_target}"
+            )
+        return replicator
 
     def transfer_leadership(self, target: int | None = None) -> int:
         """Hand leadership to ``target``, or to the most up-to-date follower

@@ -12,11 +12,14 @@ from typing import NamedTuple
 
 
 class EntryKind(IntEnum):
-    """What an entry carries: a client command, a leader's no-op, or a configuration."""
+    """What an entry carries: a client command, a leader's no-op, a configuration,
+    or several client commands the runtime packed into one entry (opaque to the
+    core, which replicates and commits it like any command)."""
 
     NORMAL = 0
     NOOP = 1
     CONFIG = 2
+    BATCH = 3
 
 
 class Entry(NamedTuple):

@@ -25,6 +25,7 @@ from ranet.kv.server import RespServer
 from ranet.kv.store import KVStore
 from ranet.node.config import (
     DEFAULT_CLIENT_PORT,
+    DEFAULT_SNAPSHOT_ENTRIES,
     Address,
     NodeConfig,
     default_peers,
@@ -96,12 +97,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     console.add_argument("--no-console", action="store_true", help="do not read standard input")
     parser.add_argument(
+        "--snapshot-entries",
+        type=_non_negative,
+        default=DEFAULT_SNAPSHOT_ENTRIES,
+        metavar="N",
+        help="snapshot the state and compact the log every N applied entries "
+        "(default %(default)s; 0: never)",
+    )
+    parser.add_argument(
         "--unsafe-no-fsync",
         action="store_true",
         help="never fsync (UNSAFE: for benchmarks only; a machine crash can lose acknowledged "
         "writes)",
     )
     parser.set_defaults(handler=run)
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (never) or positive, got {value}")
+    return value
 
 
 def client_address_from(args: argparse.Namespace, config: NodeConfig) -> Address | None:
@@ -123,6 +142,7 @@ def config_from(args: argparse.Namespace) -> NodeConfig:
         cluster_id=args.cluster_id,
         fsync=not args.unsafe_no_fsync,
         join=args.join,
+        snapshot_entries=args.snapshot_entries,
     )
     return config.with_profile("slow" if args.slow else "default")
 

@@ -23,6 +23,7 @@ Address = tuple[str, int]
 DEFAULT_CLUSTER_SIZE = 5
 DEFAULT_BASE_PORT = 15000  # node N of the seed's cluster listens on 15000 + N
 DEFAULT_CLIENT_PORT = 6379  # and serves the Redis protocol on 6379 + N
+DEFAULT_SNAPSHOT_ENTRIES = 10_000  # applied entries between snapshots
 
 
 @dataclass(slots=True, frozen=True)
@@ -65,7 +66,7 @@ class NodeConfig:
     fsync: bool = True
     proposal_timeout: float = 5.0
     join: bool = False
-    snapshot_entries: int = 10_000
+    snapshot_entries: int = DEFAULT_SNAPSHOT_ENTRIES
     snapshot_chunk_bytes: int = 1 << 20
     max_snapshot_bytes: int = 1 << 30
 

@@ -62,6 +62,7 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
+from ranet.node import batching
 from ranet.node.config import Address, NodeConfig, decode_addresses, encode_addresses
 from ranet.node.events import (
     Applied,
@@ -89,6 +90,8 @@ from ranet.transport.codec import default_codec
 from ranet.transport.peers import PeerTransport
 
 logger = logging.getLogger(__name__)
+
+_Outcome = tuple[Any, BaseException | None]  # a command's result, or the error it raised
 
 
 class ResultCodec:
@@ -147,7 +150,9 @@ class Node:
         self._scheduled = False
         self._unsynced: list[Ready] = []
         self._sync_future: asyncio.Future[None] | None = None
-        self._waiters: dict[int, tuple[int, asyncio.Future[Any]]] = {}
+        # log index -> (term proposed in, the futures of the entry's commands in order)
+        self._waiters: dict[int, tuple[int, list[asyncio.Future[Any]]]] = {}
+        self._proposals: list[tuple[bytes, asyncio.Future[Any]]] = []  # not yet appended
         # request id -> (leader asked, is a write, future)
         self._forwarded: dict[int, tuple[int, bool, asyncio.Future[Any]]] = {}
         self._reads: dict[bytes, asyncio.Future[int]] = {}
@@ -226,15 +231,15 @@ class Node:
             with contextlib.suppress(Exception):
                 await self._sync_future
         shutting_down = ShuttingDown(f"node {self.config.node_id} is shutting down")
-        for _, future in self._waiters.values():
-            if not future.done():
-                future.set_exception(shutting_down)
-        pending = [f for _, _, f in self._forwarded.values()] + list(self._reads.values())
+        pending = [f for _, futures in self._waiters.values() for f in futures]
+        pending += [future for _, future in self._proposals]
+        pending += [f for _, _, f in self._forwarded.values()] + list(self._reads.values())
         pending += [future for _, _, future in self._apply_waiters]
         for future in pending:
             if not future.done():
                 future.set_exception(shutting_down)
         self._waiters.clear()
+        self._proposals.clear()
         self._forwarded.clear()
         self._reads.clear()
         self._apply_waiters.clear()
@@ -250,7 +255,8 @@ class Node:
     async def transfer_leadership(self, target: int | None = None) -> int:
         """Hand leadership to ``target`` or the most up-to-date follower
         (thesis §3.10) and wait, bounded by an election timeout, until this
-        node has stepped down; return the node chosen.
+        node has stepped down and heard from the new leader; return its id
+        (the one chosen, unless another node won the election first).
 
         Raises ``NotLeader`` on a follower, ``ConfigurationError`` for an
         unknown target and ``Timeout`` if the handoff did not happen.
@@ -258,17 +264,18 @@ class Node:
         core = self._running_core()
         if not core.is_leader:
             raise self._not_leader()
+        self._append_proposals(core)  # what was proposed before the handoff still goes in
         chosen = core.transfer_leadership(target)
         self.schedule()
         limit = self.config.tick_seconds * self.config.core.election_ticks * 2
         try:
             async with asyncio.timeout(limit):
-                while core.is_leader:
+                while core.is_leader or core.leader_id is None:
                     self._state_changed.clear()
                     await self._state_changed.wait()
         except TimeoutError:
             raise Timeout(f"node {chosen} did not take over within {limit:.1f} s") from None
-        return chosen
+        return core.leader_id
 
     async def _hand_off_leadership(self) -> None:
         core = self._core()
@@ -302,25 +309,31 @@ class Node:
     async def propose(self, command: bytes, *, timeout: float | None = None) -> Any:
         """Replicate ``command`` through the log; return the state machine's result.
 
-        Leader only: elsewhere it raises ``NotLeader`` at once. On ``Timeout``
-        the command may still commit later.
+        Leader only: elsewhere it raises ``NotLeader`` at once (and
+        ``ProposalDropped`` during a leadership transfer). On ``Timeout`` the
+        command may still commit later. Commands proposed in the same loop
+        iteration share one log entry (batching.py).
         """
         core = self._running_core()
         if not core.is_leader:
             raise self._not_leader()
-        index = core.propose(command)
-        return await self._applied_result(index, core.current_term, timeout)
+        core.check_accepts_proposals()
+        future: asyncio.Future[Any] = self._loop_or_fail().create_future()
+        self._proposals.append((command, future))
+        self.schedule()
+        limit = timeout or self.config.proposal_timeout
+        return await self._bounded(future, limit, f"command not applied within {limit} s")
 
     async def _applied_result(self, index: int, term: int, timeout: float | None) -> Any:
         """Wait until the entry this leader appended at ``index`` is applied."""
         future: asyncio.Future[Any] = self._loop_or_fail().create_future()
-        self._waiters[index] = (term, future)
+        self._waiters[index] = (term, [future])
         self.schedule()
         limit = timeout or self.config.proposal_timeout
         try:
             return await self._bounded(future, limit, f"entry {index} not applied within {limit} s")
         finally:
-            if self._waiters.get(index, (0, None))[1] is future:
+            if self._waiters.get(index, (0, [None]))[1][0] is future:
                 del self._waiters[index]
 
     async def change_membership(
@@ -619,6 +632,8 @@ class Node:
         storage = self._storage
         transport = self.transport
         assert storage is not None and transport is not None
+        if self._proposals:
+            self._append_proposals(core)
         while core.has_ready():
             ready = core.ready()
             if ready.soft_state is not None:
@@ -701,24 +716,60 @@ class Node:
             self.transport.send(message)
         self._core().advance(ready)
 
+    def _append_proposals(self, core: RaftCore) -> None:
+        """Append the commands proposed since the last pass: one entry per run
+        that fits (batching.py), each run's futures waiting on its index."""
+        proposals = [p for p in self._proposals if not p[1].done()]
+        self._proposals = []
+        term = core.current_term
+        runs = list(batching.split(proposals))
+        for number, run in enumerate(runs):
+            try:
+                if len(run) == 1:
+                    index = core.propose(run[0][0])
+                else:
+                    index = core.propose(batching.pack([c for c, _ in run]), EntryKind.BATCH)
+            except (NotLeader, ProposalDropped) as error:  # nothing from here on was appended
+                refusal = self._not_leader() if isinstance(error, NotLeader) else error
+                for _, future in itertools.chain.from_iterable(runs[number:]):
+                    future.set_exception(refusal)
+                return
+            self._waiters[index] = (term, [future for _, future in run])
+
     def _apply(self, ready: Ready) -> None:
         index = ready.committed_first_index
         for entry in ready.committed_entries:
-            result: Any = None
-            error: BaseException | None = None
-            if entry.kind == EntryKind.NORMAL:
-                try:
-                    result = self.state_machine.apply(entry.data)
-                except Exception as failure:  # the command's own error, for its proposer
-                    error = failure
-                if self.on_event is not None:
-                    self.on_event(
-                        Applied(self.config.node_id, index, entry.term, entry.data, result)
-                    )
+            kind = entry.kind
+            if kind == EntryKind.NORMAL:
+                outcomes = [self._apply_command(index, entry.term, entry.data)]
+            elif kind == EntryKind.BATCH:
+                outcomes = self._apply_batch(index, entry.term, entry.data)
+            else:
+                outcomes = [(None, None)]  # a no-op or a configuration: nothing to run
             self.applied_index = index
-            self._resolve_waiter(index, entry.term, result, error)
+            self._resolve_waiters(index, entry.term, outcomes)
             index += 1
         self._release_apply_waiters()
+
+    def _apply_batch(self, index: int, term: int, data: bytes) -> list[_Outcome]:
+        try:
+            commands = batching.unpack(data)
+        except batching.BatchError as error:  # only a broken leader writes this: skip it
+            logger.error("node %s: entry %s skipped: %s", self.config.node_id, index, error)
+            return []
+        return [self._apply_command(index, term, command) for command in commands]
+
+    def _apply_command(self, index: int, term: int, command: bytes) -> _Outcome:
+        """Run one command on the state machine: its result, or its own error."""
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = self.state_machine.apply(command)
+        except Exception as failure:  # the command's own error, for its proposer
+            error = failure
+        if self.on_event is not None:
+            self.on_event(Applied(self.config.node_id, index, term, command, result))
+        return result, error
 
     def _release_apply_waiters(self) -> None:
         waiters = self._apply_waiters
@@ -727,21 +778,24 @@ class Node:
             if not future.done():
                 future.set_result(None)
 
-    def _resolve_waiter(
-        self, index: int, term: int, result: Any, error: BaseException | None
-    ) -> None:
+    def _resolve_waiters(self, index: int, term: int, outcomes: list[_Outcome]) -> None:
         waiter = self._waiters.pop(index, None)
-        if waiter is None or waiter[1].done():
+        if waiter is None:
             return
-        proposed_term, future = waiter
-        if proposed_term != term:
-            future.set_exception(
-                ProposalDropped(f"entry {index} was replaced by a later leader; not applied")
-            )
-        elif error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
+        proposed_term, futures = waiter
+        if proposed_term != term or len(futures) != len(outcomes):
+            dropped = ProposalDropped(f"entry {index} was replaced by a later leader; not applied")
+            for future in futures:
+                if not future.done():
+                    future.set_exception(dropped)
+            return
+        for future, (result, error) in zip(futures, outcomes, strict=True):
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
 
     def _role_changed(self, soft: SoftState) -> None:
         self._state_changed.set()
