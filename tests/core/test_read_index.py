@@ -64,6 +64,42 @@ def test_reads_arriving_together_share_one_round() -> None:
     assert [s.context for s in take(leader).read_states] == [b"a", b"b", b"c"]
 
 
+def heartbeat_contexts(messages: list[object]) -> list[int]:
+    return [m.context for m in messages if isinstance(m, Heartbeat)]
+
+
+def test_reads_arriving_while_a_round_is_out_wait_for_it_and_share_the_next() -> None:
+    cluster = Cluster(3)
+    cluster.elect(1)
+    leader = cluster[1]
+    leader.read_index(b"a")
+    assert heartbeat_contexts(take(leader).messages) == [1, 1]
+    leader.read_index(b"b")
+    leader.read_index(b"c")
+    assert heartbeat_contexts(take(leader).messages) == []  # round 1 is still out
+    leader.step(HeartbeatResponse(2, 1, 1, context=1))
+    ready = take(leader)
+    assert [s.context for s in ready.read_states] == [b"a"]
+    assert heartbeat_contexts(ready.messages) == [3, 3]  # one round for b and c
+    leader.step(HeartbeatResponse(3, 1, 1, context=3))
+    assert [s.context for s in take(leader).read_states] == [b"b", b"c"]
+
+
+def test_a_lost_read_round_is_made_up_by_the_periodic_heartbeat() -> None:
+    cluster = Cluster(3)
+    cluster.elect(1)
+    leader = cluster[1]
+    leader.read_index(b"a")
+    take(leader)  # the round is lost
+    leader.read_index(b"b")
+    assert heartbeat_contexts(take(leader).messages) == []
+    for _ in range(leader.config.heartbeat_ticks):
+        leader.tick()
+    assert heartbeat_contexts(take(leader).messages) == [2, 2]
+    leader.step(HeartbeatResponse(2, 1, 1, context=2))
+    assert [s.context for s in take(leader).read_states] == [b"a", b"b"]
+
+
 def test_an_acknowledgement_of_an_older_round_does_not_confirm_a_newer_read() -> None:
     cluster = Cluster(3)
     cluster.elect(1)

@@ -335,6 +335,27 @@ def test_acknowledgements_arriving_together_cost_one_commit_notice() -> None:
     assert len(notices) == 1 and notices[0].commit_index == first + 9
 
 
+def test_a_follower_with_entries_in_flight_learns_the_commit_from_the_next_append() -> None:
+    """Under pipelining the commit index rides on appends; a separate notice
+    goes only to a follower whose last in-flight entry was acknowledged."""
+    cluster = Cluster(3)
+    cluster.elect(1)
+    leader = cluster[1]
+    first = leader.log.last_index + 1
+    for i in range(3):
+        leader.propose(b"%d" % i)
+        take(leader)
+    leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=first))  # commits `first`
+    sent = take(leader).messages
+    assert not [m for m in sent if isinstance(m, Heartbeat) and m.dst == 2]  # 2 still in flight
+    leader.propose(b"next")
+    (append,) = [m for m in take(leader).messages if isinstance(m, AppendEntries) and m.dst == 2]
+    assert append.leader_commit == first
+    leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=first + 3))  # all acknowledged
+    notices = [m for m in take(leader).messages if isinstance(m, Heartbeat) and m.dst == 2]
+    assert [m.commit_index for m in notices] == [first + 3]
+
+
 def test_no_empty_probe_while_acknowledgements_flow() -> None:
     """A heartbeat answered while entries are in flight and being acknowledged
     must not send an empty append (it could overtake them and be rejected)."""

@@ -10,7 +10,7 @@ import msgpack
 import pytest
 
 from ranet.core import EntryKind
-from ranet.node import batching
+from ranet.node import AppendLog, Applied, Node, NodeConfig, RoleChanged, batching
 from tests.node.test_node_api import cluster, leader_and_follower, local_peers, run
 
 
@@ -85,3 +85,43 @@ def test_a_batched_entry_is_applied_again_after_a_restart(tmp_path: Path) -> Non
             assert follower.state_machine.items == [b"w%d" % i for i in range(10)]
 
     run(scenario())
+
+
+def test_reads_issued_together_share_one_read_index_request(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            await leader.propose(b"first")
+            written = leader.core.log.last_index
+            queue = leader.core.replicator.read_only
+            before = queue.last_sequence
+            indexes = await asyncio.gather(*(leader.read_barrier() for _ in range(8)))
+            assert queue.last_sequence == before + 1  # one request for all eight
+            assert indexes == [written] * 8  # each sees the write before it
+            await leader.read_barrier()
+            assert queue.last_sequence == before + 2  # a later pass asks again
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("applied_events", [True, False])
+def test_applied_events_are_one_per_command_and_can_be_turned_off(
+    tmp_path: Path, applied_events: bool
+) -> None:
+    events: list[object] = []
+    config = NodeConfig(0, {0: ("127.0.0.1", local_peers(1)[0][1])}, tmp_path / "solo")
+    node = Node(config, AppendLog(), on_event=events.append, applied_events=applied_events)
+
+    async def scenario() -> None:
+        async with node:
+            await node.wait_for_leader(10)
+            await asyncio.gather(*(node.propose(b"c%d" % i) for i in range(3)))
+
+    run(scenario())
+    applied = [e for e in events if isinstance(e, Applied)]
+    assert any(isinstance(e, RoleChanged) for e in events)
+    if applied_events:
+        assert [e.command for e in applied] == [b"c0", b"c1", b"c2"]
+        assert len({e.index for e in applied}) == 1  # one entry carried the three
+    else:
+        assert applied == []

@@ -14,7 +14,11 @@ leader and know an index at least as high as any committed write:
 
 Reads that arrive together share one heartbeat round: a voter's
 acknowledgement of sequence number ``s`` confirms every read numbered up
-to ``s``.
+to ``s``. And only one round is in flight at a time: reads that arrive
+while one is out wait for it to return and then share the next, so under
+load a round carries many reads instead of every loop iteration sending
+its own (a lost round is made up by the next periodic heartbeat, which
+carries the latest sequence number too).
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ class ReadOnlyQueue:
         self.last_sequence += 1
         self._pending.append((self.last_sequence, ReadState(context, read_index)))
         return self.last_sequence
+
+    def waiting_since(self, sequence: int) -> bool:
+        """Whether a read numbered ``sequence`` or lower is still unconfirmed."""
+        return bool(self._pending) and self._pending[0][0] <= sequence
 
     def confirm_through(self, sequence: int) -> list[ReadState]:
         """Release every read numbered up to ``sequence`` (a majority acknowledged it)."""

@@ -54,6 +54,7 @@ class Replicator:
         self.read_only = ReadOnlyQueue()
         self._reads_before_first_commit: list[bytes] = []
         self._read_round_due = False
+        self._read_round_sent = 0  # the sequence number the last heartbeat round carried
         self.transfer_target: int | None = None
 
     def append(self, entries: list[Entry]) -> int:
@@ -67,8 +68,8 @@ class Replicator:
     def flush(self) -> None:
         """Send what accumulated since the last flush: new entries, new commit
         index, one heartbeat round for the reads that arrived."""
-        if self._read_round_due:
-            self._read_round_due = False
+        if self._read_round_due and not self.read_only.waiting_since(self._read_round_sent):
+            self._read_round_due = False  # no round in flight: one for the reads queued
             self.broadcast_heartbeat()
         if self._log_grew:
             self._log_grew = False
@@ -85,8 +86,14 @@ class Replicator:
         """Tell a follower a commit index it has not heard and can use.
 
         Followers that are sent new entries learn it from those; the others
-        get a heartbeat, which carries it without a log-matching check.
+        get a heartbeat, which carries it without a log-matching check. A
+        follower with entries still in flight waits: the acknowledgement of
+        the last of them brings it back here (``_handle_append_success``),
+        and under steady load the next append carries the index anyway. So
+        a busy leader sends one message per batch to each follower, not two.
         """
+        if progress.state == ReplicationState.REPLICATE and len(progress.inflights):
+            return
         if min(progress.match_index, self.core.log.commit_index) > progress.sent_commit:
             self._send_heartbeat(peer, progress)
 
@@ -166,6 +173,8 @@ class Replicator:
             del self.progress[peer]
             if peer == self.transfer_target:
                 self.transfer_target = None
+        if self.read_only:
+            self._confirm_reads()  # fewer voters may make a majority already
 
     def report_snapshot(self, peer: int, *, delivered: bool) -> None:
         """The runtime could not deliver a snapshot: probe (and resend) at once."""
@@ -193,7 +202,8 @@ class Replicator:
         core.emit(Heartbeat(core.id, peer, core.current_term, commit, context))
 
     def broadcast_heartbeat(self) -> None:
-        """Raft §5.2: an idle leader's proof of life."""
+        """Raft §5.2: an idle leader's proof of life (it carries the read round too)."""
+        self._read_round_sent = self.read_only.last_sequence
         for peer, progress in self.progress.items():
             self._send_heartbeat(peer, progress)
 
@@ -309,7 +319,8 @@ class Replicator:
             return
         self.read_only.add(context, self.core.log.commit_index)
         self._read_round_due = True
-        self._confirm_reads()  # a single voter needs no round
+        if len(self.core.voters) == 1:
+            self._confirm_reads()  # a single voter needs no round
 
     def _committed_in_current_term(self) -> bool:
         return self.core.log.term(self.core.log.commit_index) == self.core.current_term

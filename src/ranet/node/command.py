@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-def event_printer(*, quiet: bool) -> Callable[[NodeEvent], None]:
+def event_printer() -> Callable[[NodeEvent], None]:
     def print_event(event: NodeEvent) -> None:
         if isinstance(event, RoleChanged):
             line = f"BECAME {event.role} (term {event.term})"
@@ -175,7 +175,7 @@ def event_printer(*, quiet: bool) -> Callable[[NodeEvent], None]:
         elif isinstance(event, MembershipChanged):
             members = f"voters {list(event.voters)} learners {list(event.learners)}"
             print(f"MEMBERS {members}", flush=True)
-        elif isinstance(event, Applied) and not quiet:
+        elif isinstance(event, Applied):
             text = describe_command(event.command)
             print(f"Applying: entry {event.index} (term {event.term}): {text}", flush=True)
 
@@ -186,7 +186,13 @@ async def serve(
     config: NodeConfig, client: Address | None, *, use_console: bool, quiet: bool
 ) -> int:
     store = KVStore()
-    node = Node(config, store, on_event=event_printer(quiet=quiet), result_codec=REPLY_CODEC)
+    node = Node(
+        config,
+        store,
+        on_event=event_printer(),
+        applied_events=not quiet,
+        result_codec=REPLY_CODEC,
+    )
     await node.start()
     server = None
     if client is not None:

@@ -34,6 +34,7 @@ import heapq
 import itertools
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -132,11 +133,14 @@ class Node:
         *,
         storage: Storage | None = None,
         on_event: Callable[[NodeEvent], None] | None = None,
+        applied_events: bool = True,
         result_codec: ResultCodec | None = None,
     ) -> None:
         self.config = config
         self.state_machine = state_machine
         self.on_event = on_event
+        # An Applied event per command costs every node time on every write.
+        self._report_applied = on_event is not None and applied_events
         self.result_codec = result_codec or ResultCodec()
         self._storage = storage
         self.addresses: dict[int, Address] = dict(config.peers)
@@ -155,9 +159,11 @@ class Node:
         self._proposals: list[tuple[bytes, asyncio.Future[Any]]] = []  # not yet appended
         # request id -> (leader asked, is a write, future)
         self._forwarded: dict[int, tuple[int, bool, asyncio.Future[Any]]] = {}
-        self._reads: dict[bytes, asyncio.Future[int]] = {}
+        self._reads: dict[bytes, list[asyncio.Future[int]]] = {}  # ReadIndex context -> readers
         self._apply_waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # a heap
-        self._deadlines: list[tuple[float, int, asyncio.Future[Any], str]] = []  # a heap
+        # per time limit, (deadline, future, what to say) in deadline order
+        self._deadlines: dict[float, deque[tuple[float, asyncio.Future[Any], str]]] = {}
+        self._read_context: bytes | None = None  # the ReadIndex request this pass shares
         self._request_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._state_changed = asyncio.Event()
@@ -233,7 +239,8 @@ class Node:
         shutting_down = ShuttingDown(f"node {self.config.node_id} is shutting down")
         pending = [f for _, futures in self._waiters.values() for f in futures]
         pending += [future for _, future in self._proposals]
-        pending += [f for _, _, f in self._forwarded.values()] + list(self._reads.values())
+        pending += [f for _, _, f in self._forwarded.values()]
+        pending += [f for readers in self._reads.values() for f in readers]
         pending += [future for _, _, future in self._apply_waiters]
         for future in pending:
             if not future.done():
@@ -417,15 +424,21 @@ class Node:
         core = self._running_core()
         if not core.is_leader:
             raise self._not_leader()
-        context = next(self._request_ids).to_bytes(8, "big")
         future: asyncio.Future[int] = self._loop_or_fail().create_future()
-        self._reads[context] = future
-        core.read_index(context)
-        self.schedule()
-        try:
-            return await self._bounded(future, limit, f"leadership not confirmed within {limit} s")
-        finally:
-            self._reads.pop(context, None)
+        context = self._read_context
+        if context is None:  # the first read of this pass asks the core
+            context = next(self._request_ids).to_bytes(8, "big")
+            core.read_index(context)
+            self._read_context = context
+            self._reads[context] = [future]
+            self.schedule()
+        else:
+            # Later reads of the same pass share its request: nothing can have
+            # been applied (so no write answered) since it took its read index,
+            # because applying happens only in _process, which ends the sharing.
+            self._reads[context].append(future)
+        # Readers whose request is never confirmed are dropped with the role.
+        return await self._bounded(future, limit, f"leadership not confirmed within {limit} s")
 
     async def _wait_applied(self, index: int, limit: float) -> None:
         if self.applied_index >= index:
@@ -437,21 +450,24 @@ class Node:
     def _bounded(self, future: asyncio.Future[Any], limit: float, late: str) -> asyncio.Future[Any]:
         """Fail ``future`` with ``Timeout(late)`` unless done within ``limit`` seconds.
 
-        One heap of deadlines, swept every tick, bounds every wait: far
-        cheaper per request than a timer each (``asyncio.wait_for``), at the
-        price of timeouts firing up to a tick late.
+        Deadlines, swept every tick, bound every wait: far cheaper per
+        request than a timer each (``asyncio.wait_for``), at the price of
+        timeouts firing up to a tick late. Waits with the same limit end in
+        the order they began, so each limit keeps a plain queue.
         """
-        deadline = self._loop_or_fail().time() + limit
-        heapq.heappush(self._deadlines, (deadline, next(self._request_ids), future, late))
+        queue = self._deadlines.get(limit)
+        if queue is None:
+            queue = self._deadlines[limit] = deque()
+        queue.append((self._loop_or_fail().time() + limit, future, late))
         return future
 
     def _expire_deadlines(self) -> None:
         now = self._loop_or_fail().time()
-        deadlines = self._deadlines
-        while deadlines and deadlines[0][0] <= now:
-            _, _, future, late = heapq.heappop(deadlines)
-            if not future.done():
-                future.set_exception(Timeout(late))
+        for queue in self._deadlines.values():
+            while queue and queue[0][0] <= now:
+                _, future, late = queue.popleft()
+                if not future.done():
+                    future.set_exception(Timeout(late))
 
     async def _forward(
         self,
@@ -632,6 +648,7 @@ class Node:
         storage = self._storage
         transport = self.transport
         assert storage is not None and transport is not None
+        self._read_context = None
         if self._proposals:
             self._append_proposals(core)
         while core.has_ready():
@@ -658,9 +675,9 @@ class Node:
             if ready.committed_entries:
                 self._apply(ready)
             for read in ready.read_states:
-                future = self._reads.pop(read.context, None)
-                if future is not None and not future.done():
-                    future.set_result(read.index)
+                for future in self._reads.pop(read.context, ()):
+                    if not future.done():
+                        future.set_result(read.index)
         if self._unsynced and self._sync_future is None:
             self._start_sync()
         self.snapshots.maybe_take()
@@ -767,8 +784,8 @@ class Node:
             result = self.state_machine.apply(command)
         except Exception as failure:  # the command's own error, for its proposer
             error = failure
-        if self.on_event is not None:
-            self.on_event(Applied(self.config.node_id, index, term, command, result))
+        if self._report_applied:
+            self.on_event(Applied(self.config.node_id, index, term, command, result))  # type: ignore[misc]
         return result, error
 
     def _release_apply_waiters(self) -> None:
@@ -803,9 +820,10 @@ class Node:
             self._abandon_forwarded(soft.leader_id)
         if soft.role != Role.LEADER and self._reads:
             lost = self._not_leader()
-            for future in self._reads.values():
-                if not future.done():
-                    future.set_exception(lost)
+            for readers in self._reads.values():
+                for future in readers:
+                    if not future.done():
+                        future.set_exception(lost)
             self._reads.clear()
         if self.on_event is not None:
             node_id = self.config.node_id
