@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -44,12 +45,29 @@ def test_raft_transfer_moves_leadership_to_the_chosen_node(tmp_path: Path) -> No
     run(scenario())
 
 
+@dataclass
+class Attempt:
+    """One write the Writer tried (monotonic times)."""
+
+    start: float
+    end: float
+    node: int
+    outcome: str  # "ok", or the error in one line
+
+
+def _one_line(error: BaseException) -> str:
+    first = str(error).split("\n")[0]
+    return f"{type(error).__name__}: {first[:60]}"
+
+
 class Writer:
-    """Writes increasing values in a thread, noting acknowledged ones and outages."""
+    """Writes increasing values in a thread, noting acknowledged ones, every
+    attempt (bench/failover.py reads them) and outages."""
 
     def __init__(self, cluster: LocalCluster) -> None:
         self.cluster = cluster
         self.acknowledged: list[int] = []
+        self.attempts: list[Attempt] = []  # only the writer thread appends
         self.longest_outage = 0.0
         self.failure: BaseException | None = None
         self._stop = threading.Event()
@@ -81,14 +99,17 @@ class Writer:
         while not self._stop.is_set():
             value += 1
             node = nodes[node_index % len(nodes)]
+            start = time.monotonic()
             try:
                 assert clients[node].set(f"k{value % 10}", value) is True
-            except (redis.RedisError, OSError):
+            except (redis.RedisError, OSError) as error:
+                self.attempts.append(Attempt(start, time.monotonic(), node, _one_line(error)))
                 node_index += 1  # restarting, or no leader yet: try the next node
                 time.sleep(0.02)
                 continue
-            self.acknowledged.append(value)
             now = time.monotonic()
+            self.attempts.append(Attempt(start, now, node, "ok"))
+            self.acknowledged.append(value)
             self.longest_outage = max(self.longest_outage, now - last_success)
             last_success = now
 

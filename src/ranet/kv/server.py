@@ -420,7 +420,8 @@ class _Client(asyncio.Protocol):
                 await self._writable.wait()
         if pieces:
             transport.write(b"".join(pieces))
-            await self._writable.wait()
+            if not self._writable.is_set():
+                await self._writable.wait()
 
     def _execute(self, argv: list[bytes]) -> Encodable | _Call:
         """Run one command as far as it runs here: a reply, or the backend call to make."""

@@ -322,7 +322,7 @@ class Node:
         iteration share one log entry (batching.py).
         """
         core = self._running_core()
-        if not core.is_leader:
+        if core.replicator is None:
             raise self._not_leader()
         core.check_accepts_proposals()
         future: asyncio.Future[Any] = self._loop_or_fail().create_future()
@@ -388,7 +388,7 @@ class Node:
     async def submit(self, command: bytes, *, timeout: float | None = None) -> Any:
         """Like ``propose``, but from any node: a follower forwards to the leader."""
         core = self._running_core()
-        if core.is_leader:
+        if core.replicator is not None:  # the leader
             return await self.propose(command, timeout=timeout)
         return await self._forward(
             lambda leader, request_id: ForwardedProposal(
