@@ -40,6 +40,12 @@ class Timeout(RanetError):
     """
 
 
+class ApplyError(RanetError):
+    """A command submitted through a follower was committed, and the state
+    machine's ``apply`` raised on the leader; the text names that error. (On
+    the leader itself the caller gets the original exception.)"""
+
+
 class ShuttingDown(RanetError):
     """The node is stopping and will not finish this operation."""
 

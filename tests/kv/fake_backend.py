@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +47,7 @@ else:
 class FakeBackend:
     store: KVStore = field(default_factory=KVStore)
     failure: Exception | None = None
+    refusal: Exception | None = None  # raised by write() itself, before any await
     hang: bool = False
     write_delay: float = 0.0  # seconds a write takes: lets a read overtake it if it may
     writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
@@ -67,8 +68,14 @@ class FakeBackend:
         }
     )
 
-    async def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
+    def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Awaitable[Reply]:
+        """Like ``NodeBackend.write``, which proposes at once and may raise at once."""
         self.writes.append((argv, session))
+        if self.refusal is not None:
+            raise self.refusal
+        return self._write(argv, session)
+
+    async def _write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
         client_id, sequence = session or (0, 0)
         entry = encode(Envelope(client_id, sequence, int(time.time() * 1000), argv))
         return await self._call(lambda: self.store.apply(entry), self.write_delay)

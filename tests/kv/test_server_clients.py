@@ -259,6 +259,20 @@ def test_backend_errors_become_retryable_replies(
     assert client.set("a", 1) is True
 
 
+def test_a_write_refused_at_once_is_an_error_reply_in_its_place(
+    server: Served, client: redis.Redis
+) -> None:
+    client.set("a", "before")
+    server.call(lambda: setattr(server.backend, "refusal", NotLeader(None)))
+    pipe = client.pipeline(transaction=False)
+    pipe.set("a", 1).get("a").set("b", 2)
+    replies = pipe.execute(raise_on_error=False)
+    assert isinstance(replies[0], TryAgainError) and isinstance(replies[2], TryAgainError)
+    assert replies[1] in ("before", b"before")  # the read between them was served
+    server.call(lambda: setattr(server.backend, "refusal", None))
+    assert client.set("a", 1) is True  # the connection served on
+
+
 def test_a_backend_that_never_answers_times_out(server: Served, client: redis.Redis) -> None:
     server.call(lambda: setattr(server.backend, "hang", True))
     with pytest.raises(ResponseError, match=r"^TIMEOUT the command's outcome is unknown: no reply"):

@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 
 from ranet.core import CoreConfig
-from ranet.errors import NotLeader, ShuttingDown, Timeout
+from ranet.errors import ApplyError, NotLeader, ShuttingDown, Timeout
 from ranet.node import AppendLog, Node, NodeConfig
 from ranet.node.supervisor import free_ports
 
@@ -110,6 +110,8 @@ def test_application_errors_reach_the_proposer_and_the_node_keeps_running(
             leader, follower = await leader_and_follower(nodes)
             with pytest.raises(ValueError, match="refused"):
                 await leader.propose(b"boom")
+            with pytest.raises(ApplyError, match="ValueError: the application refused"):
+                await follower.submit(b"boom")  # forwarded: the error's text comes back
             assert await follower.submit(b"fine") == 1
 
     run(scenario())

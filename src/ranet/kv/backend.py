@@ -7,6 +7,7 @@ the log and reads through ReadIndex; tests may use an in-memory fake.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from ranet.kv.reply import Reply
@@ -16,12 +17,14 @@ class Backend(Protocol):
     """``bounds_every_call``, when a backend sets it true, promises that every
     call ends within a bounded time on its own, so the server sets no timer."""
 
-    async def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
-        """Replicate a write command and return its reply.
+    def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Awaitable[Reply]:
+        """Replicate a write command; an awaitable of its reply (a coroutine, or
+        a future when the backend starts the write at once).
 
         ``session`` is ``(client_id, sequence)`` for exactly-once retries.
-        Raises ``NotLeader`` (no leader known), ``Timeout`` (outcome unknown)
-        or ``ShuttingDown``; a follower forwards to the leader itself.
+        Raises - at once or when awaited - ``NotLeader`` (no leader known),
+        ``Timeout`` (outcome unknown) or ``ShuttingDown``; a follower forwards
+        to the leader itself.
         """
         ...
 

@@ -10,7 +10,7 @@ store, so they are linearizable on any node; stale reads skip the barrier.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ranet.core import ChangeKind
@@ -66,11 +66,13 @@ class NodeBackend:
         self.store = store
         self._clock = clock
 
-    async def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
+    def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Awaitable[Reply]:
+        """Propose now and return the reply's future: no coroutine and no task per
+        write (a pipeline of writes settles as plain futures)."""
         client_id, sequence = session or (0, 0)
         now_ms = int(self._clock() * 1000)
         command = envelope.encode(envelope.Envelope(client_id, sequence, now_ms, argv))
-        return await self.node.submit(command)
+        return self.node.submit_nowait(command)
 
     async def read(self, argv: list[bytes], *, stale: bool) -> Reply:
         if not stale:

@@ -30,7 +30,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
@@ -221,7 +221,7 @@ class _Call:
     """A command that needs the backend; it is made when its group settles (Rule 2)."""
 
     kind: Kind | None  # READ or WRITE; None for INFO, which orders with neither
-    coroutine: Coroutine[Any, Any, Reply]
+    start: Callable[[], Awaitable[Reply]]  # makes the call: a coroutine or a future
 
 
 class _Client(asyncio.Protocol):
@@ -368,15 +368,15 @@ class _Client(asyncio.Protocol):
             # deadline's context manager, which costs as much as the rest.
             index, call = pending.pop()
             try:
-                reply = await call.coroutine
+                reply = await call.start()
             except Exception as error:
                 reply = error_reply(error, call.kind)
             out[index] = (reply, out[index][1])
             return
         steps: list[Any] = (
-            [pending[0][1].coroutine]
+            [_start(pending[0][1])]
             if len(pending) == 1
-            else [asyncio.ensure_future(call.coroutine) for _, call in pending]
+            else [asyncio.ensure_future(_start(call)) for _, call in pending]
         )
         # A backend that bounds every call itself needs no timer here.
         timeout = None if self.server.backend_bounds_calls else self.server.command_timeout
@@ -434,9 +434,9 @@ class _Client(asyncio.Protocol):
                 return _HANG_UP
             return spec
         if spec.kind is WRITE:
-            return _Call(WRITE, self.server.backend.write(argv, None))
+            return _Call(WRITE, partial(self.server.backend.write, argv, None))
         if spec.kind is READ:
-            return _Call(READ, self.server.backend.read(argv, stale=self.stale))
+            return _Call(READ, partial(self.server.backend.read, argv, stale=self.stale))
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
@@ -466,7 +466,7 @@ class _Client(asyncio.Protocol):
         return command_reply(argv)
 
     def _info(self, argv: list[bytes]) -> _Call:
-        return _Call(None, self.server.info(argv[1:]))
+        return _Call(None, partial(self.server.info, argv[1:]))
 
     def _raft_transfer(self, argv: list[bytes]) -> Reply | _Call:
         """RAFT.TRANSFER [node]: hand leadership to ``node`` or the most
@@ -478,11 +478,11 @@ class _Client(asyncio.Protocol):
             target = parse_int(argv[1])
             if target is None or target < 0:
                 return ErrorReply("ERR node id must be a non-negative integer")
-        return _Call(None, self.server.backend.transfer_leadership(target))
+        return _Call(None, partial(self.server.backend.transfer_leadership, target))
 
     def _raft_member(self, argv: list[bytes]) -> _Call:
         """RAFT.MEMBER LIST | ADD id host:port | PROMOTE id | REMOVE id (thesis §4.1)."""
-        return _Call(None, self.server.backend.membership(argv[1:]))
+        return _Call(None, partial(self.server.backend.membership, argv[1:]))
 
     def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
         """READONLY (``stale``) and READWRITE."""
@@ -597,9 +597,9 @@ class _Client(asyncio.Protocol):
         if isinstance(spec, ErrorReply):
             return spec
         if spec.kind is WRITE:
-            return _Call(WRITE, self.server.backend.write(command, (client_id, sequence)))
+            return _Call(WRITE, partial(self.server.backend.write, command, (client_id, sequence)))
         if spec.kind is READ:
-            return _Call(READ, self.server.backend.read(command, stale=self.stale))
+            return _Call(READ, partial(self.server.backend.read, command, stale=self.stale))
         return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
 
 
@@ -642,6 +642,16 @@ def _text(value: bytes) -> str:
 
 def _format(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if address else "?"
+
+
+def _start(call: _Call) -> Awaitable[Reply]:
+    """Make ``call``; an error raised at once becomes a failed future, awaited in turn."""
+    try:
+        return call.start()
+    except Exception as error:
+        failed: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        failed.set_exception(error)
+        return failed
 
 
 def _discard(step: Any) -> None:

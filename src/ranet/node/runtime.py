@@ -35,8 +35,9 @@ import itertools
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import msgpack
@@ -55,6 +56,7 @@ from ranet.core import (
     SoftState,
 )
 from ranet.errors import (
+    ApplyError,
     ConfigurationError,
     NotLeader,
     ProposalDropped,
@@ -321,6 +323,13 @@ class Node:
         command may still commit later. Commands proposed in the same loop
         iteration share one log entry (batching.py).
         """
+        return await self.propose_nowait(command, timeout=timeout)
+
+    def propose_nowait(
+        self, command: bytes, *, timeout: float | None = None
+    ) -> asyncio.Future[Any]:
+        """``propose`` for callers that batch: proposes now and returns the
+        future of the result (no coroutine, no task); raises as ``propose``."""
         core = self._running_core()
         if core.replicator is None:
             raise self._not_leader()
@@ -329,7 +338,7 @@ class Node:
         self._proposals.append((command, future))
         self.schedule()
         limit = timeout or self.config.proposal_timeout
-        return await self._bounded(future, limit, f"command not applied within {limit} s")
+        return self._bounded(future, limit, f"command not applied within {limit} s")
 
     async def _applied_result(self, index: int, term: int, timeout: float | None) -> Any:
         """Wait until the entry this leader appended at ``index`` is applied."""
@@ -387,10 +396,14 @@ class Node:
 
     async def submit(self, command: bytes, *, timeout: float | None = None) -> Any:
         """Like ``propose``, but from any node: a follower forwards to the leader."""
+        return await self.submit_nowait(command, timeout=timeout)
+
+    def submit_nowait(self, command: bytes, *, timeout: float | None = None) -> asyncio.Future[Any]:
+        """``submit`` as ``propose_nowait``: sends now, returns the result's future."""
         core = self._running_core()
         if core.replicator is not None:  # the leader
-            return await self.propose(command, timeout=timeout)
-        return await self._forward(
+            return self.propose_nowait(command, timeout=timeout)
+        return self._forward(
             lambda leader, request_id: ForwardedProposal(
                 self.config.node_id, leader, request_id, command
             ),
@@ -420,7 +433,7 @@ class Node:
         await self._wait_applied(index, limit)
         return index
 
-    async def _leader_read_index(self, limit: float) -> int:
+    def _leader_read_index(self, limit: float) -> asyncio.Future[int]:
         core = self._running_core()
         if not core.is_leader:
             raise self._not_leader()
@@ -438,7 +451,7 @@ class Node:
             # because applying happens only in _process, which ends the sharing.
             self._reads[context].append(future)
         # Readers whose request is never confirmed are dropped with the role.
-        return await self._bounded(future, limit, f"leadership not confirmed within {limit} s")
+        return self._bounded(future, limit, f"leadership not confirmed within {limit} s")
 
     async def _wait_applied(self, index: int, limit: float) -> None:
         if self.applied_index >= index:
@@ -469,12 +482,12 @@ class Node:
                 if not future.done():
                     future.set_exception(Timeout(late))
 
-    async def _forward(
+    def _forward(
         self,
         make: Callable[[int, int], ForwardedRequest],
         timeout: float | None,
-    ) -> Any:
-        """Send a request to the leader and await its ``ForwardedResult``."""
+    ) -> asyncio.Future[Any]:
+        """Send a request to the leader; the future of its ``ForwardedResult``."""
         leader = self._core().leader_id
         if leader is None:
             raise NotLeader(None)
@@ -484,13 +497,9 @@ class Node:
         request = make(leader, request_id)
         self._forwarded[request_id] = (leader, isinstance(request, ForwardedProposal), future)
         self.transport.send(request)
+        future.add_done_callback(lambda _: self._forwarded.pop(request_id, None))
         limit = timeout or self.config.proposal_timeout
-        try:
-            return await self._bounded(
-                future, limit, f"no answer from leader {leader} in {limit} s"
-            )
-        finally:
-            self._forwarded.pop(request_id, None)
+        return self._bounded(future, limit, f"no answer from leader {leader} in {limit} s")
 
     async def wait_for_leader(self, timeout: float) -> int:
         """Wait until this node knows a leader; return its id."""
@@ -577,10 +586,10 @@ class Node:
         if not self._running or self.failure is not None:
             return
         if isinstance(message, ForwardedProposal):
-            self.spawn(self._serve_forwarded(message, self.propose(message.command)))
+            self._serve_forwarded(message, partial(self.propose_nowait, message.command))
         elif isinstance(message, ForwardedReadIndex):
             limit = self.config.proposal_timeout
-            self.spawn(self._serve_forwarded(message, self._leader_read_index(limit)))
+            self._serve_forwarded(message, partial(self._leader_read_index, limit))
         elif isinstance(message, ForwardedResult):
             self._resolve_forwarded(message)
         elif isinstance(message, SnapshotChunk):
@@ -590,20 +599,42 @@ class Node:
         else:
             self.step(message)  # type: ignore[arg-type]
 
-    async def _serve_forwarded(self, request: ForwardedRequest, work: Awaitable[Any]) -> None:
-        assert self.transport is not None
-        reply = ForwardedResult(self.config.node_id, request.src, request.request_id, b"")
+    def _serve_forwarded(
+        self, request: ForwardedRequest, start: Callable[[], asyncio.Future[Any]]
+    ) -> None:
+        """Do a follower's request and answer it when done (a callback, not a task)."""
         try:
-            result = await work
-            encoded = self.result_codec.encode(result)
-            reply = ForwardedResult(reply.src, reply.dst, reply.request_id, encoded)
-        except NotLeader as error:
-            hint = -1 if error.leader_hint is None else error.leader_hint
-            reply = ForwardedResult(reply.src, reply.dst, reply.request_id, b"", "NotLeader", hint)
+            future = start()
         except RanetError as error:
-            name = type(error).__name__
-            reply = ForwardedResult(reply.src, reply.dst, reply.request_id, b"", f"{name}: {error}")
-        self.transport.send(reply)
+            self._answer_forwarded(request, None, error)
+        else:
+            future.add_done_callback(
+                lambda done: self._answer_forwarded(
+                    request, done, ShuttingDown("cancelled") if done.cancelled() else None
+                )
+            )
+
+    def _answer_forwarded(
+        self,
+        request: ForwardedRequest,
+        done: asyncio.Future[Any] | None,
+        error: BaseException | None,
+    ) -> None:
+        if error is None and done is not None:
+            error = done.exception()
+        src, dst, request_id = self.config.node_id, request.src, request.request_id
+        if error is None and done is not None:
+            reply = ForwardedResult(src, dst, request_id, self.result_codec.encode(done.result()))
+        elif isinstance(error, NotLeader):
+            hint = -1 if error.leader_hint is None else error.leader_hint
+            reply = ForwardedResult(src, dst, request_id, b"", "NotLeader", hint)
+        elif isinstance(error, RanetError):
+            reply = ForwardedResult(src, dst, request_id, b"", f"{type(error).__name__}: {error}")
+        else:  # the state machine's own error: its text, for the follower's caller
+            text = f"ApplyError: {type(error).__name__}: {error}"
+            reply = ForwardedResult(src, dst, request_id, b"", text)
+        if self.transport is not None:
+            self.transport.send(reply)
 
     def _resolve_forwarded(self, reply: ForwardedResult) -> None:
         forwarded = self._forwarded.get(reply.request_id)
@@ -612,6 +643,8 @@ class Node:
         future = forwarded[2]
         if reply.error == "NotLeader":
             future.set_exception(NotLeader(None if reply.leader_hint < 0 else reply.leader_hint))
+        elif reply.error.startswith("ApplyError: "):
+            future.set_exception(ApplyError(reply.error.removeprefix("ApplyError: ")))
         elif reply.error.startswith(("Timeout", "ShuttingDown")):
             # The leader may still apply it: the outcome is unknown, not "dropped".
             future.set_exception(Timeout(f"at the leader: {reply.error}"))
