@@ -70,7 +70,7 @@ class Replicator:
         index, one heartbeat round for the reads that arrived."""
         if self._read_round_due and not self.read_only.waiting_since(self._read_round_sent):
             self._read_round_due = False  # no round in flight: one for the reads queued
-            self.broadcast_heartbeat()
+            self._send_read_round()
         if self._log_grew:
             self._log_grew = False
             for peer in self.progress:
@@ -200,6 +200,24 @@ class Replicator:
         progress.sent_commit = max(progress.sent_commit, commit)
         context = self.read_only.last_sequence
         core.emit(Heartbeat(core.id, peer, core.current_term, commit, context))
+
+    def _send_read_round(self) -> None:
+        """A heartbeat round for the queued reads, sent only to as many voters as
+        make a majority with this leader: those that answered rounds most
+        recently. The others would only add messages; a chosen voter that
+        stops answering is covered by the periodic heartbeat, which goes to all
+        and carries the same sequence number (read_only.py)."""
+        core = self.core
+        voters = core.voters
+        needed = len(voters) // 2 + 1 - (core.id in voters)
+        followers = [peer for peer in self.progress if peer in voters]
+        if len(followers) > needed:
+            progress = self.progress
+            followers.sort(key=lambda peer: progress[peer].read_acked, reverse=True)
+            del followers[needed:]
+        self._read_round_sent = self.read_only.last_sequence
+        for peer in followers:
+            self._send_heartbeat(peer, self.progress[peer])
 
     def broadcast_heartbeat(self) -> None:
         """Raft §5.2: an idle leader's proof of life (it carries the read round too)."""
