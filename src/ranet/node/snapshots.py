@@ -25,6 +25,7 @@ untrusted input, decoded, never executed) and stores it durably.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -128,7 +129,9 @@ class SnapshotManager:
         try:
             started = time.perf_counter()
             data = await loop.run_in_executor(self._worker, produce)
+            size = len(data)
             await loop.run_in_executor(self._worker, storage.write_snapshot, meta, data)
+            del data, produce  # the state's copy and the serialized bytes
             core = node.core
             if not node.running or core is None or meta.last_index <= core.log.offset:
                 return
@@ -139,10 +142,13 @@ class SnapshotManager:
                 "node %s: snapshot at %d (%d bytes) in %.0f ms, loop stalled %.1f ms",
                 node.config.node_id,
                 meta.last_index,
-                len(data),
+                size,
                 (time.perf_counter() - started) * 1000,
                 self.last_capture_ms,
             )
+            # Hand back to the OS what the copy, the serialized chunks and the
+            # compacted log entries used (glibc would keep it: see release_memory).
+            await loop.run_in_executor(self._worker, release_memory)
         except Exception:
             logger.exception(
                 "node %s: taking a snapshot failed; retrying later", node.config.node_id
@@ -262,12 +268,41 @@ class SnapshotManager:
         node.state_machine.restore(data)  # validates; raises on a malformed snapshot
         node.storage.save_snapshot(meta, data)
         self.installed += 1
+        with contextlib.suppress(RuntimeError):  # the worker is shut down when stopping
+            self._worker.submit(release_memory)  # the old state and the received bytes
         logger.info(
             "node %s: installed a snapshot at %d (%d bytes)",
             node.config.node_id,
             meta.last_index,
             len(data),
         )
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
+
+
+def release_memory() -> None:
+    """Return the heap's free pages to the OS (glibc ``malloc_trim``; elsewhere nothing).
+
+    Taking or installing a snapshot allocates and frees hundreds of MB for a
+    large state (the copy, the serialized chunks, the old state). glibc's
+    malloc keeps such memory: after the first large block is freed it raises
+    its mmap threshold, so the next megabyte-sized chunks come from the heap,
+    and free heap pages below live objects are not returned. Measured with a
+    million 100-byte values, a node's RSS stayed ~200 MB above its live data
+    after one snapshot (``bench/memory.py``). Changes no state; thread-safe.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _capture(state_machine: object) -> Callable[[], bytes]:
