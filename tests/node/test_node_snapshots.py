@@ -103,3 +103,27 @@ def test_out_of_order_or_oversized_chunks_are_refused(tmp_path: Path) -> None:
             assert await leader.propose(b"still fine") == 1
 
     run(scenario())
+
+
+def test_a_snapshot_is_also_taken_after_enough_bytes_of_commands(tmp_path: Path) -> None:
+    """Batched entries can be large: a byte budget bounds the log between snapshots."""
+    peers = local_peers()
+    nodes = [
+        Node(
+            NodeConfig(
+                node_id, peers, tmp_path / f"node-{node_id}", tick_seconds=0.02, core=FAST,
+                snapshot_entries=10_000, snapshot_bytes=4_000,
+            ),
+            AppendLog(),
+        )
+        for node_id in peers
+    ]  # fmt: skip
+
+    async def scenario() -> None:
+        async with running(nodes):
+            leader, _ = await leader_and_follower(nodes)
+            await asyncio.gather(*(leader.propose(b"x" * 100) for _ in range(50)))  # 5,000 bytes
+            await wait_until(lambda: all(n.snapshots.taken >= 1 for n in nodes))
+            assert leader.core.log.last_index < 100  # far fewer entries than snapshot_entries
+
+    run(scenario())

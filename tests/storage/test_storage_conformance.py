@@ -105,6 +105,15 @@ def test_a_snapshot_compacts_the_prefix_it_covers(subject: StorageUnderTest) -> 
     assert_state(subject, expected)
 
 
+def test_a_snapshot_written_in_parts_reads_back_whole(subject: StorageUnderTest) -> None:
+    """A large state is stored from its parts without joining them first."""
+    meta = SnapshotMeta(5, 1, (1,))
+    subject.storage.write_snapshot(meta, [b"part one, ", b"", b"part two"])
+    assert subject.storage.load_snapshot() == (meta, b"part one, part two")
+    subject.restart()
+    assert subject.storage.load_snapshot() == (meta, b"part one, part two")
+
+
 def test_a_newer_snapshot_replaces_the_older_one(subject: StorageUnderTest) -> None:
     storage = subject.storage
     storage.append(1, entries(1, 30, 1))

@@ -141,10 +141,10 @@ class KVStore:
 
     def snapshot(self) -> bytes:
         """The whole state, msgpack-encoded: keys, deadlines, sessions and clock."""
-        return self.snapshot_later()()
+        return b"".join(self.snapshot_later()())
 
-    def snapshot_later(self) -> Callable[[], bytes]:
-        """Copy the state now, serialize it later.
+    def snapshot_later(self) -> Callable[[], list[bytes]]:
+        """Copy the state now, serialize it later, as parts to be stored in order.
 
         The copy is a few C-level dict copies on the caller's thread (about
         80 ms for a million keys). The returned function serializes the keys
@@ -185,8 +185,9 @@ def _wrong_kind(spec: CommandSpec, refusal: str) -> ErrorReply:
     return ErrorReply(f"ERR '{spec.name}' is a {spec.kind.value} command, {refusal}")
 
 
-def _serialize(header: dict[str, object], data: dict[bytes, bytes]) -> bytes:
-    """The snapshot as one msgpack map, its key space packed chunk by chunk."""
+def _serialize(header: dict[str, object], data: dict[bytes, bytes]) -> list[bytes]:
+    """The snapshot as one msgpack map, its key space packed chunk by chunk:
+    the parts, which concatenated are the snapshot (never joined here)."""
     packer = msgpack.Packer()
     parts = [packer.pack_map_header(len(header) + 1)]
     for name, value in header.items():
@@ -196,7 +197,7 @@ def _serialize(header: dict[str, object], data: dict[bytes, bytes]) -> bytes:
     items = iter(data.items())
     while chunk := list(islice(items, SNAPSHOT_CHUNK)):
         parts.append(packer.pack(chunk))
-    return b"".join(parts)
+    return parts
 
 
 def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session]]]:

@@ -24,6 +24,7 @@ DEFAULT_CLUSTER_SIZE = 5
 DEFAULT_BASE_PORT = 15000  # node N of the seed's cluster listens on 15000 + N
 DEFAULT_CLIENT_PORT = 6379  # and serves the Redis protocol on 6379 + N
 DEFAULT_SNAPSHOT_ENTRIES = 10_000  # applied entries between snapshots
+DEFAULT_SNAPSHOT_BYTES = 64 << 20  # or this much applied command data, whichever first
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,8 +51,10 @@ class NodeConfig:
     With ``join`` the node starts outside the configuration, waiting for the
     cluster to add it (``Node.change_membership``); ``peers`` then lists the
     cluster it joins. A snapshot is taken every ``snapshot_entries`` applied
-    entries (0: never)
-    and the log before it discarded; snapshots travel in chunks of
+    entries, or sooner once the entries applied since the last one hold
+    ``snapshot_bytes`` of commands (batched entries can be large; 0: no byte
+    limit), and the log before it discarded (``snapshot_entries`` 0: never
+    snapshot); snapshots travel in chunks of
     ``snapshot_chunk_bytes``, and one received may not exceed
     ``max_snapshot_bytes``.
     """
@@ -67,6 +70,7 @@ class NodeConfig:
     proposal_timeout: float = 5.0
     join: bool = False
     snapshot_entries: int = DEFAULT_SNAPSHOT_ENTRIES
+    snapshot_bytes: int = DEFAULT_SNAPSHOT_BYTES
     snapshot_chunk_bytes: int = 1 << 20
     max_snapshot_bytes: int = 1 << 30
 
@@ -82,6 +86,8 @@ class NodeConfig:
             raise ConfigurationError("the proposal timeout must be positive")
         if self.snapshot_entries < 0:
             raise ConfigurationError("snapshot_entries must be 0 (never) or positive")
+        if self.snapshot_bytes < 0:
+            raise ConfigurationError("snapshot_bytes must be 0 (no byte limit) or positive")
         if not 0 < self.snapshot_chunk_bytes <= 16 << 20:
             raise ConfigurationError("snapshot_chunk_bytes must be between 1 byte and 16 MiB")
 

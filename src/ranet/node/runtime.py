@@ -788,7 +788,9 @@ class Node:
 
     def _apply(self, ready: Ready) -> None:
         index = ready.committed_first_index
+        applied_bytes = 0
         for entry in ready.committed_entries:
+            applied_bytes += len(entry.data)
             kind = entry.kind
             if kind == EntryKind.NORMAL:
                 outcomes = [self._apply_command(index, entry.term, entry.data)]
@@ -799,6 +801,7 @@ class Node:
             self.applied_index = index
             self._resolve_waiters(index, entry.term, outcomes)
             index += 1
+        self.snapshots.applied_bytes += applied_bytes
         self._release_apply_waiters()
 
     def _apply_batch(self, index: int, term: int, data: bytes) -> list[_Outcome]:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ranet.core import InstallSnapshot, SnapshotMeta
+from ranet.storage.base import SnapshotData
 
 if TYPE_CHECKING:
     from ranet.node.runtime import Node
@@ -86,6 +87,7 @@ class SnapshotManager:
         self.node = node
         self.taken = 0
         self.installed = 0
+        self.applied_bytes = 0  # of commands applied since the last snapshot (Node._apply)
         self.last_capture_ms = 0.0
         self._taking = False
         self._outgoing: set[int] = set()
@@ -103,14 +105,19 @@ class SnapshotManager:
     # -- taking --------------------------------------------------------------------
 
     def maybe_take(self) -> None:
-        """Start a snapshot if enough entries were applied since the last one."""
+        """Start a snapshot if enough entries, or enough bytes of commands, were
+        applied since the last one (the bytes bound the in-memory log when
+        entries are large batches)."""
         node = self.node
-        every = node.config.snapshot_entries
+        config = node.config
+        every = config.snapshot_entries
         core = node.core
         if self._taking or every <= 0 or core is None:
             return
         index = node.applied_index
-        if index - core.snapshot_meta.last_index < every:
+        if index - core.snapshot_meta.last_index < every and not (
+            0 < config.snapshot_bytes <= self.applied_bytes
+        ):
             return
         term = core.log.term(index)
         if term is None:
@@ -119,17 +126,18 @@ class SnapshotManager:
         started = time.perf_counter()
         produce = _capture(node.state_machine)
         self.last_capture_ms = (time.perf_counter() - started) * 1000
+        self.applied_bytes = 0
         self._taking = True
         node.spawn(self._take(meta, produce))
 
-    async def _take(self, meta: SnapshotMeta, produce: Callable[[], bytes]) -> None:
+    async def _take(self, meta: SnapshotMeta, produce: Callable[[], SnapshotData]) -> None:
         node = self.node
         loop = asyncio.get_running_loop()
         storage = node.storage
         try:
             started = time.perf_counter()
             data = await loop.run_in_executor(self._worker, produce)
-            size = len(data)
+            size = len(data) if isinstance(data, bytes) else sum(map(len, data))
             await loop.run_in_executor(self._worker, storage.write_snapshot, meta, data)
             del data, produce  # the state's copy and the serialized bytes
             core = node.core
@@ -268,6 +276,7 @@ class SnapshotManager:
         node.state_machine.restore(data)  # validates; raises on a malformed snapshot
         node.storage.save_snapshot(meta, data)
         self.installed += 1
+        self.applied_bytes = 0
         with contextlib.suppress(RuntimeError):  # the worker is shut down when stopping
             self._worker.submit(release_memory)  # the old state and the received bytes
         logger.info(
@@ -305,8 +314,9 @@ def release_memory() -> None:
         _malloc_trim(0)
 
 
-def _capture(state_machine: object) -> Callable[[], bytes]:
-    """A function producing the snapshot bytes of the state as it is now."""
+def _capture(state_machine: object) -> Callable[[], SnapshotData]:
+    """A function producing the snapshot of the state as it is now (bytes, or
+    parts to be stored in order)."""
     later = getattr(state_machine, "snapshot_later", None)
     if later is not None:
         return later()

@@ -24,6 +24,9 @@ from typing import Protocol
 
 from ranet.core.types import Entry, HardState, SnapshotMeta
 
+SnapshotData = bytes | Sequence[bytes]
+"""A snapshot's bytes, whole or as parts in order (written without joining them)."""
+
 
 @dataclass(slots=True)
 class PersistentState:
@@ -65,7 +68,7 @@ class Storage(Protocol):
         """Durably store a snapshot, then drop the log prefix it covers (Raft §7)."""
         ...
 
-    def write_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+    def write_snapshot(self, meta: SnapshotMeta, data: SnapshotData) -> None:
         """Durably store a snapshot without touching the log; may run on another
         thread than the writer's. ``compact_log`` then drops what it covers."""
         ...

@@ -23,7 +23,7 @@ from types import TracebackType
 
 from ranet.core.types import Entry, HardState, SnapshotMeta
 from ranet.storage.append_rule import entries_to_store
-from ranet.storage.base import PersistentState
+from ranet.storage.base import PersistentState, SnapshotData
 from ranet.storage.datadir import DataDir
 from ranet.storage.recovery import recover_log
 from ranet.storage.snapshots import SnapshotStore
@@ -102,7 +102,7 @@ class DiskStorage:
         self._wal.compact(meta.last_index, meta.last_term)
         self._wal.sync()
 
-    def write_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+    def write_snapshot(self, meta: SnapshotMeta, data: SnapshotData) -> None:
         """Durably store a snapshot file without touching the log.
 
         Safe to call from another thread than the writer's, so a node can

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ranet.core.types import Entry, HardState, SnapshotMeta
 from ranet.storage.append_rule import entries_to_store
-from ranet.storage.base import PersistentState
+from ranet.storage.base import PersistentState, SnapshotData
 
 
 class MemoryStorage:
@@ -58,9 +58,9 @@ class MemoryStorage:
         self.write_snapshot(meta, data)
         self.compact_log(meta)
 
-    def write_snapshot(self, meta: SnapshotMeta, data: bytes) -> None:
+    def write_snapshot(self, meta: SnapshotMeta, data: SnapshotData) -> None:
         if meta.last_index > self._snapshot_file[0].last_index:
-            self._snapshot_file = (meta, data)
+            self._snapshot_file = (meta, data if isinstance(data, bytes) else b"".join(data))
 
     def compact_log(self, meta: SnapshotMeta) -> None:
         self.sync()

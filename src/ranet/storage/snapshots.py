@@ -28,6 +28,7 @@ from zlib import crc32
 
 from ranet.core.types import SnapshotMeta
 from ranet.errors import StorageCorruption
+from ranet.storage.base import SnapshotData
 from ranet.storage.datadir import DataDir, write_all
 
 logger = logging.getLogger(__name__)
@@ -62,14 +63,14 @@ class _SnapshotFile:
     data_crc: int
 
 
-def _encode_header(meta: SnapshotMeta, data: bytes) -> bytes:
+def _encode_header(meta: SnapshotMeta, data_length: int, data_crc: int) -> bytes:
     ids = meta.voters + meta.learners
     counts = (len(meta.voters), len(meta.learners), len(meta.context))
     header = (
         _FIXED.pack(_MAGIC, meta.last_index, meta.last_term, *counts)
         + struct.pack(f"<{len(ids)}Q", *ids)
         + meta.context
-        + _TRAILER.pack(len(data), crc32(data))
+        + _TRAILER.pack(data_length, data_crc)
     )
     return header + _CRC.pack(crc32(header))
 
@@ -101,21 +102,29 @@ class SnapshotStore:
     def meta(self) -> SnapshotMeta:
         return self._latest.meta if self._latest is not None else SnapshotMeta()
 
-    def save(self, meta: SnapshotMeta, data: bytes) -> None:
-        """Durably store a snapshot, then remove the older ones."""
+    def save(self, meta: SnapshotMeta, data: SnapshotData) -> None:
+        """Durably store a snapshot, then remove the older ones. ``data`` may
+        come in parts, written one after the other: a large state need not be
+        joined into one more copy in memory."""
+        parts = (data,) if isinstance(data, bytes) else data
+        length, crc = 0, 0
+        for part in parts:
+            length += len(part)
+            crc = crc32(part, crc)
         path = self._directory.file(_snapshot_name(meta.last_index))
         temporary = path + _TEMPORARY
-        header = _encode_header(meta, data)
+        header = _encode_header(meta, length, crc)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             write_all(fd, header)
-            write_all(fd, data)
+            for part in parts:
+                write_all(fd, part)
             self._directory.sync_file(fd)
         finally:
             os.close(fd)
         os.rename(temporary, path)
         self._directory.sync_dir()
-        self._latest = _SnapshotFile(path, meta, len(header), len(data), crc32(data))
+        self._latest = _SnapshotFile(path, meta, len(header), length, crc)
         self._remove_older_than(meta.last_index)
 
     def load(self) -> tuple[SnapshotMeta, bytes] | None:
