@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -62,6 +63,8 @@ async def _send_batches(
                             continue
                         expected -= 1
                         if isinstance(reply, hiredis.ReplyError):
+                            if not progress[1] and not errors:  # the first one, for the record
+                                print(f"  first error reply: {reply}", file=sys.stderr)
                             errors += 1
                 if not errors:
                     progress[0] += len(numbers)
