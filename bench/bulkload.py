@@ -14,11 +14,15 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import hiredis
 
@@ -27,6 +31,24 @@ from ranet.bench.resp import encode, parse_info, request
 
 BATCH_TIMEOUT_S = 60.0  # one pipeline of SETs must be answered within this
 MAX_ATTEMPTS = 20  # a batch answered with errors this often stops the load
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """The options every bulk-loading script shares."""
+    parser.add_argument("--value-size", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=1000, help="SETs per pipeline")
+    parser.add_argument("--timeout", type=float, default=900, help="bound on each phase (s)")
+    parser.add_argument("--data-dir", help="parent folder of the temporary data folders")
+    parser.add_argument("--json", help="write every run's figures here")
+
+
+def finish(results: list[dict[str, Any]], json_path: str | None) -> int:
+    """Print the load average, write the runs' figures as JSON if asked; exit status 0."""
+    print(f"load average at the end: {os.getloadavg()}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
 
 
 def key(number: int) -> bytes:

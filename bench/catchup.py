@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import statistics
@@ -45,7 +44,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bulkload import load, raft_info, rss_mib, snapshot_indexes, wait_until
+from bulkload import (
+    add_load_options,
+    finish,
+    load,
+    raft_info,
+    rss_mib,
+    snapshot_indexes,
+    wait_until,
+)
 
 import ranet
 from ranet.bench.procstat import cpu_seconds
@@ -201,10 +208,7 @@ async def main(args: argparse.Namespace) -> int:
                 f"{mode:9} {field:14} each run {', '.join(f'{v:,}' for v in values):40} "
                 f"median {statistics.median(values):,}"
             )
-    print(f"load average at the end: {os.getloadavg()}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return finish(results, args.json)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -217,12 +221,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--snapshot-every", type=int, help="--snapshot-entries of the nodes in snapshot mode"
     )
-    parser.add_argument("--value-size", type=int, default=100)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=1000, help="SETs per pipeline")
-    parser.add_argument("--timeout", type=float, default=900, help="bound on each phase (s)")
-    parser.add_argument("--data-dir", help="parent folder of the temporary data folders")
-    parser.add_argument("--json", help="write every run's figures here")
+    add_load_options(parser)
     args = parser.parse_args(argv)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = set(args.modes) - set(MODES)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import statistics
@@ -40,7 +39,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bulkload import load, raft_info, rss_mib, snapshot_indexes, wait_until
+from bulkload import (
+    add_load_options,
+    finish,
+    load,
+    raft_info,
+    rss_mib,
+    snapshot_indexes,
+    wait_until,
+)
 from catchup import find_leader
 
 import ranet
@@ -205,25 +212,17 @@ async def main(args: argparse.Namespace) -> int:
             f"{phase:9} largest node RSS per run {rss} MiB, median {statistics.median(rss)}; "
             f"largest peak per run {peak} MiB, median {statistics.median(peak)}"
         )
-    print(f"load average at the end: {os.getloadavg()}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return finish(results, args.json)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--value-size", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--snapshot-entries", type=int, help="passed to the nodes (default: theirs, 10000)"
     )
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=1000, help="SETs per pipeline")
-    parser.add_argument("--timeout", type=float, default=900, help="bound on each phase (s)")
-    parser.add_argument("--data-dir", help="parent folder of the temporary data folders")
-    parser.add_argument("--json", help="write every run's figures here")
+    add_load_options(parser)
     return parser.parse_args(argv)
 
 
