@@ -4,12 +4,15 @@ entry format, and a running cluster applying batched commands one by one."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from pathlib import Path
 
 import msgpack
 import pytest
 
 from ranet.core import EntryKind
+from ranet.errors import Timeout
 from ranet.node import AppendLog, Applied, Node, NodeConfig, RoleChanged, batching
 from tests.node.test_node_api import cluster, leader_and_follower, local_peers, run
 
@@ -125,3 +128,37 @@ def test_applied_events_are_one_per_command_and_can_be_turned_off(
         assert len({e.index for e in applied}) == 1  # one entry carried the three
     else:
         assert applied == []
+
+
+def test_a_finished_write_is_not_kept_alive_until_its_deadline(tmp_path: Path) -> None:
+    """Deadlines name log entries, not futures: a finished request's future is
+    freed at once instead of living on for the whole proposal timeout (which
+    filled the leader's heap under load and made full GCs stall it)."""
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            futures = [leader.propose_nowait(b"w%d" % i) for i in range(50)]
+            await asyncio.gather(*futures)
+            await leader.read_barrier()
+            finished = [weakref.ref(future) for future in futures]
+            del futures
+            gc.collect()
+            assert [ref for ref in finished if ref() is not None] == []
+
+    run(scenario())
+
+
+def test_a_write_without_a_majority_times_out_at_the_proposal_timeout(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, timeout=0.5) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            for node in nodes:
+                if node is not leader:
+                    await node.stop()
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(Timeout, match=r"not applied within 0\.5 s"):
+                await leader.propose(b"lost?")
+            assert 0.45 <= asyncio.get_running_loop().time() - started < 2.0
+
+    run(scenario())

@@ -97,6 +97,12 @@ logger = logging.getLogger(__name__)
 _Outcome = tuple[Any, BaseException | None]  # a command's result, or the error it raised
 
 
+def _fail_pending(futures: list[asyncio.Future[Any]], error: BaseException) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(error)
+
+
 class ResultCodec:
     """How results of forwarded commands cross the network: msgpack by default.
 
@@ -165,6 +171,10 @@ class Node:
         self._apply_waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # a heap
         # per time limit, (deadline, future, what to say) in deadline order
         self._deadlines: dict[float, deque[tuple[float, asyncio.Future[Any], str]]] = {}
+        # The hot paths' deadlines name what they bound, not the futures, so a
+        # finished request's future is freed at once (see _expire_deadlines):
+        self._entry_deadlines: deque[tuple[float, int, int]] = deque()  # (when, index, term)
+        self._read_deadlines: deque[tuple[float, bytes]] = deque()  # (when, read context)
         self._read_context: bytes | None = None  # the ReadIndex request this pass shares
         self._request_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -244,9 +254,7 @@ class Node:
         pending += [f for _, _, f in self._forwarded.values()]
         pending += [f for readers in self._reads.values() for f in readers]
         pending += [future for _, _, future in self._apply_waiters]
-        for future in pending:
-            if not future.done():
-                future.set_exception(shutting_down)
+        _fail_pending(pending, shutting_down)
         self._waiters.clear()
         self._proposals.clear()
         self._forwarded.clear()
@@ -320,8 +328,9 @@ class Node:
 
         Leader only: elsewhere it raises ``NotLeader`` at once (and
         ``ProposalDropped`` during a leadership transfer). On ``Timeout`` the
-        command may still commit later. Commands proposed in the same loop
-        iteration share one log entry (batching.py).
+        command may still commit later; ``timeout`` can shorten the node's
+        ``proposal_timeout``, not lengthen it. Commands proposed in the same
+        loop iteration share one log entry (batching.py).
         """
         return await self.propose_nowait(command, timeout=timeout)
 
@@ -337,8 +346,9 @@ class Node:
         future: asyncio.Future[Any] = self._loop_or_fail().create_future()
         self._proposals.append((command, future))
         self.schedule()
-        limit = timeout or self.config.proposal_timeout
-        return self._bounded(future, limit, f"command not applied within {limit} s")
+        if timeout is not None and timeout < self.config.proposal_timeout:
+            self._bounded(future, timeout, f"command not applied within {timeout} s")
+        return future  # else bounded with its log entry (_append_proposals)
 
     async def _applied_result(self, index: int, term: int, timeout: float | None) -> Any:
         """Wait until the entry this leader appended at ``index`` is applied."""
@@ -444,14 +454,19 @@ class Node:
             core.read_index(context)
             self._read_context = context
             self._reads[context] = [future]
+            deadline = self._loop_or_fail().time() + self.config.proposal_timeout
+            self._read_deadlines.append((deadline, context))
             self.schedule()
         else:
             # Later reads of the same pass share its request: nothing can have
             # been applied (so no write answered) since it took its read index,
             # because applying happens only in _process, which ends the sharing.
             self._reads[context].append(future)
-        # Readers whose request is never confirmed are dropped with the role.
-        return self._bounded(future, limit, f"leadership not confirmed within {limit} s")
+        # Readers whose request is never confirmed are dropped with the role,
+        # or at the request's deadline (_expire_deadlines).
+        if limit < self.config.proposal_timeout:
+            self._bounded(future, limit, f"leadership not confirmed within {limit} s")
+        return future
 
     async def _wait_applied(self, index: int, limit: float) -> None:
         if self.applied_index >= index:
@@ -475,7 +490,29 @@ class Node:
         return future
 
     def _expire_deadlines(self) -> None:
+        """Fail what waited past its deadline.
+
+        Proposals and leader reads - the hot paths - keep one deadline per log
+        entry and per ReadIndex request, naming the entry or request rather
+        than holding its futures: a deadline queue of futures kept every
+        finished request alive for the whole timeout, hundreds of thousands
+        of objects under load, and Python's full garbage collections over
+        them stalled the leader for up to 180 ms (docs/performance.md).
+        """
         now = self._loop_or_fail().time()
+        limit = self.config.proposal_timeout
+        entries = self._entry_deadlines
+        while entries and entries[0][0] <= now:
+            _, index, term = entries.popleft()
+            waiter = self._waiters.get(index)
+            if waiter is not None and waiter[0] == term:
+                del self._waiters[index]
+                _fail_pending(waiter[1], Timeout(f"command not applied within {limit} s"))
+        reads = self._read_deadlines
+        while reads and reads[0][0] <= now:
+            readers = self._reads.pop(reads.popleft()[1], None)
+            if readers is not None:
+                _fail_pending(readers, Timeout(f"leadership not confirmed within {limit} s"))
         for queue in self._deadlines.values():
             while queue and queue[0][0] <= now:
                 _, future, late = queue.popleft()
@@ -785,6 +822,8 @@ class Node:
                     future.set_exception(refusal)
                 return
             self._waiters[index] = (term, [future for _, future in run])
+            deadline = self._loop_or_fail().time() + self.config.proposal_timeout
+            self._entry_deadlines.append((deadline, index, term))
 
     def _apply(self, ready: Ready) -> None:
         index = ready.committed_first_index
@@ -838,9 +877,7 @@ class Node:
         proposed_term, futures = waiter
         if proposed_term != term or len(futures) != len(outcomes):
             dropped = ProposalDropped(f"entry {index} was replaced by a later leader; not applied")
-            for future in futures:
-                if not future.done():
-                    future.set_exception(dropped)
+            _fail_pending(futures, dropped)
             return
         for future, (result, error) in zip(futures, outcomes, strict=True):
             if future.done():
@@ -857,9 +894,7 @@ class Node:
         if soft.role != Role.LEADER and self._reads:
             lost = self._not_leader()
             for readers in self._reads.values():
-                for future in readers:
-                    if not future.done():
-                        future.set_exception(lost)
+                _fail_pending(readers, lost)
             self._reads.clear()
         if self.on_event is not None:
             node_id = self.config.node_id
