@@ -335,16 +335,23 @@ def test_acknowledgements_arriving_together_cost_one_commit_notice() -> None:
     assert len(notices) == 1 and notices[0].commit_index == first + 9
 
 
-def test_a_follower_with_entries_in_flight_learns_the_commit_from_the_next_append() -> None:
-    """Under pipelining the commit index rides on appends; a separate notice
-    goes only to a follower whose last in-flight entry was acknowledged."""
+def leader_with_appends_in_flight(count: int) -> tuple[RaftCore, int]:
+    """A 3-node cluster's leader that sent ``count`` one-entry appends, none
+    acknowledged; and the index of the first of those entries."""
     cluster = Cluster(3)
     cluster.elect(1)
     leader = cluster[1]
     first = leader.log.last_index + 1
-    for i in range(3):
+    for i in range(count):
         leader.propose(b"%d" % i)
         take(leader)
+    return leader, first
+
+
+def test_a_follower_with_entries_in_flight_learns_the_commit_from_the_next_append() -> None:
+    """Under pipelining the commit index rides on appends; a separate notice
+    goes only to a follower whose last in-flight entry was acknowledged."""
+    leader, first = leader_with_appends_in_flight(3)
     leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=first))  # commits `first`
     sent = take(leader).messages
     assert not [m for m in sent if isinstance(m, Heartbeat) and m.dst == 2]  # 2 still in flight
@@ -359,13 +366,7 @@ def test_a_follower_with_entries_in_flight_learns_the_commit_from_the_next_appen
 def test_no_empty_probe_while_acknowledgements_flow() -> None:
     """A heartbeat answered while entries are in flight and being acknowledged
     must not send an empty append (it could overtake them and be rejected)."""
-    cluster = Cluster(3)
-    cluster.elect(1)
-    leader = cluster[1]
-    first = leader.log.last_index + 1
-    for i in range(3):
-        leader.propose(b"%d" % i)
-        take(leader)
+    leader, first = leader_with_appends_in_flight(3)
     leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=first))  # still 2 in flight
     take(leader)
     leader.step(HeartbeatResponse(2, 1, 1))

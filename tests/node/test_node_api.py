@@ -139,9 +139,11 @@ def test_without_a_majority_writes_time_out_and_reads_fail(tmp_path: Path) -> No
             for node in nodes:
                 if node is not leader:
                     await node.stop()
-            with pytest.raises((Timeout, NotLeader)):
-                await leader.propose(b"lost?")
-            with pytest.raises((Timeout, NotLeader)):
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(Timeout, match=r"not applied within 0\.5 s"):
+                await leader.propose(b"lost?")  # bounded with its log entry
+            assert 0.45 <= asyncio.get_running_loop().time() - started < 2.0
+            with pytest.raises((Timeout, NotLeader)):  # NotLeader once check-quorum steps down
                 await leader.read_barrier()
 
     run(scenario())
