@@ -241,8 +241,10 @@ class Node:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        this = asyncio.current_task()  # _fail runs stop() as one of the node's tasks
         for task in list(self._tasks):
-            task.cancel()
+            if task is not this:
+                task.cancel()
         if self.transport is not None:
             await self.transport.stop()
         if self._sync_future is not None:
