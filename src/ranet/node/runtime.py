@@ -8,8 +8,9 @@ the core's Ready loop (ranet.core.ready):
 
 1. messages that promise nothing are sent at once;
 2. hard state and entries are written to storage on the loop thread (a
-   cheap ``write``), and the fsync runs on a disk thread while the loop keeps
-   receiving (thesis §10.2.1). Writes that arrive during an fsync wait for
+   cheap ``write``); a leader's fsync runs on a disk thread while the loop
+   keeps sending and receiving (thesis §10.2.1), a follower's on the loop
+   (``_start_sync`` says why). Writes that arrive during an fsync wait for
    the next one, which covers all of them (group commit);
 3. when an fsync returns, the Readies it covered release their
    durability-promising messages and are acknowledged to the core, in order;
@@ -780,9 +781,27 @@ class Node:
         return True
 
     def _start_sync(self) -> None:
+        """Make the Readies written so far durable, then release them (rule 1).
+
+        A leader syncs on the disk thread: it keeps sending appends and
+        serving clients meanwhile, and counts itself only once the sync is
+        done (thesis §10.2.1). A follower syncs on the loop: its sync is what
+        its acknowledgement waits for, and all its loop could do meanwhile is
+        receive appends that must wait for the next sync anyway; the two
+        thread hand-offs cost more (docs/performance.md, optimization 11).
+        """
         batch, self._unsynced = self._unsynced, []
-        assert self._storage is not None
-        future = self._loop_run_in_disk(self._storage.sync)
+        storage = self._storage
+        assert storage is not None
+        if not self._core().is_leader:
+            try:
+                storage.sync()
+            except Exception as error:
+                self._fail(error, "a storage sync failed")  # rule 2
+                return
+            self._synced(batch)
+            return
+        future = self._loop_run_in_disk(storage.sync)
         self._sync_future = future
         future.add_done_callback(lambda done: self._sync_done(batch, done))
 
@@ -792,8 +811,10 @@ class Node:
         if error is not None:
             self._fail(error, "a storage sync failed")  # rule 2
             return
-        if not self._running:
-            return
+        if self._running:
+            self._synced(batch)
+
+    def _synced(self, batch: list[Ready]) -> None:
         for ready in batch:
             self._release(ready)
         self.schedule()
