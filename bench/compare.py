@@ -218,15 +218,6 @@ def stop_processes(processes: list[subprocess.Popen[Any]], timeout: float = 10.0
             process.wait()
 
 
-def cpu_seconds(pid: int) -> float | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def median(values: list[float | None]) -> float | None:
     known = [value for value in values if value is not None]
     return statistics.median(known) if known else None
@@ -388,6 +379,8 @@ def pysyncobj_run(
         if not started.wait(STARTUP_TIMEOUT_S):
             raise RuntimeError("PySyncObj elected no leader")
         time.sleep(args.warmup)
+        from ranet.bench.procstat import cpu_seconds  # not at the top: node mode has no ranet
+
         before = {p.pid: cpu_seconds(p.pid) for p in processes}
         window_start = time.monotonic()
         time.sleep(args.duration)

@@ -62,6 +62,13 @@ def cluster(
     return running(make_nodes(data, peers or local_peers(), timeout))
 
 
+async def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``condition`` on the loop until it holds, bounded by ``timeout``."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 async def leader_and_follower(nodes: list[Node]) -> tuple[Node, Node]:
     leader = nodes[await nodes[0].wait_for_leader(10)]
     for node in nodes:  # every node must know the leader, so forwarding works

@@ -3,7 +3,6 @@ learner, promote it, remove members (the leader too), over real TCP."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from ranet.core import ChangeKind
 from ranet.errors import ConfigurationError
 from ranet.node import AppendLog, Node, NodeConfig
 from ranet.node.supervisor import free_ports
-from tests.node.test_node_api import FAST, leader_and_follower, run, running
+from tests.node.test_node_api import FAST, leader_and_follower, run, running, wait_until
 
 
 def node(data: Path, node_id: int, peers: dict[int, tuple[str, int]], *, join: bool) -> Node:
@@ -22,12 +21,6 @@ def node(data: Path, node_id: int, peers: dict[int, tuple[str, int]], *, join: b
         snapshot_entries=30,
     )  # fmt: skip
     return Node(config, AppendLog())
-
-
-async def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 def test_grow_from_three_to_four_then_remove_the_leader(tmp_path: Path) -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from ranet.node import AppendLog, Node, NodeConfig
 from ranet.node.snapshots import SnapshotChunk, SnapshotChunkAck
-from tests.node.test_node_api import FAST, leader_and_follower, local_peers, run, running
+from tests.node.test_node_api import (
+    FAST,
+    leader_and_follower,
+    local_peers,
+    run,
+    running,
+    wait_until,
+)
 
 
 def snapshotting_nodes(data: Path, peers: dict[int, tuple[str, int]]) -> list[Node]:
@@ -26,12 +33,6 @@ async def write(leader: Node, count: int, tag: str) -> None:
     would share entries, and these tests count entries)."""
     for i in range(count):
         await leader.propose(f"{tag}-{i}".encode())
-
-
-async def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 def test_snapshots_bound_the_log_of_every_node(tmp_path: Path) -> None:

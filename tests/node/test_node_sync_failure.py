@@ -12,7 +12,14 @@ import pytest
 from ranet.errors import ShuttingDown
 from ranet.node import AppendLog, Node, NodeConfig
 from ranet.storage import MemoryStorage
-from tests.node.test_node_api import FAST, leader_and_follower, local_peers, run, running
+from tests.node.test_node_api import (
+    FAST,
+    leader_and_follower,
+    local_peers,
+    run,
+    running,
+    wait_until,
+)
 
 
 class BreakableStorage(MemoryStorage):
@@ -38,12 +45,6 @@ def breakable_nodes(data: Path) -> list[Node]:
     ]
 
 
-async def until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 @pytest.mark.parametrize("who", ["follower", "leader"])
 def test_a_failed_sync_stops_the_node_and_acknowledges_nothing(tmp_path: Path, who: str) -> None:
     async def scenario() -> None:
@@ -57,7 +58,7 @@ def test_a_failed_sync_stops_the_node_and_acknowledges_nothing(tmp_path: Path, w
             victim.storage.broken = True  # type: ignore[attr-defined]
             acknowledged = victim.core.log.stable_index
             outcome = asyncio.ensure_future(leader.propose(b"after"))
-            await until(lambda: victim.failure is not None and not victim.running)
+            await wait_until(lambda: victim.failure is not None and not victim.running)
             assert isinstance(victim.failure, OSError)
             assert victim.core.log.stable_index == acknowledged  # nothing more promised
             if who == "follower":
