@@ -49,6 +49,7 @@ class FakeBackend:
     failure: Exception | None = None
     refusal: Exception | None = None  # raised by write() itself, before any await
     hang: bool = False
+    hang_writes: bool = False  # only writes never answer; reads still do
     write_delay: float = 0.0  # seconds a write takes: lets a read overtake it if it may
     writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
     reads: list[tuple[list[bytes], bool]] = field(default_factory=list)
@@ -78,6 +79,8 @@ class FakeBackend:
     async def _write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
         client_id, sequence = session or (0, 0)
         entry = encode(Envelope(client_id, sequence, int(time.time() * 1000), argv))
+        if self.hang_writes:
+            await asyncio.Event().wait()
         return await self._call(lambda: self.store.apply(entry), self.write_delay)
 
     async def membership(self, argv: list[bytes]) -> Reply:

@@ -9,6 +9,7 @@ backend in trouble gives a retryable error instead of a hang.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Iterator
 
@@ -285,6 +286,23 @@ def test_a_backend_that_never_answers_times_out(server: Served, client: redis.Re
     assert replies[2] is True
     server.call(lambda: setattr(server.backend, "hang", False))
     assert client.set("a", 1) is True
+
+
+def test_a_timed_out_call_ending_late_does_not_touch_the_next_group(
+    server: Served, client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The read after a timed-out write is in flight when the write's cancellation
+    lands; that late ending must be ignored, not taken for the read's."""
+    client.set("a", "before")
+    server.call(lambda: setattr(server.backend, "hang_writes", True))
+    with client.pipeline(transaction=False) as pipe:
+        pipe.set("a", 1).get("a").ping()
+        replies = pipe.execute(raise_on_error=False)
+    assert str(replies[0]).startswith("TIMEOUT the command's outcome is unknown")
+    assert replies[1:] == ["before", True]
+    server.call(lambda: setattr(server.backend, "hang_writes", False))
+    assert client.set("a", 1) is True
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_asyncio_clients_in_parallel(server: Served) -> None:

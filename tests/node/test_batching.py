@@ -146,3 +146,28 @@ def test_a_finished_write_is_not_kept_alive_until_its_deadline(tmp_path: Path) -
             assert [ref for ref in finished if ref() is not None] == []
 
     run(scenario())
+
+
+def test_a_read_barrier_runs_then_when_it_lifts_on_leader_and_follower(tmp_path: Path) -> None:
+    """``then`` runs once the read index is applied, on the node asked: it sees
+    every write acknowledged before the call, and its result or error is the
+    future's."""
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, follower = await leader_and_follower(nodes)
+            await leader.propose(b"before")
+            for node in (leader, follower):
+                items = node.state_machine.items
+                seen = node.read_barrier_nowait(then=lambda _, items=items: list(items))
+                assert await seen == [b"before"]
+                index = node.read_barrier_nowait(then=lambda index: index)
+                assert await index == leader.core.log.last_index
+
+                def broken(index: int) -> None:
+                    raise KeyError("no such thing")
+
+                with pytest.raises(KeyError, match="no such thing"):
+                    await node.read_barrier_nowait(then=broken)
+
+    run(scenario())

@@ -34,6 +34,11 @@ def record_offsets(path: Path, seq: int) -> list[int]:
     return list(scan_segment(str(path / segment_name(seq)), seq, newest=False).segment.offsets)
 
 
+def records_end(path: Path, seq: int) -> int:
+    """Where a segment's records end: the newest is zero-filled beyond (wal.py Rule 5)."""
+    return scan_segment(str(path / segment_name(seq)), seq, newest=True).segment.size
+
+
 def snapshot_of_directory(path: Path) -> dict[str, bytes]:
     return {name: (path / name).read_bytes() for name in os.listdir(path) if name != "LOCK"}
 
@@ -53,9 +58,8 @@ def assert_refused(path: Path, damaged_file: str, offset: int) -> StorageCorrupt
 def test_a_torn_last_record_is_cut_at_every_offset(tmp_path: Path) -> None:
     original = tmp_path / "original"
     write_log(original, batches=1)
-    segment = original / segment_name(1)
     last_record = record_offsets(original, 1)[-1]
-    size = segment.stat().st_size
+    size = records_end(original, 1)
     for cut in range(last_record, size):
         crashed = tmp_path / f"cut-{cut}"
         shutil.copytree(original, crashed)
@@ -69,7 +73,7 @@ def test_a_zero_filled_tail_is_cut(tmp_path: Path) -> None:
     """A crash can leave space the file system allocated but never wrote."""
     write_log(tmp_path, batches=2)
     segment = tmp_path / segment_name(1)
-    size = segment.stat().st_size
+    size = records_end(tmp_path, 1)
     with open(segment, "ab") as f:
         f.write(bytes(4096))
     with DiskStorage(tmp_path) as storage:
@@ -180,7 +184,8 @@ def test_a_valid_record_of_an_unknown_kind_is_refused(tmp_path: Path) -> None:
     """Its checksum holds, so it is no torn write: something else wrote it."""
     write_log(tmp_path, batches=1)
     segment = tmp_path / segment_name(1)
-    offset = segment.stat().st_size
+    offset = records_end(tmp_path, 1)
+    os.truncate(segment, offset)
     with open(segment, "ab") as f:
         f.write(encode_record(b"\x09future record kind"))
     error = assert_refused(tmp_path, segment_name(1), offset)
@@ -190,7 +195,8 @@ def test_a_valid_record_of_an_unknown_kind_is_refused(tmp_path: Path) -> None:
 def test_an_entry_out_of_sequence_is_refused(tmp_path: Path) -> None:
     write_log(tmp_path, batches=1)
     segment = tmp_path / segment_name(1)
-    offset = segment.stat().st_size
+    offset = records_end(tmp_path, 1)
+    os.truncate(segment, offset)
     with open(segment, "ab") as f:
         f.write(encode_entries(9, entries(9, 9, 1), offset)[0])
     error = assert_refused(tmp_path, segment_name(1), offset)

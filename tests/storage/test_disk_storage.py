@@ -14,7 +14,7 @@ import pytest
 from storage_fixtures import entries
 
 from ranet.core.types import Entry, HardState, SnapshotMeta
-from ranet.errors import DataDirLocked, StorageError
+from ranet.errors import DataDirLocked, StorageCorruption, StorageError
 from ranet.storage import MemoryStorage, PersistentState
 from ranet.storage.disk import DiskStorage
 from ranet.storage.segment import scan_segment, segment_name
@@ -326,3 +326,68 @@ def test_a_bad_segment_size_is_refused(tmp_path: Path) -> None:
 def test_segment_files_are_named_by_sequence_number(tmp_path: Path) -> None:
     DiskStorage(tmp_path).close()
     assert segment_files(tmp_path) == [segment_name(1)]
+
+
+def test_space_ahead_of_the_records_is_zero_filled_and_sealed_segments_are_cut(
+    tmp_path: Path,
+) -> None:
+    """wal.py Rule 5: records overwrite preallocated zeros; a sealed segment ends
+    at its last record."""
+    with DiskStorage(tmp_path, segment_size=4000) as storage:
+        storage.append(1, entries(1, 10, 1))
+        storage.sync()
+        newest = tmp_path / segment_files(tmp_path)[-1]
+        records_end = scan_segment(str(newest), 1, newest=True).segment.size
+        assert os.path.getsize(newest) == 4000 > records_end
+        assert not newest.read_bytes()[records_end:].strip(b"\0")
+        for first in range(11, 201, 10):
+            storage.append(first, entries(first, first + 9, 1))
+        storage.sync()
+    names = segment_files(tmp_path)
+    assert len(names) > 2
+    for seq, name in enumerate(names[:-1], start=1):
+        found = scan_segment(str(tmp_path / name), seq, newest=False)
+        assert found.file_size == found.segment.size  # cut when sealed
+    assert reopened(tmp_path, segment_size=4000).entries == entries(1, 200, 1)
+
+
+def test_reopening_cuts_the_zero_tail_silently_and_appends_after_the_records(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with DiskStorage(tmp_path) as storage:
+        storage.append(1, entries(1, 5, 1))
+        storage.sync()
+    with caplog.at_level(logging.WARNING), DiskStorage(tmp_path) as storage:
+        assert storage.load().entries == entries(1, 5, 1)
+        storage.append(6, entries(6, 8, 2))
+        storage.sync()
+    assert not caplog.records  # unused space is no torn write
+    assert reopened(tmp_path).entries == entries(1, 5, 1) + entries(6, 8, 2)
+
+
+def test_an_older_segment_whose_cut_did_not_reach_the_disk_is_accepted(tmp_path: Path) -> None:
+    """A crash after sealing but before the shortened size was on disk leaves
+    zeros after an older segment's records: space, not damage."""
+    with DiskStorage(tmp_path, segment_size=600) as storage:
+        for first in range(1, 41, 10):
+            storage.append(first, entries(first, first + 9, 1))
+        storage.sync()
+    oldest = tmp_path / segment_files(tmp_path)[0]
+    with open(oldest, "ab") as f:
+        f.write(bytes(3000))
+    assert reopened(tmp_path, segment_size=600).entries == entries(1, 40, 1)
+
+
+def test_damage_before_the_zeros_of_an_older_segment_is_still_corruption(
+    tmp_path: Path,
+) -> None:
+    with DiskStorage(tmp_path, segment_size=600) as storage:
+        for first in range(1, 41, 10):
+            storage.append(first, entries(first, first + 9, 1))
+        storage.sync()
+    oldest = tmp_path / segment_files(tmp_path)[0]
+    data = bytearray(oldest.read_bytes())
+    data[-3] ^= 0xFF  # inside the last record
+    oldest.write_bytes(bytes(data) + bytes(3000))
+    with pytest.raises(StorageCorruption):
+        reopened(tmp_path, segment_size=600)

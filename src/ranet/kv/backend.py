@@ -28,8 +28,9 @@ class Backend(Protocol):
         """
         ...
 
-    async def read(self, argv: list[bytes], *, stale: bool) -> Reply:
-        """Run a read-only command: linearizable (ReadIndex) unless ``stale``."""
+    def read(self, argv: list[bytes], *, stale: bool) -> Awaitable[Reply]:
+        """Run a read-only command: linearizable (ReadIndex) unless ``stale``;
+        an awaitable of its reply, as for ``write``."""
         ...
 
     async def transfer_leadership(self, target: int | None) -> Reply:

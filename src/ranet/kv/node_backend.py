@@ -9,8 +9,10 @@ store, so they are linearizable on any node; stale reads skip the barrier.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from ranet.core import ChangeKind
@@ -74,9 +76,16 @@ class NodeBackend:
         command = envelope.encode(envelope.Envelope(client_id, sequence, now_ms, argv))
         return self.node.submit_nowait(command)
 
-    async def read(self, argv: list[bytes], *, stale: bool) -> Reply:
+    def read(self, argv: list[bytes], *, stale: bool) -> Awaitable[Reply]:
+        """The reply's future: a linearizable read runs on the store the moment
+        its ReadIndex barrier lifts (no coroutine and no task per read)."""
         if not stale:
-            await self.node.read_barrier()
+            return self.node.read_barrier_nowait(then=partial(self._read_now, argv))
+        reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        reply.set_result(self._read_now(argv))
+        return reply
+
+    def _read_now(self, argv: list[bytes], read_index: int = 0) -> Reply:
         # Reading with this node's clock hides keys past their deadline without
         # changing state; only applied entries move the store's own clock.
         return self.store.read(argv, now_ms=int(self._clock() * 1000))

@@ -30,6 +30,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -157,9 +158,8 @@ class RespServer:
         clients = list(self._clients.values())
         for client in clients:
             client.abort()
-        workers = [client.worker for client in clients if client.worker is not None]
-        if workers:
-            await asyncio.wait(workers, timeout=1.0)
+        if clients:
+            await asyncio.wait([client.closed for client in clients], timeout=1.0)
 
     def clients(self) -> list[_Client]:
         return list(self._clients.values())
@@ -225,7 +225,14 @@ class _Call:
 
 
 class _Client(asyncio.Protocol):
-    """One client connection: parse, run in order, answer in order (Rules 1-3)."""
+    """One client connection: parse, run in order, answer in order (Rules 1-3).
+
+    Driven by callbacks, not by a task: bytes arriving, a backend call
+    finishing and the socket becoming writable each call ``_advance``, which
+    runs queued commands until one must wait for the backend, writes the
+    replies that are ready, and returns. A request that needs the log thus
+    costs no task wake-up of its own (docs/performance.md, optimization 12).
+    """
 
     def __init__(self, server: RespServer) -> None:
         self.server = server
@@ -238,18 +245,26 @@ class _Client(asyncio.Protocol):
         self.peer = self.local = "?"
         self.created = self.last_active = time.monotonic()
         self.last_command = b"NULL"
-        self.worker: asyncio.Task[None] | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._transport: asyncio.Transport | None = None
         self._parser = RequestParser(server.limits)
-        self._queue: list[list[bytes]] = []
+        self._queue: deque[list[bytes]] = deque()
         self._queued_bytes = 0
         self._failure: RespProtocolError | None = None
         self._eof = False
         self._quitting = False
+        self._finished = False
         self._reading_paused = False
-        self._wakeup = asyncio.Event()
-        self._writable = asyncio.Event()
-        self._writable.set()
+        self._writing_paused = False
+        # Replies in command order; a slot holds a _Call until its reply is in.
+        self._slots: list[list[Any]] = []  # [reply or _Call, resp3]
+        self._written = 0  # slots[:_written] are on the wire already
+        self._group: list[int] = []  # slots of calls not made yet, all of one kind
+        self._group_kind: Kind | None = None
+        self._in_flight: list[tuple[int, asyncio.Future[Reply]]] = []  # (slot, its call)
+        self._waiting = 0  # calls in flight not finished yet
+        self._generation = 0  # of the group in flight: a late callback of an older one is ignored
+        self._timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -259,7 +274,6 @@ class _Client(asyncio.Protocol):
         self.peer = _format(transport.get_extra_info("peername"))
         self.local = _format(transport.get_extra_info("sockname"))
         self.id = self.server._register(self)
-        self.worker = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
         if self._failure is not None or self._quitting:
@@ -274,24 +288,26 @@ class _Client(asyncio.Protocol):
         self._queued_bytes += len(data)
         if self._queue and self._queued_bytes > _MAX_QUEUED_BYTES:
             self._pause_reading()
-        self._wakeup.set()
+        self._advance()
 
     def eof_received(self) -> bool:
         self._eof = True  # answer what came before the half-close, then close
-        self._wakeup.set()
+        self._advance()
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._finished = True
         self.server._unregister(self)
-        self._writable.set()
-        if self.worker is not None:
-            self.worker.cancel()
+        self._cancel_in_flight()
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     def pause_writing(self) -> None:
-        self._writable.clear()
+        self._writing_paused = True
 
     def resume_writing(self) -> None:
-        self._writable.set()
+        self._writing_paused = False
+        self._advance()
 
     def abort(self) -> None:
         if self._transport is not None:
@@ -304,124 +320,151 @@ class _Client(asyncio.Protocol):
 
     # -- running commands ------------------------------------------------------
 
-    async def _serve(self) -> None:
-        """Take the queued commands batch by batch; one write per batch."""
-        transport = self._transport
-        assert transport is not None
+    def _advance(self) -> None:
+        """Run what can run now, write what is ready; return when waiting."""
         try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._queue and not self._quitting:
-                    batch, self._queue, self._queued_bytes = self._queue, [], 0
-                    if self._reading_paused and self._failure is None:
-                        self._reading_paused = False
-                        transport.resume_reading()
-                    self.last_active = time.monotonic()
-                    self.last_command = batch[-1][0]
-                    await self._send(await self._run(batch))
-                if self._failure is not None and not self._quitting:
-                    log.info("client %s (%s) closed: %s", self.id, self.peer, self._failure)
-                    transport.write(encode_reply(ErrorReply(f"ERR {self._failure}")))
-                if self._quitting or self._failure is not None or self._eof:
-                    transport.close()
-                    return
+            self._run_queued()
         except Exception:
             log.exception(
                 "client %s (%s): connection dropped after an internal error", self.id, self.peer
             )
-            transport.abort()
+            self._finished = True
+            self._cancel_in_flight()
+            if self._transport is not None:
+                self._transport.abort()
 
-    async def _run(self, batch: list[list[bytes]]) -> list[tuple[Encodable, bool]]:
-        """Run ``batch`` in order; its replies in order, each with its protocol (RESP3?)."""
-        out: list[tuple[Encodable, bool]] = []
-        pending: list[tuple[int, _Call]] = []  # (index in out, call not made yet)
-        group: Kind | None = None  # the kind of the backend calls in pending
-        for argv in batch:
-            result = self._execute(argv)
-            if result is _HANG_UP:
-                break
-            if isinstance(result, _Call):
-                if result.kind is not None:
-                    if pending and group not in (None, result.kind):
-                        await self._settle(out, pending)
-                    group = result.kind
-                pending.append((len(out), result))
-            out.append((result, self.resp3))
-            if self._quitting:
-                break
-        if pending:
-            await self._settle(out, pending)
-        return out
-
-    async def _settle(
-        self, out: list[tuple[Encodable, bool]], pending: list[tuple[int, _Call]]
-    ) -> None:
-        """Make the pending calls together, await them in order, put their replies in ``out``.
-
-        One call is awaited directly; several become tasks, started in order in
-        the same loop iteration. All share one deadline, ``command_timeout``,
-        unless the backend bounds its calls itself.
-        """
-        if len(pending) == 1 and self.server.backend_bounds_calls:
-            # The common case (one request per round trip) without the
-            # deadline's context manager, which costs as much as the rest.
-            index, call = pending.pop()
-            try:
-                reply = await call.start()
-            except Exception as error:
-                reply = error_reply(error, call.kind)
-            out[index] = (reply, out[index][1])
-            return
-        steps: list[Any] = (
-            [_start(pending[0][1])]
-            if len(pending) == 1
-            else [asyncio.ensure_future(_start(call)) for _, call in pending]
-        )
-        # A backend that bounds every call itself needs no timer here.
-        timeout = None if self.server.backend_bounds_calls else self.server.command_timeout
-        done = 0
-        try:
-            async with asyncio.timeout(timeout):
-                for (index, call), step in zip(pending, steps, strict=True):
-                    try:
-                        reply = await step
-                    except Exception as error:
-                        reply = error_reply(error, call.kind)
-                    out[index] = (reply, out[index][1])
-                    done += 1
-        except TimeoutError:
-            for index, call in pending[done:]:
-                reply = timeout_reply(call.kind, f"no reply within {timeout:g} s")
-                out[index] = (reply, out[index][1])
-        finally:
-            for step in steps[done:]:
-                _discard(step)
-            pending.clear()
-
-    async def _send(self, replies: list[tuple[Encodable, bool]]) -> None:
-        """Encode and write ``replies``: one write if they are small, else slices.
-
-        Between slices, and after the last, wait while the client is not
-        reading: a pipeline of ``GET big`` cannot pile its replies up here.
-        """
+    def _run_queued(self) -> None:
         transport = self._transport
-        assert transport is not None
+        if self._finished or transport is None:
+            return
+        while not self._waiting and not self._writing_paused:
+            if self._queue and not self._quitting:
+                self._take(self._queue.popleft())
+            elif self._group:
+                self._start_group()
+            else:
+                break
+        if not self._write_ready(transport) or self._waiting:
+            return  # resume_writing or the calls' end calls back
+        if self._reading_paused and self._failure is None:
+            self._reading_paused = False
+            transport.resume_reading()
+        self._queued_bytes = 0
+        self._close_if_done(transport)
+
+    def _take(self, argv: list[bytes]) -> None:
+        """Run one command as far as it runs here: a reply now, or a call in a group."""
+        self.last_active = time.monotonic()
+        self.last_command = argv[0]
+        result = self._execute(argv)
+        if result is _HANG_UP:
+            self._queue.clear()
+            return
+        slot = len(self._slots)
+        self._slots.append([result, self.resp3])
+        if not isinstance(result, _Call):
+            return
+        if result.kind is not None:
+            if self._group and self._group_kind not in (None, result.kind):
+                # Rule 2: the calls before it are made, and answered, first.
+                self._start_group()
+            self._group_kind = result.kind
+        self._group.append(slot)
+
+    def _start_group(self) -> None:
+        """Make the group's calls, in order, in this loop iteration (Rule 2)."""
+        slots, self._group, self._group_kind = self._group, [], None
+        self._generation += 1
+        done = partial(self._call_done, self._generation)
+        loop = asyncio.get_running_loop()
+        for slot in slots:
+            step = _start(self._slots[slot][0])
+            future = step if isinstance(step, asyncio.Future) else asyncio.ensure_future(step)
+            self._in_flight.append((slot, future))
+        self._waiting = len(self._in_flight)
+        for slot, future in self._in_flight:
+            future.add_done_callback(partial(done, slot))
+        if not self.server.backend_bounds_calls:
+            timeout = self.server.command_timeout
+            self._timer = loop.call_later(timeout, self._calls_timed_out, timeout)
+
+    def _call_done(self, generation: int, slot: int, future: asyncio.Future[Reply]) -> None:
+        if self._finished or generation != self._generation or not self._waiting:
+            return  # the connection is gone, or the call timed out
+        call: _Call = self._slots[slot][0]
+        if future.cancelled():
+            reply: Encodable = error_reply(ShuttingDown("the call was cancelled"), call.kind)
+        elif (error := future.exception()) is not None:
+            reply = error_reply(cast(Exception, error), call.kind)
+        else:
+            reply = future.result()
+        self._slots[slot][0] = reply
+        self._waiting -= 1
+        if not self._waiting:
+            self._group_done()
+
+    def _calls_timed_out(self, timeout: float) -> None:
+        for slot, future in self._in_flight:
+            entry = self._slots[slot]
+            if isinstance(entry[0], _Call):
+                entry[0] = timeout_reply(entry[0].kind, f"no reply within {timeout:g} s")
+                _discard(future)
+        self._waiting = 0
+        self._generation += 1
+        self._group_done()
+
+    def _group_done(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._in_flight.clear()
+        self._advance()
+
+    def _cancel_in_flight(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for _, future in self._in_flight:
+            _discard(future)
+        self._in_flight.clear()
+        self._waiting = 0
+        self._generation += 1
+
+    def _write_ready(self, transport: asyncio.Transport) -> bool:
+        """Write the replies that are ready, in order, in slices; False while the
+        client is not reading (a pipeline of ``GET big`` cannot pile up here)."""
+        slots = self._slots
         pieces: list[bytes] = []
         size = 0
-        for reply, resp3 in replies:
+        while self._written < len(slots) and not isinstance(slots[self._written][0], _Call):
+            if self._writing_paused:
+                break  # resume_writing calls back
+            reply, resp3 = slots[self._written]
             data = encode_reply(reply, resp3)
             pieces.append(data)
             size += len(data)
+            self._written += 1
             if size >= _WRITE_SLICE:
                 transport.write(b"".join(pieces))
                 pieces.clear()
                 size = 0
-                await self._writable.wait()
         if pieces:
             transport.write(b"".join(pieces))
-            if not self._writable.is_set():
-                await self._writable.wait()
+        if self._written == len(slots):
+            slots.clear()
+            self._written = 0
+        return not self._writing_paused
+
+    def _close_if_done(self, transport: asyncio.Transport) -> None:
+        """After the last reply: a protocol error is reported, QUIT and EOF close."""
+        if self._queue and not self._quitting:
+            return
+        if self._failure is not None and not self._quitting:
+            log.info("client %s (%s) closed: %s", self.id, self.peer, self._failure)
+            transport.write(encode_reply(ErrorReply(f"ERR {self._failure}")))
+        if self._quitting or self._failure is not None or self._eof:
+            self._finished = True
+            transport.close()
 
     def _execute(self, argv: list[bytes]) -> Encodable | _Call:
         """Run one command as far as it runs here: a reply, or the backend call to make."""

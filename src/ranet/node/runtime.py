@@ -98,6 +98,15 @@ logger = logging.getLogger(__name__)
 _Outcome = tuple[Any, BaseException | None]  # a command's result, or the error it raised
 
 
+def _read_index(index: int) -> int:
+    """``read_barrier``'s result: the read index itself."""
+    return index
+
+
+_Then = Callable[[int], Any] | None  # run when a read barrier lifts; None: the index itself
+_Reader = tuple["asyncio.Future[Any]", _Then]
+
+
 def _fail_pending(futures: list[asyncio.Future[Any]], error: BaseException) -> None:
     for future in futures:
         if not future.done():
@@ -168,8 +177,8 @@ class Node:
         self._proposals: list[tuple[bytes, asyncio.Future[Any]]] = []  # not yet appended
         # request id -> (leader asked, is a write, future)
         self._forwarded: dict[int, tuple[int, bool, asyncio.Future[Any]]] = {}
-        self._reads: dict[bytes, list[asyncio.Future[int]]] = {}  # ReadIndex context -> readers
-        self._apply_waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # a heap
+        self._reads: dict[bytes, list[_Reader]] = {}  # ReadIndex context -> readers
+        self._apply_waiters: list[tuple[int, int, asyncio.Future[Any], _Then]] = []  # a heap
         # per time limit, (deadline, future, what to say) in deadline order
         self._deadlines: dict[float, deque[tuple[float, asyncio.Future[Any], str]]] = {}
         # The hot paths' deadlines name what they bound, not the futures, so a
@@ -255,8 +264,8 @@ class Node:
         pending = [f for _, futures in self._waiters.values() for f in futures]
         pending += [future for _, future in self._proposals]
         pending += [f for _, _, f in self._forwarded.values()]
-        pending += [f for readers in self._reads.values() for f in readers]
-        pending += [future for _, _, future in self._apply_waiters]
+        pending += [f for readers in self._reads.values() for f, _ in readers]
+        pending += [future for _, _, future, _ in self._apply_waiters]
         _fail_pending(pending, shutting_down)
         self._waiters.clear()
         self._proposals.clear()
@@ -432,31 +441,82 @@ class Node:
         machine has applied up to that index, so a read of local state now
         reflects every write that completed before the call.
         """
+        return await self.read_barrier_nowait(timeout=timeout)
+
+    def read_barrier_nowait(
+        self, *, timeout: float | None = None, then: Callable[[int], Any] = _read_index
+    ) -> asyncio.Future[Any]:
+        """``read_barrier`` as a future: no coroutine or task per read.
+
+        ``then(read_index)`` runs the moment the barrier lifts, and its result
+        (or error) is the future's: a read done there is linearizable, and
+        costs no further hand-off through the event loop.
+        """
         limit = timeout or self.config.proposal_timeout
         core = self._running_core()
         if core.is_leader:
-            index = await self._leader_read_index(limit)
-        else:
-            index = await self._forward(
-                lambda leader, request_id: ForwardedReadIndex(
-                    self.config.node_id, leader, request_id
-                ),
-                limit,
-            )
-        await self._wait_applied(index, limit)
-        return index
+            return self._leader_read_index(limit, then)
+        index = self._forward(
+            lambda leader, request_id: ForwardedReadIndex(self.config.node_id, leader, request_id),
+            limit,
+        )
+        barrier: asyncio.Future[Any] = self._loop_or_fail().create_future()
+        index.add_done_callback(partial(self._read_index_known, barrier, then, limit))
+        return barrier
 
-    def _leader_read_index(self, limit: float) -> asyncio.Future[int]:
+    def _read_index_known(
+        self,
+        barrier: asyncio.Future[Any],
+        then: _Then,
+        limit: float,
+        index: asyncio.Future[int],
+    ) -> None:
+        """A follower got its read index from the leader."""
+        if barrier.done():
+            return
+        if index.cancelled():
+            barrier.cancel()
+        elif (error := index.exception()) is not None:
+            barrier.set_exception(error)
+        else:
+            self._lift_when_applied(barrier, then, index.result(), limit)
+
+    def _lift_when_applied(
+        self, barrier: asyncio.Future[Any], then: _Then, index: int, limit: float
+    ) -> None:
+        """Lift ``barrier`` (run ``then``) once ``index`` is applied here (thesis §6.4)."""
+        if self.applied_index >= index:
+            self._lift(barrier, then, index)
+        elif not barrier.done():
+            heapq.heappush(self._apply_waiters, (index, next(self._request_ids), barrier, then))
+            self._bounded(barrier, limit, f"index {index} not applied within {limit} s")
+
+    @staticmethod
+    def _lift(barrier: asyncio.Future[Any], then: _Then, index: int) -> None:
+        if barrier.done():
+            return
+        if then is None:
+            barrier.set_result(index)
+        else:
+            try:
+                barrier.set_result(then(index))
+            except Exception as error:  # the caller's read failed: its error, for it
+                barrier.set_exception(error)
+
+    def _leader_read_index(self, limit: float, then: _Then = None) -> asyncio.Future[Any]:
+        """A ReadIndex request on the leader. With ``then`` (a barrier), the
+        future waits for the index to be applied and holds ``then``'s result;
+        without it (a follower's forwarded request), it holds the index."""
         core = self._running_core()
         if not core.is_leader:
             raise self._not_leader()
-        future: asyncio.Future[int] = self._loop_or_fail().create_future()
+        future: asyncio.Future[Any] = self._loop_or_fail().create_future()
         context = self._read_context
         if context is None:  # the first read of this pass asks the core
             context = next(self._request_ids).to_bytes(8, "big")
             core.read_index(context)
             self._read_context = context
-            self._reads[context] = [future]
+            self._reads[context] = [(future, then)]
             deadline = self._loop_or_fail().time() + self.config.proposal_timeout
             self._read_deadlines.append((deadline, context))
             self.schedule()
@@ -464,19 +524,12 @@ class Node:
             # Later reads of the same pass share its request: nothing can have
             # been applied (so no write answered) since it took its read index,
             # because applying happens only in _process, which ends the sharing.
-            self._reads[context].append(future)
+            self._reads[context].append((future, then))
         # Readers whose request is never confirmed are dropped with the role,
         # or at the request's deadline (_expire_deadlines).
         if limit < self.config.proposal_timeout:
             self._bounded(future, limit, f"leadership not confirmed within {limit} s")
         return future
-
-    async def _wait_applied(self, index: int, limit: float) -> None:
-        if self.applied_index >= index:
-            return
-        future: asyncio.Future[None] = self._loop_or_fail().create_future()
-        heapq.heappush(self._apply_waiters, (index, next(self._request_ids), future))
-        await self._bounded(future, limit, f"index {index} not applied within {limit} s")
 
     def _bounded(self, future: asyncio.Future[Any], limit: float, late: str) -> asyncio.Future[Any]:
         """Fail ``future`` with ``Timeout(late)`` unless done within ``limit`` seconds.
@@ -515,7 +568,8 @@ class Node:
         while reads and reads[0][0] <= now:
             readers = self._reads.pop(reads.popleft()[1], None)
             if readers is not None:
-                _fail_pending(readers, Timeout(f"leadership not confirmed within {limit} s"))
+                late = Timeout(f"leadership not confirmed within {limit} s")
+                _fail_pending([f for f, _ in readers], late)
         for queue in self._deadlines.values():
             while queue and queue[0][0] <= now:
                 _, future, late = queue.popleft()
@@ -748,9 +802,13 @@ class Node:
             if ready.committed_entries:
                 self._apply(ready)
             for read in ready.read_states:
-                for future in self._reads.pop(read.context, ()):
-                    if not future.done():
-                        future.set_result(read.index)
+                for future, then in self._reads.pop(read.context, ()):
+                    if then is None:
+                        if not future.done():
+                            future.set_result(read.index)
+                    else:
+                        limit = self.config.proposal_timeout
+                        self._lift_when_applied(future, then, read.index, limit)
         if self._unsynced and self._sync_future is None:
             self._start_sync()
         self.snapshots.maybe_take()
@@ -889,9 +947,8 @@ class Node:
     def _release_apply_waiters(self) -> None:
         waiters = self._apply_waiters
         while waiters and waiters[0][0] <= self.applied_index:
-            future = heapq.heappop(waiters)[2]
-            if not future.done():
-                future.set_result(None)
+            index, _, future, then = heapq.heappop(waiters)
+            self._lift(future, then, index)
 
     def _resolve_waiters(self, index: int, term: int, outcomes: list[_Outcome]) -> None:
         waiter = self._waiters.pop(index, None)
@@ -917,7 +974,7 @@ class Node:
         if soft.role != Role.LEADER and self._reads:
             lost = self._not_leader()
             for readers in self._reads.values():
-                _fail_pending(readers, lost)
+                _fail_pending([f for f, _ in readers], lost)
             self._reads.clear()
         if self.on_event is not None:
             node_id = self.config.node_id

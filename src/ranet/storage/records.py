@@ -124,19 +124,19 @@ def read_record(buf: memoryview, offset: int) -> tuple[memoryview, int]:
         raise BadRecord(offset, "the file ends inside a record header", torn=True)
     length, body_crc, header_crc = HEADER.unpack_from(buf, offset)
     if crc32(buf[offset : offset + _LENGTH_AND_CRC.size]) != header_crc:
-        raise BadRecord(offset, "record header checksum mismatch", torn=_only_zeros(buf, offset))
+        raise BadRecord(offset, "record header checksum mismatch", torn=only_zeros(buf, offset))
     end = body_start + length
     if end > len(buf):
         raise BadRecord(offset, f"the file ends inside a {length}-byte record", torn=True)
     body = buf[body_start:end]
     if crc32(body) != body_crc:
-        raise BadRecord(offset, "record checksum mismatch", torn=_only_zeros(buf, end))
+        raise BadRecord(offset, "record checksum mismatch", torn=only_zeros(buf, end))
     if length == 0:
         raise BadRecord(offset, "empty record", torn=False)
     return body, end
 
 
-def _only_zeros(buf: memoryview, start: int) -> bool:
+def only_zeros(buf: memoryview, start: int) -> bool:
     """True if nothing but zero bytes follows ``start``: space a crash left unwritten."""
     return not buf[start:].tobytes().strip(b"\0")
 

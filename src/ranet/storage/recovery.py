@@ -8,7 +8,8 @@ Rule 1 - every record of every segment is validated. Damage is
 newest segment, where a torn write is expected after a crash: it is cut off
 (the file is truncated there and fsynced before anything new is written). A
 torn write is told from damage by ``records.read_record``: the file ends inside
-the record, or only zero bytes follow it.
+the record, or only zero bytes follow it. Zero bytes right after the last
+record are preallocated space (wal.py) in any segment, cut off silently.
 
 Rule 2 - a newest segment without its header and hard-state copy was created
 just before a crash and never synced: it is removed. Any other empty or
@@ -79,6 +80,9 @@ def recover_log(directory: DataDir, snapshot_last_index: int) -> RecoveredLog:
             os.unlink(segment.path)
             changed = True
         elif found.file_size > segment.size:
+            if found.zero_tail:  # preallocated space, never written: nothing to report
+                _truncate(directory, segment.path, segment.size)
+                continue
             what = "a torn write" if segment is live[-1] else "entries a newer segment overrides"
             logger.warning(
                 "cutting %s at offset %d: the %d bytes after it are %s",

@@ -11,7 +11,12 @@ Invariants kept by the writer (wal.py) and relied on here:
   its successor was created, so it is complete on disk and a bad record in it
   is corruption, never a torn write;
 - every segment begins with a copy of the hard state current at its creation,
-  so the newest segment holds the latest hard state.
+  so the newest segment holds the latest hard state;
+- space is zero-filled ahead of the records (wal.py, preallocation) and a
+  segment is cut to its records when sealed, so zero bytes after the last
+  record are space never written, not damage. Only the newest segment should
+  have them, but an older one may too if a crash came before its cut reached
+  the disk; either way nothing synced is lost.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ranet.storage.records import (
     decode_hard_state,
     decode_segment_header,
     entry_index,
+    only_zeros,
     read_record,
 )
 
@@ -61,11 +67,13 @@ class Segment:
 
 @dataclass(slots=True)
 class ScannedSegment:
-    """A segment as found on disk. ``file_size > segment.size`` means a torn tail."""
+    """A segment as found on disk. ``file_size > segment.size`` means a torn tail,
+    or, when ``zero_tail``, preallocated space that was never written."""
 
     segment: Segment
     hard_state: HardState
     file_size: int
+    zero_tail: bool
 
 
 def scan_segment(path: str, seq: int, *, newest: bool) -> ScannedSegment | None:
@@ -99,7 +107,7 @@ def scan_segment(path: str, seq: int, *, newest: bool) -> ScannedSegment | None:
             else:
                 raise ValueError(f"unknown record kind {body[0]}")
         except BadRecord as bad:
-            if newest and bad.torn:
+            if (newest and bad.torn) or only_zeros(buf, offset):
                 break
             raise StorageCorruption(path, bad.offset, bad.reason) from None
         except ValueError as exc:
@@ -114,4 +122,5 @@ def scan_segment(path: str, seq: int, *, newest: bool) -> ScannedSegment | None:
             "segment lacks its header or hard-state copy (only the newest segment may "
             "be empty, after a crash)",
         )
-    return ScannedSegment(Segment(seq, path, first_index, offsets, offset), hard_state, len(buf))
+    segment = Segment(seq, path, first_index, offsets, offset)
+    return ScannedSegment(segment, hard_state, len(buf), only_zeros(buf, offset))
