@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +56,7 @@ class FakeBackend:
     transfers: list[int | None] = field(default_factory=list)
     membership_requests: list[list[bytes]] = field(default_factory=list)
     in_flight: int = 0
+    largest_read: int = 0  # the most reads in one call
     max_in_flight: int = 0
     raft: dict[str, Any] = field(
         default_factory=lambda: {
@@ -91,9 +92,11 @@ class FakeBackend:
         self.transfers.append(target)
         return 1 if target is None else target
 
-    async def read(self, argv: list[bytes], *, stale: bool) -> Reply:
-        self.reads.append((argv, stale))
-        return await self._call(lambda: self.store.read(argv, now_ms=int(time.time() * 1000)))
+    async def read(self, argvs: Sequence[list[bytes]], *, stale: bool) -> list[Reply]:
+        self.reads += [(argv, stale) for argv in argvs]
+        self.largest_read = max(self.largest_read, len(argvs))
+        now_ms = int(time.time() * 1000)
+        return await self._call(lambda: [self.store.read(argv, now_ms=now_ms) for argv in argvs])
 
     def raft_info(self) -> dict[str, Any]:
         return dict(self.raft)

@@ -7,7 +7,7 @@ the log and reads through ReadIndex; tests may use an in-memory fake.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from ranet.kv.reply import Reply
@@ -28,9 +28,10 @@ class Backend(Protocol):
         """
         ...
 
-    def read(self, argv: list[bytes], *, stale: bool) -> Awaitable[Reply]:
-        """Run a read-only command: linearizable (ReadIndex) unless ``stale``;
-        an awaitable of its reply, as for ``write``."""
+    def read(self, argvs: Sequence[list[bytes]], *, stale: bool) -> Awaitable[list[Reply]]:
+        """Run read-only commands, in order: linearizable (one ReadIndex barrier
+        for all of them) unless ``stale``; an awaitable of their replies, as
+        for ``write``."""
         ...
 
     async def transfer_leadership(self, target: int | None) -> Reply:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -76,19 +76,21 @@ class NodeBackend:
         command = envelope.encode(envelope.Envelope(client_id, sequence, now_ms, argv))
         return self.node.submit_nowait(command)
 
-    def read(self, argv: list[bytes], *, stale: bool) -> Awaitable[Reply]:
-        """The reply's future: a linearizable read runs on the store the moment
-        its ReadIndex barrier lifts (no coroutine and no task per read)."""
+    def read(self, argvs: Sequence[list[bytes]], *, stale: bool) -> Awaitable[list[Reply]]:
+        """The replies' future: linearizable reads run on the store the moment
+        their one ReadIndex barrier lifts (no coroutine and no task per read)."""
         if not stale:
-            return self.node.read_barrier_nowait(then=partial(self._read_now, argv))
-        reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        reply.set_result(self._read_now(argv))
-        return reply
+            return self.node.read_barrier_nowait(then=partial(self._read_now, argvs))
+        replies: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
+        replies.set_result(self._read_now(argvs))
+        return replies
 
-    def _read_now(self, argv: list[bytes], read_index: int = 0) -> Reply:
+    def _read_now(self, argvs: Sequence[list[bytes]], read_index: int = 0) -> list[Reply]:
         # Reading with this node's clock hides keys past their deadline without
         # changing state; only applied entries move the store's own clock.
-        return self.store.read(argv, now_ms=int(self._clock() * 1000))
+        now_ms = int(self._clock() * 1000)
+        read = self.store.read
+        return [read(argv, now_ms) for argv in argvs]
 
     async def transfer_leadership(self, target: int | None) -> Reply:
         try:

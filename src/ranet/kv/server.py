@@ -202,7 +202,7 @@ class RespServer:
     async def _keyspace_fields(self) -> dict[str, Any]:
         """``db0:keys=N`` from a stale local count; nothing if the backend cannot say."""
         try:
-            keys = await self.backend.read([b"DBSIZE"], stale=True)
+            [keys] = await self.backend.read([[b"DBSIZE"]], stale=True)
         except RanetError:
             return {}
         return {"db0": f"keys={keys}"} if isinstance(keys, int) and keys > 0 else {}
@@ -218,10 +218,19 @@ def _info_section(title: str, fields: dict[str, Any]) -> str:
 
 @dataclass(slots=True)
 class _Call:
-    """A command that needs the backend; it is made when its group settles (Rule 2)."""
+    """A command that needs the backend; it is made when its group settles (Rule 2).
+
+    A read carries its arguments instead of a ``start``: the consecutive reads
+    of a group go to the backend as one call (one ReadIndex barrier for all).
+    """
 
     kind: Kind | None  # READ or WRITE; None for INFO, which orders with neither
-    start: Callable[[], Awaitable[Reply]]  # makes the call: a coroutine or a future
+    start: Callable[[], Awaitable[Any]] | None  # makes the call: a coroutine or a future
+    read: tuple[list[bytes], bool] | None = None  # a read's argv and whether it may be stale
+
+
+def _read_call(argv: list[bytes], stale: bool) -> _Call:
+    return _Call(READ, None, (argv, stale))
 
 
 class _Client(asyncio.Protocol):
@@ -261,8 +270,8 @@ class _Client(asyncio.Protocol):
         self._written = 0  # slots[:_written] are on the wire already
         self._group: list[int] = []  # slots of calls not made yet, all of one kind
         self._group_kind: Kind | None = None
-        self._in_flight: list[tuple[int, asyncio.Future[Reply]]] = []  # (slot, its call)
-        self._waiting = 0  # calls in flight not finished yet
+        # (slot, its call's future, the reply's position in a run of reads' replies or -1)
+        self._in_flight: list[tuple[int, asyncio.Future[Any], int]] = []
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
         self._timer: asyncio.TimerHandle | None = None
 
@@ -337,14 +346,14 @@ class _Client(asyncio.Protocol):
         transport = self._transport
         if self._finished or transport is None:
             return
-        while not self._waiting and not self._writing_paused:
+        while not self._in_flight and not self._writing_paused:
             if self._queue and not self._quitting:
                 self._take(self._queue.popleft())
             elif self._group:
                 self._start_group()
             else:
                 break
-        if not self._write_ready(transport) or self._waiting:
+        if not self._write_ready(transport) or self._in_flight:
             return  # resume_writing or the calls' end calls back
         if self._reading_paused and self._failure is None:
             self._reading_paused = False
@@ -375,48 +384,72 @@ class _Client(asyncio.Protocol):
         """Make the group's calls, in order, in this loop iteration (Rule 2)."""
         slots, self._group, self._group_kind = self._group, [], None
         self._generation += 1
-        done = partial(self._call_done, self._generation)
-        loop = asyncio.get_running_loop()
-        for slot in slots:
-            step = _start(self._slots[slot][0])
-            future = step if isinstance(step, asyncio.Future) else asyncio.ensure_future(step)
-            self._in_flight.append((slot, future))
-        self._waiting = len(self._in_flight)
-        for slot, future in self._in_flight:
-            future.add_done_callback(partial(done, slot))
+        in_flight = self._in_flight
+        read = self.server.backend.read
+        position = 0
+        while position < len(slots):
+            call: _Call = self._slots[slots[position]][0]
+            if call.read is None:
+                assert call.start is not None
+                in_flight.append((slots[position], _start(call.start), -1))
+                position += 1
+                continue
+            stale = call.read[1]
+            run = [slots[position]]
+            position += 1
+            while position < len(slots):
+                following = self._slots[slots[position]][0].read
+                if following is None or following[1] != stale:
+                    break
+                run.append(slots[position])
+                position += 1
+            argvs = [self._slots[slot][0].read[0] for slot in run]
+            future = _start(partial(read, argvs, stale=stale))
+            in_flight += [(slot, future, i) for i, slot in enumerate(run)]
+        last = len(in_flight) - 1
+        self._in_flight[last][1].add_done_callback(
+            partial(self._call_ended, self._generation, last)
+        )
         if not self.server.backend_bounds_calls:
             timeout = self.server.command_timeout
-            self._timer = loop.call_later(timeout, self._calls_timed_out, timeout)
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(timeout, self._group_ended, timeout)
 
-    def _call_done(self, generation: int, slot: int, future: asyncio.Future[Reply]) -> None:
-        if self._finished or generation != self._generation or not self._waiting:
-            return  # the connection is gone, or the call timed out
-        call: _Call = self._slots[slot][0]
-        if future.cancelled():
-            reply: Encodable = error_reply(ShuttingDown("the call was cancelled"), call.kind)
-        elif (error := future.exception()) is not None:
-            reply = error_reply(cast(Exception, error), call.kind)
+    def _call_ended(self, generation: int, position: int, _: asyncio.Future[Reply]) -> None:
+        """Wait on the last call of the group not done yet. Calls mostly end in
+        order, all in one pass of the node, so a group usually takes one wake-up."""
+        if self._finished or generation != self._generation:
+            return  # the connection is gone, or the group timed out
+        in_flight = self._in_flight
+        while position >= 0 and in_flight[position][1].done():
+            position -= 1
+        if position >= 0:
+            in_flight[position][1].add_done_callback(
+                partial(self._call_ended, generation, position)
+            )
         else:
-            reply = future.result()
-        self._slots[slot][0] = reply
-        self._waiting -= 1
-        if not self._waiting:
-            self._group_done()
+            self._group_ended()
 
-    def _calls_timed_out(self, timeout: float) -> None:
-        for slot, future in self._in_flight:
-            entry = self._slots[slot]
-            if isinstance(entry[0], _Call):
-                entry[0] = timeout_reply(entry[0].kind, f"no reply within {timeout:g} s")
-                _discard(future)
-        self._waiting = 0
-        self._generation += 1
-        self._group_done()
-
-    def _group_done(self) -> None:
+    def _group_ended(self, timeout: float | None = None) -> None:
+        """Every call ended (or, with ``timeout``, the time is up): their replies."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._generation += 1
+        slots = self._slots
+        for slot, future, position in self._in_flight:
+            kind = slots[slot][0].kind
+            if not future.done():
+                assert timeout is not None
+                slots[slot][0] = timeout_reply(kind, f"no reply within {timeout:g} s")
+                _discard(future)
+            elif future.cancelled():
+                slots[slot][0] = error_reply(ShuttingDown("the call was cancelled"), kind)
+            elif (error := future.exception()) is not None:
+                slots[slot][0] = error_reply(cast(Exception, error), kind)
+            else:
+                result = future.result()
+                slots[slot][0] = result if position < 0 else result[position]
         self._in_flight.clear()
         self._advance()
 
@@ -424,10 +457,9 @@ class _Client(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for _, future in self._in_flight:
+        for _, future, _ in self._in_flight:
             _discard(future)
         self._in_flight.clear()
-        self._waiting = 0
         self._generation += 1
 
     def _write_ready(self, transport: asyncio.Transport) -> bool:
@@ -479,7 +511,7 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE:
             return _Call(WRITE, partial(self.server.backend.write, argv, None))
         if spec.kind is READ:
-            return _Call(READ, partial(self.server.backend.read, argv, stale=self.stale))
+            return _read_call(argv, self.stale)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
@@ -642,7 +674,7 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE:
             return _Call(WRITE, partial(self.server.backend.write, command, (client_id, sequence)))
         if spec.kind is READ:
-            return _Call(READ, partial(self.server.backend.read, command, stale=self.stale))
+            return _read_call(command, self.stale)
         return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
 
 
@@ -687,14 +719,15 @@ def _format(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if address else "?"
 
 
-def _start(call: _Call) -> Awaitable[Reply]:
-    """Make ``call``; an error raised at once becomes a failed future, awaited in turn."""
+def _start(start: Callable[[], Awaitable[Any]]) -> asyncio.Future[Any]:
+    """Make a call, as a future; an error raised at once becomes a failed future."""
     try:
-        return call.start()
+        step = start()
     except Exception as error:
-        failed: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         failed.set_exception(error)
         return failed
+    return step if isinstance(step, asyncio.Future) else asyncio.ensure_future(step)
 
 
 def _discard(step: Any) -> None:
