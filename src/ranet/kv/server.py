@@ -236,10 +236,10 @@ def _read_call(argv: list[bytes], stale: bool) -> _Call:
 class _Client(asyncio.Protocol):
     """One client connection: parse, run in order, answer in order (Rules 1-3).
 
-    Driven by callbacks, not by a task: bytes arriving, a backend call
-    finishing and the socket becoming writable each call ``_advance``, which
-    runs queued commands until one must wait for the backend, writes the
-    replies that are ready, and returns. A request that needs the log thus
+    Driven by callbacks, not by a task: bytes arriving and the socket
+    becoming writable schedule ``_advance``, and a group of backend calls
+    ending runs it; it runs queued commands until one must wait for the
+    backend, writes the replies that are ready, and returns. A request that needs the log thus
     costs no task wake-up of its own (docs/performance.md, optimization 12).
     """
 
@@ -274,6 +274,7 @@ class _Client(asyncio.Protocol):
         self._in_flight: list[tuple[int, asyncio.Future[Any], int]] = []
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
         self._timer: asyncio.TimerHandle | None = None
+        self._advance_scheduled = False
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -297,11 +298,11 @@ class _Client(asyncio.Protocol):
         self._queued_bytes += len(data)
         if self._queue and self._queued_bytes > _MAX_QUEUED_BYTES:
             self._pause_reading()
-        self._advance()
+        self._schedule_advance()
 
     def eof_received(self) -> bool:
         self._eof = True  # answer what came before the half-close, then close
-        self._advance()
+        self._schedule_advance()
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -316,7 +317,7 @@ class _Client(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writing_paused = False
-        self._advance()
+        self._schedule_advance()
 
     def abort(self) -> None:
         if self._transport is not None:
@@ -329,8 +330,18 @@ class _Client(asyncio.Protocol):
 
     # -- running commands ------------------------------------------------------
 
+    def _schedule_advance(self) -> None:
+        """``_advance`` once, after this loop iteration's input: the commands of
+        every connection that became readable are then proposed together,
+        which measured faster with many pipelined writes than running each
+        connection's commands inside its read callback."""
+        if not self._advance_scheduled:
+            self._advance_scheduled = True
+            asyncio.get_running_loop().call_soon(self._advance)
+
     def _advance(self) -> None:
         """Run what can run now, write what is ready; return when waiting."""
+        self._advance_scheduled = False
         try:
             self._run_queued()
         except Exception:
@@ -346,9 +357,12 @@ class _Client(asyncio.Protocol):
         transport = self._transport
         if self._finished or transport is None:
             return
+        queue = self._queue
+        if queue:
+            self.last_active = time.monotonic()
         while not self._in_flight and not self._writing_paused:
-            if self._queue and not self._quitting:
-                self._take(self._queue.popleft())
+            if queue and not self._quitting:
+                self._take(queue.popleft())
             elif self._group:
                 self._start_group()
             else:
@@ -363,7 +377,6 @@ class _Client(asyncio.Protocol):
 
     def _take(self, argv: list[bytes]) -> None:
         """Run one command as far as it runs here: a reply now, or a call in a group."""
-        self.last_active = time.monotonic()
         self.last_command = argv[0]
         result = self._execute(argv)
         if result is _HANG_UP:
@@ -443,12 +456,14 @@ class _Client(asyncio.Protocol):
                 assert timeout is not None
                 slots[slot][0] = timeout_reply(kind, f"no reply within {timeout:g} s")
                 _discard(future)
-            elif future.cancelled():
-                slots[slot][0] = error_reply(ShuttingDown("the call was cancelled"), kind)
-            elif (error := future.exception()) is not None:
-                slots[slot][0] = error_reply(cast(Exception, error), kind)
-            else:
+                continue
+            try:
                 result = future.result()
+            except asyncio.CancelledError:
+                slots[slot][0] = error_reply(ShuttingDown("the call was cancelled"), kind)
+            except Exception as error:
+                slots[slot][0] = error_reply(error, kind)
+            else:
                 slots[slot][0] = result if position < 0 else result[position]
         self._in_flight.clear()
         self._advance()
@@ -466,25 +481,27 @@ class _Client(asyncio.Protocol):
         """Write the replies that are ready, in order, in slices; False while the
         client is not reading (a pipeline of ``GET big`` cannot pile up here)."""
         slots = self._slots
+        written, end = self._written, len(slots)
         pieces: list[bytes] = []
         size = 0
-        while self._written < len(slots) and not isinstance(slots[self._written][0], _Call):
-            if self._writing_paused:
-                break  # resume_writing calls back
-            reply, resp3 = slots[self._written]
+        while written < end and not self._writing_paused:  # else resume_writing calls back
+            reply, resp3 = slots[written]
+            if reply.__class__ is _Call:
+                break
             data = encode_reply(reply, resp3)
             pieces.append(data)
             size += len(data)
-            self._written += 1
+            written += 1
             if size >= _WRITE_SLICE:
                 transport.write(b"".join(pieces))
                 pieces.clear()
                 size = 0
         if pieces:
-            transport.write(b"".join(pieces))
-        if self._written == len(slots):
+            transport.write(b"".join(pieces) if len(pieces) > 1 else pieces[0])
+        if written == end:
             slots.clear()
-            self._written = 0
+            written = 0
+        self._written = written
         return not self._writing_paused
 
     def _close_if_done(self, transport: asyncio.Transport) -> None:
