@@ -71,6 +71,10 @@ RANET_SCENARIOS = [  # name, ranet bench options: the figures docs/performance.m
     ("64 in-flight writes", ["--concurrency", "64"]),
     ("1024 in-flight writes", ["--concurrency", "1024", "--clients", "2"]),
     ("64 in-flight reads", ["--concurrency", "64", "--read-ratio", "1"]),
+    # The same 64 requests in flight, 16 pipelined on each of 4 connections (as
+    # clients that multiplex requests over few connections send them):
+    ("64 writes, 4 conns", ["--concurrency", "64", "--connections", "4"]),
+    ("64 reads, 4 conns", ["--concurrency", "64", "--connections", "4", "--read-ratio", "1"]),
 ]
 REDIS_BENCHMARK_CASES = [
     (test, clients, pipeline)
