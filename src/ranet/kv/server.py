@@ -220,13 +220,15 @@ def _info_section(title: str, fields: dict[str, Any]) -> str:
 class _Call:
     """A command that needs the backend; it is made when its group settles (Rule 2).
 
-    A read carries its arguments instead of a ``start``: the consecutive reads
-    of a group go to the backend as one call (one ReadIndex barrier for all).
+    Reads and writes carry their arguments instead of a ``start``: the
+    consecutive reads of a group go to the backend as one call (one ReadIndex
+    barrier for all), and a write is made without a closure.
     """
 
     kind: Kind | None  # READ or WRITE; None for INFO, which orders with neither
     start: Callable[[], Awaitable[Any]] | None  # makes the call: a coroutine or a future
     read: tuple[list[bytes], bool] | None = None  # a read's argv and whether it may be stale
+    write: tuple[list[bytes], tuple[int, int] | None] | None = None  # a write's argv, session
 
 
 def _read_call(argv: list[bytes], stale: bool) -> _Call:
@@ -239,8 +241,9 @@ class _Client(asyncio.Protocol):
     Driven by callbacks, not by a task: bytes arriving and the socket
     becoming writable schedule ``_advance``, and a group of backend calls
     ending runs it; it runs queued commands until one must wait for the
-    backend, writes the replies that are ready, and returns. A request that needs the log thus
-    costs no task wake-up of its own (docs/performance.md, optimization 12).
+    backend, writes the replies that are ready, and returns. A request that
+    needs the log thus costs no task wake-up of its own (docs/performance.md,
+    optimization 12).
     """
 
     def __init__(self, server: RespServer) -> None:
@@ -398,13 +401,17 @@ class _Client(asyncio.Protocol):
         slots, self._group, self._group_kind = self._group, [], None
         self._generation += 1
         in_flight = self._in_flight
-        read = self.server.backend.read
+        backend = self.server.backend
         position = 0
         while position < len(slots):
             call: _Call = self._slots[slots[position]][0]
             if call.read is None:
-                assert call.start is not None
-                in_flight.append((slots[position], _start(call.start), -1))
+                if call.write is not None:
+                    future = _start(backend.write, *call.write)
+                else:
+                    assert call.start is not None
+                    future = _start(call.start)
+                in_flight.append((slots[position], future, -1))
                 position += 1
                 continue
             stale = call.read[1]
@@ -417,7 +424,7 @@ class _Client(asyncio.Protocol):
                 run.append(slots[position])
                 position += 1
             argvs = [self._slots[slot][0].read[0] for slot in run]
-            future = _start(partial(read, argvs, stale=stale))
+            future = _start(partial(backend.read, argvs, stale=stale))
             in_flight += [(slot, future, i) for i, slot in enumerate(run)]
         last = len(in_flight) - 1
         self._in_flight[last][1].add_done_callback(
@@ -526,7 +533,7 @@ class _Client(asyncio.Protocol):
                 return _HANG_UP
             return spec
         if spec.kind is WRITE:
-            return _Call(WRITE, partial(self.server.backend.write, argv, None))
+            return _Call(WRITE, None, write=(argv, None))
         if spec.kind is READ:
             return _read_call(argv, self.stale)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
@@ -689,7 +696,7 @@ class _Client(asyncio.Protocol):
         if isinstance(spec, ErrorReply):
             return spec
         if spec.kind is WRITE:
-            return _Call(WRITE, partial(self.server.backend.write, command, (client_id, sequence)))
+            return _Call(WRITE, None, write=(command, (client_id, sequence)))
         if spec.kind is READ:
             return _read_call(command, self.stale)
         return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
@@ -736,10 +743,10 @@ def _format(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if address else "?"
 
 
-def _start(start: Callable[[], Awaitable[Any]]) -> asyncio.Future[Any]:
+def _start(start: Callable[..., Awaitable[Any]], *args: Any) -> asyncio.Future[Any]:
     """Make a call, as a future; an error raised at once becomes a failed future."""
     try:
-        step = start()
+        step = start(*args)
     except Exception as error:
         failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         failed.set_exception(error)

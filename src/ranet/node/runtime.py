@@ -351,7 +351,11 @@ class Node:
     ) -> asyncio.Future[Any]:
         """``propose`` for callers that batch: proposes now and returns the
         future of the result (no coroutine, no task); raises as ``propose``."""
-        core = self._running_core()
+        return self._propose(self._running_core(), command, timeout)
+
+    def _propose(
+        self, core: RaftCore, command: bytes, timeout: float | None
+    ) -> asyncio.Future[Any]:
         if core.replicator is None:
             raise self._not_leader()
         core.check_accepts_proposals()
@@ -424,7 +428,7 @@ class Node:
         """``submit`` as ``propose_nowait``: sends now, returns the result's future."""
         core = self._running_core()
         if core.replicator is not None:  # the leader
-            return self.propose_nowait(command, timeout=timeout)
+            return self._propose(core, command, timeout)
         return self._forward(
             lambda leader, request_id: ForwardedProposal(
                 self.config.node_id, leader, request_id, command
