@@ -87,6 +87,17 @@ def test_read_refuses_writes_and_connection_commands_and_changes_nothing() -> No
     assert store.snapshot() == before
 
 
+def test_read_many_answers_each_command_as_read_does_on_one_clock() -> None:
+    store = populated()
+    before = store.snapshot()
+    argvs = [[b"GET", b"plain"], [b"SET", b"k", b"v"], [b"GET", b"leased"], [b"GET"]]
+    for now_ms in (None, 2_000, 10**12):  # 10**12: past the lease's deadline
+        assert store.read_many(argvs, now_ms) == [store.read(argv, now_ms) for argv in argvs]
+    assert store.read_many(argvs, 10**12)[2] is None
+    assert store.read_many(argvs)[2] == b"v"
+    assert store.snapshot() == before
+
+
 def test_apply_answers_unknown_commands_and_arity_errors_as_redis_does() -> None:
     store = KVStore()
     assert store.apply(entry("FOO", "a")) == ErrorReply(

@@ -88,9 +88,7 @@ class NodeBackend:
     def _read_now(self, argvs: Sequence[list[bytes]], read_index: int = 0) -> list[Reply]:
         # Reading with this node's clock hides keys past their deadline without
         # changing state; only applied entries move the store's own clock.
-        now_ms = int(self._clock() * 1000)
-        read = self.store.read
-        return [read(argv, now_ms) for argv in argvs]
+        return self.store.read_many(argvs, int(self._clock() * 1000))
 
     async def transfer_leadership(self, target: int | None) -> Reply:
         try:

@@ -231,10 +231,6 @@ class _Call:
     write: tuple[list[bytes], tuple[int, int] | None] | None = None  # a write's argv, session
 
 
-def _read_call(argv: list[bytes], stale: bool) -> _Call:
-    return _Call(READ, None, (argv, stale))
-
-
 class _Client(asyncio.Protocol):
     """One client connection: parse, run in order, answer in order (Rules 1-3).
 
@@ -535,7 +531,7 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE:
             return _Call(WRITE, None, write=(argv, None))
         if spec.kind is READ:
-            return _read_call(argv, self.stale)
+            return _Call(READ, None, (argv, self.stale))
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
@@ -698,7 +694,7 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE:
             return _Call(WRITE, None, write=(command, (client_id, sequence)))
         if spec.kind is READ:
-            return _read_call(command, self.stale)
+            return _Call(READ, None, (command, self.stale))
         return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
 
 

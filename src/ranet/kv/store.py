@@ -23,7 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import islice
 
@@ -124,20 +124,28 @@ class KVStore:
         passed reads as absent even if nothing was written since (a ``now_ms``
         behind the store's clock is ignored).
         """
+        return self.read_many([argv], now_ms)[0]
+
+    def read_many(self, argvs: Sequence[list[bytes]], now_ms: int | None = None) -> list[Reply]:
+        """``read`` for each command, in order, on the same state and clock."""
+        keyspace = self._keyspace
+        if now_ms is None or now_ms <= self._clock_ms:
+            return [self._read(keyspace, argv) for argv in argvs]
+        keyspace.now_ms = now_ms
+        try:
+            return [self._read(keyspace, argv) for argv in argvs]
+        finally:
+            keyspace.now_ms = self._clock_ms
+
+    @staticmethod
+    def _read(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         spec = resolve(argv)
         if isinstance(spec, ErrorReply):
             return spec
         handler = spec.handler
         if spec.kind is not READ or handler is None:
             return _wrong_kind(spec, "not served by a read")
-        keyspace = self._keyspace
-        if now_ms is None or now_ms <= self._clock_ms:
-            return handler(keyspace, argv)
-        keyspace.now_ms = now_ms
-        try:
-            return handler(keyspace, argv)
-        finally:
-            keyspace.now_ms = self._clock_ms
+        return handler(keyspace, argv)
 
     def snapshot(self) -> bytes:
         """The whole state, msgpack-encoded: keys, deadlines, sessions and clock."""
