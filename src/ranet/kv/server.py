@@ -398,30 +398,17 @@ class _Client(asyncio.Protocol):
         self._generation += 1
         in_flight = self._in_flight
         backend = self.server.backend
-        position = 0
-        while position < len(slots):
-            call: _Call = self._slots[slots[position]][0]
-            if call.read is None:
-                if call.write is not None:
-                    future = _start(backend.write, *call.write)
-                else:
-                    assert call.start is not None
-                    future = _start(call.start)
-                in_flight.append((slots[position], future, -1))
-                position += 1
-                continue
-            stale = call.read[1]
-            run = [slots[position]]
-            position += 1
-            while position < len(slots):
-                following = self._slots[slots[position]][0].read
-                if following is None or following[1] != stale:
-                    break
-                run.append(slots[position])
-                position += 1
-            argvs = [self._slots[slot][0].read[0] for slot in run]
-            future = _start(partial(backend.read, argvs, stale=stale))
-            in_flight += [(slot, future, i) for i, slot in enumerate(run)]
+        for run in self._runs(slots):
+            call: _Call = self._slots[run[0]][0]
+            if call.read is not None:
+                argvs = [self._slots[slot][0].read[0] for slot in run]
+                future = _start(partial(backend.read, argvs, stale=call.read[1]))
+                in_flight += [(slot, future, i) for i, slot in enumerate(run)]
+            elif call.write is not None:
+                in_flight.append((run[0], _start(backend.write, *call.write), -1))
+            else:
+                assert call.start is not None
+                in_flight.append((run[0], _start(call.start), -1))
         last = len(in_flight) - 1
         self._in_flight[last][1].add_done_callback(
             partial(self._call_ended, self._generation, last)
@@ -430,6 +417,21 @@ class _Client(asyncio.Protocol):
             timeout = self.server.command_timeout
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(timeout, self._group_ended, timeout)
+
+    def _runs(self, slots: list[int]) -> list[list[int]]:
+        """The group's calls as they go to the backend: consecutive reads of the
+        same staleness make one run (one call); any other call is a run alone."""
+        runs: list[list[int]] = []
+        previous: bool | None = None  # the last slot's staleness, if it was a read
+        for slot in slots:
+            read = self._slots[slot][0].read
+            stale = None if read is None else read[1]
+            if stale is not None and stale == previous:
+                runs[-1].append(slot)
+            else:
+                runs.append([slot])
+            previous = stale
+        return runs
 
     def _call_ended(self, generation: int, position: int, _: asyncio.Future[Reply]) -> None:
         """Wait on the last call of the group not done yet. Calls mostly end in

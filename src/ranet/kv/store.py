@@ -30,7 +30,7 @@ from itertools import islice
 import msgpack
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
-from ranet.kv.commands import READ, WRITE, CommandSpec, resolve
+from ranet.kv.commands import READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, decode
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
@@ -91,7 +91,7 @@ class KVStore:
             if self._sessions:
                 self._sessions.expire(now_ms)
         if envelope.client_id == 0:
-            return self._write(envelope.argv)
+            return _run(self._keyspace, envelope.argv, WRITE, _NOT_APPLIED)
         session = self._sessions.touch(envelope.client_id, self._clock_ms)
         sequence = envelope.sequence
         if sequence <= session.last_sequence:
@@ -101,19 +101,10 @@ class KVStore:
                 f"ERR stale request: sequence {sequence} already superseded "
                 f"(client {envelope.client_id} is at sequence {session.last_sequence})"
             )
-        reply = self._write(envelope.argv)
+        reply = _run(self._keyspace, envelope.argv, WRITE, _NOT_APPLIED)
         session.last_sequence = sequence
         session.last_reply = reply
         return reply
-
-    def _write(self, argv: list[bytes]) -> Reply:
-        spec = resolve(argv)
-        if isinstance(spec, ErrorReply):
-            return spec
-        handler = spec.handler
-        if spec.kind is not WRITE or handler is None:
-            return _wrong_kind(spec, "not applied from the log")
-        return handler(self._keyspace, argv)
 
     def read(self, argv: list[bytes], now_ms: int | None = None) -> Reply:
         """Run a READ command on the current state; change nothing.
@@ -130,22 +121,12 @@ class KVStore:
         """``read`` for each command, in order, on the same state and clock."""
         keyspace = self._keyspace
         if now_ms is None or now_ms <= self._clock_ms:
-            return [self._read(keyspace, argv) for argv in argvs]
+            return [_run(keyspace, argv, READ, _NOT_READ) for argv in argvs]
         keyspace.now_ms = now_ms
         try:
-            return [self._read(keyspace, argv) for argv in argvs]
+            return [_run(keyspace, argv, READ, _NOT_READ) for argv in argvs]
         finally:
             keyspace.now_ms = self._clock_ms
-
-    @staticmethod
-    def _read(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-        spec = resolve(argv)
-        if isinstance(spec, ErrorReply):
-            return spec
-        handler = spec.handler
-        if spec.kind is not READ or handler is None:
-            return _wrong_kind(spec, "not served by a read")
-        return handler(keyspace, argv)
 
     def snapshot(self) -> bytes:
         """The whole state, msgpack-encoded: keys, deadlines, sessions and clock."""
@@ -189,8 +170,20 @@ class KVStore:
         self._sessions.replace(sessions)
 
 
-def _wrong_kind(spec: CommandSpec, refusal: str) -> ErrorReply:
-    return ErrorReply(f"ERR '{spec.name}' is a {spec.kind.value} command, {refusal}")
+_NOT_APPLIED = "not applied from the log"
+_NOT_READ = "not served by a read"
+
+
+def _run(keyspace: Keyspace, argv: list[bytes], kind: Kind, refusal: str) -> Reply:
+    """Run ``argv`` on ``keyspace`` if it is a command of ``kind``; else the
+    error Redis would answer (unknown, arity) or ``refusal``."""
+    spec = resolve(argv)
+    if isinstance(spec, ErrorReply):
+        return spec
+    handler = spec.handler
+    if spec.kind is not kind or handler is None:
+        return ErrorReply(f"ERR '{spec.name}' is a {spec.kind.value} command, {refusal}")
+    return handler(keyspace, argv)
 
 
 def _serialize(header: dict[str, object], data: dict[bytes, bytes]) -> list[bytes]:

@@ -36,7 +36,7 @@ import itertools
 import logging
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -107,7 +107,7 @@ _Then = Callable[[int], Any] | None  # run when a read barrier lifts; None: the 
 _Reader = tuple["asyncio.Future[Any]", _Then]
 
 
-def _fail_pending(futures: list[asyncio.Future[Any]], error: BaseException) -> None:
+def _fail_pending(futures: Iterable[asyncio.Future[Any]], error: BaseException) -> None:
     for future in futures:
         if not future.done():
             future.set_exception(error)
@@ -573,7 +573,7 @@ class Node:
             readers = self._reads.pop(reads.popleft()[1], None)
             if readers is not None:
                 late = Timeout(f"leadership not confirmed within {limit} s")
-                _fail_pending([f for f, _ in readers], late)
+                _fail_pending((f for f, _ in readers), late)
         for queue in self._deadlines.values():
             while queue and queue[0][0] <= now:
                 _, future, late = queue.popleft()
@@ -807,9 +807,8 @@ class Node:
                 self._apply(ready)
             for read in ready.read_states:
                 for future, then in self._reads.pop(read.context, ()):
-                    if then is None:
-                        if not future.done():
-                            future.set_result(read.index)
+                    if then is None:  # a follower's request: the index, applied here or not
+                        self._lift(future, None, read.index)
                     else:
                         limit = self.config.proposal_timeout
                         self._lift_when_applied(future, then, read.index, limit)
@@ -978,7 +977,7 @@ class Node:
         if soft.role != Role.LEADER and self._reads:
             lost = self._not_leader()
             for readers in self._reads.values():
-                _fail_pending([f for f, _ in readers], lost)
+                _fail_pending((f for f, _ in readers), lost)
             self._reads.clear()
         if self.on_event is not None:
             node_id = self.config.node_id

@@ -90,6 +90,7 @@ def scan_segment(path: str, seq: int, *, newest: bool) -> ScannedSegment | None:
     hard_state: HardState | None = None
     offsets = array("Q")
     offset = 0
+    zero_tail = True  # nothing but zeros after the last record (nothing at all, too)
     while offset < len(buf):
         try:
             body, end = read_record(buf, offset)
@@ -107,7 +108,8 @@ def scan_segment(path: str, seq: int, *, newest: bool) -> ScannedSegment | None:
             else:
                 raise ValueError(f"unknown record kind {body[0]}")
         except BadRecord as bad:
-            if (newest and bad.torn) or only_zeros(buf, offset):
+            zero_tail = only_zeros(buf, offset)
+            if (newest and bad.torn) or zero_tail:
                 break
             raise StorageCorruption(path, bad.offset, bad.reason) from None
         except ValueError as exc:
@@ -123,4 +125,4 @@ def scan_segment(path: str, seq: int, *, newest: bool) -> ScannedSegment | None:
             "be empty, after a crash)",
         )
     segment = Segment(seq, path, first_index, offsets, offset)
-    return ScannedSegment(segment, hard_state, len(buf), only_zeros(buf, offset))
+    return ScannedSegment(segment, hard_state, len(buf), zero_tail)
