@@ -134,3 +134,36 @@ def test_a_client_that_does_not_read_its_replies(server: Served, bystander: redi
         assert bystander.get("bystander") == b"ok"
         assert server.call(buffered) < 4 << 20
     assert bystander.incr("counter") == 1
+
+
+def test_reads_around_hello_3_in_one_pipeline_answer_in_each_ones_protocol(
+    server: Served,
+) -> None:
+    """A null reads ``$-1`` before HELLO 3 and ``_`` after it, though the reads
+    around it are sent together (Rule 1: the protocol in force when each ran)."""
+    with raw_connection(server) as connection:
+        connection.sendall(b"GET none\r\nGET none\r\nHELLO 3\r\nGET none\r\nGET none\r\nQUIT\r\n")
+        received = read_until_closed(connection)
+    before, rest = received.split(b"%", 1)  # HELLO 3's reply is a RESP3 map
+    assert before == b"$-1\r\n$-1\r\n"
+    assert rest.endswith(b"_\r\n_\r\n+OK\r\n")
+
+
+def test_a_backend_giving_too_few_read_replies_fails_those_reads_only(
+    server: Served, bystander: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken backend must not shift replies onto the wrong commands."""
+    backend = server.backend
+    real_read = backend.read
+
+    async def short_read(argvs: list[list[bytes]], *, stale: bool) -> list[object]:
+        return (await real_read(argvs, stale=stale))[:-1]
+
+    monkeypatch.setattr(backend, "read", short_read)
+    with raw_connection(server) as connection:
+        connection.sendall(b"GET bystander\r\nGET bystander\r\nPING\r\nQUIT\r\n")
+        received = read_until_closed(connection)
+    failure = b"-ERR internal error: the backend gave 1 replies to 2 reads\r\n"
+    assert received == failure * 2 + b"+PONG\r\n+OK\r\n"
+    monkeypatch.undo()
+    assert bystander.get("bystander") == b"ok"

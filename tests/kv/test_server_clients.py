@@ -78,6 +78,15 @@ def test_a_pipeline_of_reads_reaches_the_backend_together(
     assert server.backend.largest_read >= 100  # one backend call (one ReadIndex) for many
 
 
+def test_the_reads_after_a_write_in_a_pipeline_share_one_backend_call(
+    server: Served, client: redis.Redis
+) -> None:
+    with client.pipeline(transaction=False) as pipe:
+        pipe.set("a", 1).get("a").get("a").get("b")
+        assert pipe.execute() == [True, "1", "1", None]
+    assert server.backend.largest_read == 3
+
+
 def test_a_read_waits_for_the_writes_before_it_in_a_pipeline(
     server: Served, client: redis.Redis
 ) -> None:

@@ -69,6 +69,7 @@ _MAX_QUEUED_BYTES = 256 << 10  # stop reading a client whose unanswered commands
 _WRITE_SLICE = 1 << 16  # replies are written in slices of about this size
 _HTTP_WORDS = (b"post", b"host:")  # commands that show a client is a browser
 _HANG_UP = Status("hang up")  # _execute's answer when the connection must close unanswered
+_JOINED = Status("joined")  # _execute's answer for a read that joined the run of reads before it
 
 NO_LEADER = "TRYAGAIN no leader is known yet; retry shortly"
 SHUTTING_DOWN = "SHUTDOWN this node is shutting down; retry on another node"
@@ -220,15 +221,27 @@ def _info_section(title: str, fields: dict[str, Any]) -> str:
 class _Call:
     """A command that needs the backend; it is made when its group settles (Rule 2).
 
-    Reads and writes carry their arguments instead of a ``start``: the
-    consecutive reads of a group go to the backend as one call (one ReadIndex
-    barrier for all), and a write is made without a closure.
+    Reads and writes carry their arguments instead of a ``start``, so a write
+    is made without a closure. Consecutive reads of the same staleness share
+    one call, and one slot: the run's ``reads`` go to the backend as one call
+    (one ReadIndex barrier for all) and come back as one ``_Replies``.
     """
 
     kind: Kind | None  # READ or WRITE; None for INFO, which orders with neither
     start: Callable[[], Awaitable[Any]] | None  # makes the call: a coroutine or a future
-    read: tuple[list[bytes], bool] | None = None  # a read's argv and whether it may be stale
+    reads: list[list[bytes]] | None = None  # a run of reads' argvs
+    stale: bool = False  # whether the run of reads may be served from local state
     write: tuple[list[bytes], tuple[int, int] | None] | None = None  # a write's argv, session
+
+
+class _Replies:
+    """The replies to a run of reads, in one slot; ``sent`` of them are written."""
+
+    __slots__ = ("replies", "sent")
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+        self.sent = 0
 
 
 class _Client(asyncio.Protocol):
@@ -269,8 +282,8 @@ class _Client(asyncio.Protocol):
         self._written = 0  # slots[:_written] are on the wire already
         self._group: list[int] = []  # slots of calls not made yet, all of one kind
         self._group_kind: Kind | None = None
-        # (slot, its call's future, the reply's position in a run of reads' replies or -1)
-        self._in_flight: list[tuple[int, asyncio.Future[Any], int]] = []
+        self._open_reads: _Call | None = None  # the run of reads the next read joins
+        self._in_flight: list[tuple[int, asyncio.Future[Any]]] = []  # (slot, its call)
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
         self._timer: asyncio.TimerHandle | None = None
         self._advance_scheduled = False
@@ -378,12 +391,15 @@ class _Client(asyncio.Protocol):
         """Run one command as far as it runs here: a reply now, or a call in a group."""
         self.last_command = argv[0]
         result = self._execute(argv)
+        if result is _JOINED:
+            return
         if result is _HANG_UP:
             self._queue.clear()
             return
         slot = len(self._slots)
         self._slots.append([result, self.resp3])
         if not isinstance(result, _Call):
+            self._open_reads = None
             return
         if result.kind is not None:
             if self._group and self._group_kind not in (None, result.kind):
@@ -391,24 +407,34 @@ class _Client(asyncio.Protocol):
                 self._start_group()
             self._group_kind = result.kind
         self._group.append(slot)
+        self._open_reads = result if result.reads is not None else None
+
+    def _read_call(self, argv: list[bytes]) -> _Call | Status:
+        """A read joins the run of reads waiting in the last slot (nothing
+        between them: the same staleness and protocol), or starts a run."""
+        run = self._open_reads
+        if run is None:
+            return _Call(READ, None, [argv], self.stale)
+        run.reads.append(argv)  # type: ignore[union-attr]
+        return _JOINED
 
     def _start_group(self) -> None:
         """Make the group's calls, in order, in this loop iteration (Rule 2)."""
-        slots, self._group, self._group_kind = self._group, [], None
+        group, self._group, self._group_kind = self._group, [], None
+        self._open_reads = None
         self._generation += 1
         in_flight = self._in_flight
         backend = self.server.backend
-        for run in self._runs(slots):
-            call: _Call = self._slots[run[0]][0]
-            if call.read is not None:
-                argvs = [self._slots[slot][0].read[0] for slot in run]
-                future = _start(partial(backend.read, argvs, stale=call.read[1]))
-                in_flight += [(slot, future, i) for i, slot in enumerate(run)]
+        for slot in group:
+            call: _Call = self._slots[slot][0]
+            if call.reads is not None:
+                future = _start(partial(backend.read, call.reads, stale=call.stale))
             elif call.write is not None:
-                in_flight.append((run[0], _start(backend.write, *call.write), -1))
+                future = _start(backend.write, *call.write)
             else:
                 assert call.start is not None
-                in_flight.append((run[0], _start(call.start), -1))
+                future = _start(call.start)
+            in_flight.append((slot, future))
         last = len(in_flight) - 1
         self._in_flight[last][1].add_done_callback(
             partial(self._call_ended, self._generation, last)
@@ -417,21 +443,6 @@ class _Client(asyncio.Protocol):
             timeout = self.server.command_timeout
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(timeout, self._group_ended, timeout)
-
-    def _runs(self, slots: list[int]) -> list[list[int]]:
-        """The group's calls as they go to the backend: consecutive reads of the
-        same staleness make one run (one call); any other call is a run alone."""
-        runs: list[list[int]] = []
-        previous: bool | None = None  # the last slot's staleness, if it was a read
-        for slot in slots:
-            read = self._slots[slot][0].read
-            stale = None if read is None else read[1]
-            if stale is not None and stale == previous:
-                runs[-1].append(slot)
-            else:
-                runs.append([slot])
-            previous = stale
-        return runs
 
     def _call_ended(self, generation: int, position: int, _: asyncio.Future[Reply]) -> None:
         """Wait on the last call of the group not done yet. Calls mostly end in
@@ -455,21 +466,9 @@ class _Client(asyncio.Protocol):
             self._timer = None
         self._generation += 1
         slots = self._slots
-        for slot, future, position in self._in_flight:
-            kind = slots[slot][0].kind
-            if not future.done():
-                assert timeout is not None
-                slots[slot][0] = timeout_reply(kind, f"no reply within {timeout:g} s")
-                _discard(future)
-                continue
-            try:
-                result = future.result()
-            except asyncio.CancelledError:
-                slots[slot][0] = error_reply(ShuttingDown("the call was cancelled"), kind)
-            except Exception as error:
-                slots[slot][0] = error_reply(error, kind)
-            else:
-                slots[slot][0] = result if position < 0 else result[position]
+        for slot, future in self._in_flight:
+            call: _Call = slots[slot][0]
+            slots[slot][0] = _outcome(call, future, timeout)
         self._in_flight.clear()
         self._advance()
 
@@ -477,7 +476,7 @@ class _Client(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for _, future, _ in self._in_flight:
+        for _, future in self._in_flight:
             _discard(future)
         self._in_flight.clear()
         self._generation += 1
@@ -491,12 +490,22 @@ class _Client(asyncio.Protocol):
         size = 0
         while written < end and not self._writing_paused:  # else resume_writing calls back
             reply, resp3 = slots[written]
-            if reply.__class__ is _Call:
+            kind = reply.__class__
+            if kind is _Call:
                 break
-            data = encode_reply(reply, resp3)
-            pieces.append(data)
-            size += len(data)
-            written += 1
+            if kind is _Replies:
+                replies = reply.replies
+                while reply.sent < len(replies) and size < _WRITE_SLICE:
+                    data = encode_reply(replies[reply.sent], resp3)
+                    pieces.append(data)
+                    size += len(data)
+                    reply.sent += 1
+                written += reply.sent == len(replies)
+            else:
+                data = encode_reply(reply, resp3)
+                pieces.append(data)
+                size += len(data)
+                written += 1
             if size >= _WRITE_SLICE:
                 transport.write(b"".join(pieces))
                 pieces.clear()
@@ -533,7 +542,7 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE:
             return _Call(WRITE, None, write=(argv, None))
         if spec.kind is READ:
-            return _Call(READ, None, (argv, self.stale))
+            return self._read_call(argv)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
@@ -696,7 +705,7 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE:
             return _Call(WRITE, None, write=(command, (client_id, sequence)))
         if spec.kind is READ:
-            return _Call(READ, None, (command, self.stale))
+            return self._read_call(command)
         return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
 
 
@@ -750,6 +759,32 @@ def _start(start: Callable[..., Awaitable[Any]], *args: Any) -> asyncio.Future[A
         failed.set_exception(error)
         return failed
     return step if isinstance(step, asyncio.Future) else asyncio.ensure_future(step)
+
+
+def _outcome(call: _Call, future: asyncio.Future[Any], timeout: float | None) -> Any:
+    """The reply to ``call`` once its future is done (or, with ``timeout``,
+    the time is up): for a run of reads, a ``_Replies`` of one each."""
+    kind = call.kind
+    if not future.done():
+        assert timeout is not None
+        reply: Any = timeout_reply(kind, f"no reply within {timeout:g} s")
+        _discard(future)
+    else:
+        try:
+            reply = future.result()
+        except asyncio.CancelledError:
+            reply = error_reply(ShuttingDown("the call was cancelled"), kind)
+        except Exception as error:
+            reply = error_reply(error, kind)
+        else:
+            if call.reads is None:
+                return reply
+            if len(reply) == len(call.reads):
+                return _Replies(reply)
+            count = f"{len(reply)} replies to {len(call.reads)} reads"
+            reply = ErrorReply(f"ERR internal error: the backend gave {count}")
+            log.error("backend read: %s", count)
+    return reply if call.reads is None else _Replies([reply] * len(call.reads))
 
 
 def _discard(step: Any) -> None:
