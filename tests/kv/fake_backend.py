@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ranet.kv.envelope import Envelope, encode
+from ranet.kv.envelope import Envelope, RunEnvelope, encode, encode_run
 from ranet.kv.reply import Reply
 from ranet.kv.server import RespServer
 from ranet.kv.store import KVStore
@@ -57,6 +57,7 @@ class FakeBackend:
     membership_requests: list[list[bytes]] = field(default_factory=list)
     in_flight: int = 0
     largest_read: int = 0  # the most reads in one call
+    largest_write: int = 0  # the most writes in one call
     max_in_flight: int = 0
     raft: dict[str, Any] = field(
         default_factory=lambda: {
@@ -73,13 +74,21 @@ class FakeBackend:
     def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Awaitable[Reply]:
         """Like ``NodeBackend.write``, which proposes at once and may raise at once."""
         self.writes.append((argv, session))
+        self.largest_write = max(self.largest_write, 1)
         if self.refusal is not None:
             raise self.refusal
-        return self._write(argv, session)
-
-    async def _write(self, argv: list[bytes], session: tuple[int, int] | None) -> Reply:
         client_id, sequence = session or (0, 0)
-        entry = encode(Envelope(client_id, sequence, int(time.time() * 1000), argv))
+        return self._apply(encode(Envelope(client_id, sequence, int(time.time() * 1000), argv)))
+
+    def write_many(self, argvs: list[list[bytes]]) -> Awaitable[list[Reply]]:
+        """Like ``NodeBackend.write_many``: the run is one entry, applied at once."""
+        self.writes += [(argv, None) for argv in argvs]
+        self.largest_write = max(self.largest_write, len(argvs))
+        if self.refusal is not None:
+            raise self.refusal
+        return self._apply(encode_run(RunEnvelope(int(time.time() * 1000), argvs)))
+
+    async def _apply(self, entry: bytes) -> Reply:
         if self.hang_writes:
             await asyncio.Event().wait()
         return await self._call(lambda: self.store.apply(entry), self.write_delay)

@@ -9,7 +9,8 @@ import pytest
 
 from ranet.core import ChangeKind
 from ranet.errors import ConfigurationError, NotLeader, ProposalDropped
-from ranet.kv.node_backend import NodeBackend
+from ranet.kv import envelope
+from ranet.kv.node_backend import NOTE, NodeBackend, describe_command
 from ranet.kv.reply import OK, ErrorReply
 from ranet.kv.store import KVStore
 
@@ -77,3 +78,8 @@ def test_bad_arguments_get_clear_errors(argv: tuple[bytes, ...], text: str) -> N
 def test_node_errors_become_replies(error: Exception, prefix: str) -> None:
     reply = member(StubNode(error), b"PROMOTE", b"4")
     assert isinstance(reply, ErrorReply) and reply.message.startswith(prefix)
+
+
+def test_a_run_of_writes_is_described_command_by_command() -> None:
+    run = envelope.RunEnvelope(1, [[b"SET", b"k", b"v"], [NOTE, b"hello there"]])
+    assert describe_command(envelope.encode_run(run)) == "SET k v; 'hello there'"

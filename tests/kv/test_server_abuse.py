@@ -163,7 +163,7 @@ def test_a_backend_giving_too_few_read_replies_fails_those_reads_only(
     with raw_connection(server) as connection:
         connection.sendall(b"GET bystander\r\nGET bystander\r\nPING\r\nQUIT\r\n")
         received = read_until_closed(connection)
-    failure = b"-ERR internal error: the backend gave 1 replies to 2 reads\r\n"
+    failure = b"-ERR internal error: the backend's replies do not match the commands\r\n"
     assert received == failure * 2 + b"+PONG\r\n+OK\r\n"
     monkeypatch.undo()
     assert bystander.get("bystander") == b"ok"

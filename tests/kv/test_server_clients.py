@@ -21,6 +21,7 @@ from redis.exceptions import AuthenticationError, ResponseError, TryAgainError
 from redis.retry import Retry
 
 from ranet.errors import ListenError, NotLeader, ShuttingDown, Timeout
+from ranet.kv import server as server_module
 from ranet.kv.commands import COMMANDS
 from ranet.kv.server import RespServer
 
@@ -76,6 +77,59 @@ def test_a_pipeline_of_reads_reaches_the_backend_together(
             pipe.get(f"key:{i}")
         assert pipe.execute() == [str(i) for i in range(1000)]
     assert server.backend.largest_read >= 100  # one backend call (one ReadIndex) for many
+
+
+def test_a_pipeline_of_writes_reaches_the_backend_as_one_call(server: Served) -> None:
+    """Sent in one piece (so read in one piece), 201 writes are one log command."""
+    requests = b"".join(
+        b"*3\r\n$3\r\nSET\r\n$%d\r\n%b\r\n$1\r\n0\r\n*2\r\n$4\r\nINCR\r\n$%d\r\n%b\r\n"
+        % (len(key), key, len(key), key)
+        for key in (b"key:%d" % i for i in range(100))
+    )
+    requests += b"*2\r\n$4\r\nINCR\r\n$5\r\nkey:0\r\n"  # sees the writes before it
+    expected = b"+OK\r\n:1\r\n" * 100 + b":2\r\n"
+    with socket.create_connection((LOOPBACK, server.port), timeout=WAIT) as connection:
+        connection.sendall(requests)
+        received = b""
+        while len(received) < len(expected):
+            received += connection.recv(65536)
+    assert received == expected
+    assert server.backend.largest_write == 201
+
+
+def test_a_write_in_a_session_ends_a_run_of_writes(server: Served, client: redis.Redis) -> None:
+    with client.pipeline(transaction=False) as pipe:
+        pipe.set("a", 1).set("b", 2).execute_command("RANET.EXEC", 7, 1, "SET", "c", 3)
+        pipe.set("d", 4).set("e", 5).set("f", 6)
+        assert pipe.execute() == [True, True, "OK", True, True, True]
+    assert server.backend.largest_write == 3
+    assert [session for _, session in server.backend.writes] == [None, None, (7, 1)] + [None] * 3
+
+
+def test_a_run_of_writes_stops_growing_at_its_byte_limit(
+    server: Served, client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "_MAX_WRITE_RUN_BYTES", 100)
+    value = "x" * 30  # SET k <value>: 34 bytes of arguments, so two fit in 100
+    with client.pipeline(transaction=False) as pipe:
+        for key in "abcde":
+            pipe.set(key, value)
+        assert pipe.execute() == [True] * 5
+    assert server.backend.largest_write == 2
+    assert client.mget(*"abcde") == [value] * 5
+
+
+def test_a_run_of_writes_that_times_out_answers_each_write(
+    server: Served, client: redis.Redis
+) -> None:
+    server.call(lambda: setattr(server.backend, "hang_writes", True))
+    with client.pipeline(transaction=False) as pipe:
+        pipe.set("a", 1).set("b", 2).ping()
+        replies = pipe.execute(raise_on_error=False)
+    unknown = "TIMEOUT the command's outcome is unknown: no reply within 0.2 s"
+    assert [str(r) for r in replies[:2]] == [unknown, unknown]
+    assert replies[2] is True
+    server.call(lambda: setattr(server.backend, "hang_writes", False))
 
 
 def test_the_reads_after_a_write_in_a_pipeline_share_one_backend_call(

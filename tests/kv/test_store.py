@@ -9,6 +9,7 @@ import msgpack
 import pytest
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
+from ranet.kv.envelope import RunEnvelope, encode_run
 from ranet.kv.reply import OK, ErrorReply, Status
 from ranet.kv.store import SNAPSHOT_FORMAT, KVStore
 from ranet.node.state_machine import StateMachine
@@ -50,6 +51,10 @@ def test_the_constructor_refuses_nonsense_settings() -> None:
         msgpack.packb([0, 0, 99_999, ["SET", "k", "v"]]),  # str, not bytes
         msgpack.packb([-1, 0, 99_999, [b"SET", b"k", b"v"]]),
         msgpack.packb([0, 0, 99_999, [b"SET", b"k", b"v"]]) + b"trailing",
+        msgpack.packb([1, 1, 99_999, [[b"SET", b"k", b"v"]]]),  # a run has no session
+        msgpack.packb([0, 0, 99_999, [[b"SET", b"k", b"v"], []]]),  # an empty command
+        msgpack.packb([0, 0, 99_999, [[b"SET", b"k", b"v"], b"SET"]]),  # not a command
+        msgpack.packb([0, 0, 99_999, [[b"SET", b"k", [b"v"]]]]),  # nested too deep
     ],
 )
 def test_a_malformed_entry_is_answered_with_an_error_and_changes_nothing(command: bytes) -> None:
@@ -58,6 +63,28 @@ def test_a_malformed_entry_is_answered_with_an_error_and_changes_nothing(command
     reply = store.apply(command)
     assert isinstance(reply, ErrorReply) and reply.message.startswith("ERR malformed log entry")
     assert store.snapshot() == before
+
+
+def test_a_run_of_writes_applies_in_order_and_answers_each_command() -> None:
+    store = populated()
+    run = RunEnvelope(
+        3_000,
+        [
+            [b"SET", b"n", b"1"],
+            [b"INCR", b"n"],
+            [b"INCR", b"plain"],  # its own error; the run goes on
+            [b"GET", b"n"],  # a read inside a run: refused like a read entry
+            [b"SET", b"n", b"9", b"GET"],
+        ],
+    )
+    replies = store.apply(encode_run(run))
+    assert isinstance(replies, list) and len(replies) == 5
+    assert replies[:2] == [OK, 2]
+    assert isinstance(replies[2], ErrorReply) and "not an integer" in replies[2].message
+    assert isinstance(replies[3], ErrorReply) and "read command" in replies[3].message
+    assert replies[4] == b"2"
+    assert store.read([b"GET", b"n"]) == b"9"
+    assert store.clock_ms == 3_000  # the run moved the clock once, to its own time
 
 
 def test_apply_refuses_reads_and_connection_commands() -> None:

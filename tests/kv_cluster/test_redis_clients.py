@@ -70,8 +70,14 @@ def test_redis_py_pipeline_info_and_errors(tmp_path: Path) -> None:
                 for i in range(500):
                     pipe.set(f"key:{i}", i)
                 pipe.get("key:499")
-                assert pipe.execute()[-1] == b"499"
+                assert pipe.execute() == [True] * 500 + [b"499"]  # one forwarded run
                 assert client.dbsize() == 500
+                pipe = client.pipeline(transaction=False)
+                pipe.set("s", "x").incr("s").set("t", 1).incrby("t", 2)
+                replies = pipe.execute(raise_on_error=False)  # an error inside a run
+                assert replies[0] is True and replies[2:] == [True, 3]
+                assert isinstance(replies[1], redis.ResponseError)
+                assert "not an integer" in str(replies[1])
                 info = client.info("raft")
                 assert info["role"] == "follower" and info["leader_id"] == leader
                 # the pipeline's 500 writes share a few log entries (proposal batching)

@@ -28,6 +28,13 @@ class Backend(Protocol):
         """
         ...
 
+    def write_many(self, argvs: list[list[bytes]]) -> Awaitable[list[Reply]]:
+        """Replicate write commands without a session as one unit: applied in
+        order with nothing between them, all or none (one log command); an
+        awaitable of their replies, raising as ``write``. The server sends a
+        pipeline's run of writes here."""
+        ...
+
     def read(self, argvs: Sequence[list[bytes]], *, stale: bool) -> Awaitable[list[Reply]]:
         """Run read-only commands, in order: linearizable (one ReadIndex barrier
         for all of them) unless ``stale``; an awaitable of their replies, as

@@ -42,9 +42,15 @@ def note(text: bytes) -> bytes:
 def describe_command(entry: bytes) -> str:
     """A log entry as a person reads it: a note's text quoted, a command as typed."""
     try:
-        argv = envelope.decode(entry).argv
+        decoded = envelope.decode(entry)
     except envelope.EnvelopeError:
         return f"<not a command: {entry[:40]!r}>"
+    if isinstance(decoded, envelope.RunEnvelope):
+        return "; ".join(_describe_argv(argv) for argv in decoded.argvs)
+    return _describe_argv(decoded.argv)
+
+
+def _describe_argv(argv: list[bytes]) -> str:
     if argv[0].upper() == NOTE and len(argv) == 2:
         return repr(argv[1].decode(errors="backslashreplace"))
     return " ".join(_word(arg) for arg in argv)
@@ -75,6 +81,12 @@ class NodeBackend:
         now_ms = int(self._clock() * 1000)
         command = envelope.encode(envelope.Envelope(client_id, sequence, now_ms, argv))
         return self.node.submit_nowait(command)
+
+    def write_many(self, argvs: list[list[bytes]]) -> Awaitable[list[Reply]]:
+        """Propose the run of writes as one log command (``RunEnvelope``);
+        the future of its replies."""
+        run = envelope.RunEnvelope(int(self._clock() * 1000), argvs)
+        return self.node.submit_nowait(envelope.encode_run(run))
 
     def read(self, argvs: Sequence[list[bytes]], *, stale: bool) -> Awaitable[list[Reply]]:
         """The replies' future: linearizable reads run on the store the moment

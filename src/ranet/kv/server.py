@@ -10,11 +10,12 @@ Rule 1 - replies leave in the order the commands arrived, each encoded in
 the protocol (RESP2 or RESP3) in force when its command ran.
 
 Rule 2 - a connection's commands take effect in its order. A run of
-consecutive reads is issued to the backend at once (so a pipeline of reads
-shares one ReadIndex round), likewise a run of consecutive writes (so they
-share one log append: the node proposes them in issue order, in the same
-loop iteration); but a read waits until the writes before it have answered,
-and a write until the reads before it have.
+consecutive reads is one backend call (so a pipeline of reads shares one
+ReadIndex round), likewise a run of consecutive writes without a session
+(one log command, applied in order with nothing between; the run stops
+growing at ``_MAX_WRITE_RUN_BYTES``), and the calls of a group are made in
+order in one loop iteration; but a read waits until the writes before it
+have answered, and a write until the reads before it have.
 
 Rule 3 - nothing a client does can hang the server or disturb another
 client: every backend call is bounded by ``command_timeout``; bytes that are
@@ -69,7 +70,9 @@ _MAX_QUEUED_BYTES = 256 << 10  # stop reading a client whose unanswered commands
 _WRITE_SLICE = 1 << 16  # replies are written in slices of about this size
 _HTTP_WORDS = (b"post", b"host:")  # commands that show a client is a browser
 _HANG_UP = Status("hang up")  # _execute's answer when the connection must close unanswered
-_JOINED = Status("joined")  # _execute's answer for a read that joined the run of reads before it
+_JOINED = Status("joined")  # _execute's answer for a command that joined the run before it
+_MISMATCH = "ERR internal error: the backend's replies do not match the commands"
+_MAX_WRITE_RUN_BYTES = 256 << 10  # a run of writes is one log command: about a batch at most
 
 NO_LEADER = "TRYAGAIN no leader is known yet; retry shortly"
 SHUTTING_DOWN = "SHUTDOWN this node is shutting down; retry on another node"
@@ -221,21 +224,28 @@ def _info_section(title: str, fields: dict[str, Any]) -> str:
 class _Call:
     """A command that needs the backend; it is made when its group settles (Rule 2).
 
-    Reads and writes carry their arguments instead of a ``start``, so a write
-    is made without a closure. Consecutive reads of the same staleness share
-    one call, and one slot: the run's ``reads`` go to the backend as one call
-    (one ReadIndex barrier for all) and come back as one ``_Replies``.
+    Reads and writes carry their arguments instead of a ``start``, so they
+    are made without a closure. Consecutive reads, and consecutive writes
+    without a session, share one call and one slot: the ``run`` goes to the
+    backend as one call (one ReadIndex barrier, or one log command) and
+    comes back as one ``_Replies``.
     """
 
     kind: Kind | None  # READ or WRITE; None for INFO, which orders with neither
     start: Callable[[], Awaitable[Any]] | None  # makes the call: a coroutine or a future
-    reads: list[list[bytes]] | None = None  # a run of reads' argvs
-    stale: bool = False  # whether the run of reads may be served from local state
-    write: tuple[list[bytes], tuple[int, int] | None] | None = None  # a write's argv, session
+    run: list[list[bytes]] | None = None  # a run of reads' or session-less writes' argvs
+    stale: bool = False  # whether a run of reads may be served from local state
+    size: int = 0  # a run of writes' argument bytes
+    write: tuple[list[bytes], tuple[int, int]] | None = None  # a write in a session
+
+    @property
+    def replies_each(self) -> bool:
+        """Whether the call answers with a list: one reply per command of its run."""
+        return self.run is not None and (self.kind is READ or len(self.run) > 1)
 
 
 class _Replies:
-    """The replies to a run of reads, in one slot; ``sent`` of them are written."""
+    """The replies to a run of commands, in one slot; ``sent`` of them are written."""
 
     __slots__ = ("replies", "sent")
 
@@ -282,7 +292,7 @@ class _Client(asyncio.Protocol):
         self._written = 0  # slots[:_written] are on the wire already
         self._group: list[int] = []  # slots of calls not made yet, all of one kind
         self._group_kind: Kind | None = None
-        self._open_reads: _Call | None = None  # the run of reads the next read joins
+        self._open_run: _Call | None = None  # the run in the last slot, which may grow
         self._in_flight: list[tuple[int, asyncio.Future[Any]]] = []  # (slot, its call)
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
         self._timer: asyncio.TimerHandle | None = None
@@ -399,7 +409,7 @@ class _Client(asyncio.Protocol):
         slot = len(self._slots)
         self._slots.append([result, self.resp3])
         if not isinstance(result, _Call):
-            self._open_reads = None
+            self._open_run = None
             return
         if result.kind is not None:
             if self._group and self._group_kind not in (None, result.kind):
@@ -407,28 +417,42 @@ class _Client(asyncio.Protocol):
                 self._start_group()
             self._group_kind = result.kind
         self._group.append(slot)
-        self._open_reads = result if result.reads is not None else None
+        self._open_run = result if result.run is not None else None
 
-    def _read_call(self, argv: list[bytes]) -> _Call | Status:
-        """A read joins the run of reads waiting in the last slot (nothing
-        between them: the same staleness and protocol), or starts a run."""
-        run = self._open_reads
-        if run is None:
+    def _run_call(self, kind: Kind, argv: list[bytes]) -> _Call | Status:
+        """A read, or a write without a session, joins the run of its kind
+        waiting in the last slot (nothing between them: the same staleness
+        and protocol), or starts a run."""
+        run = self._open_run
+        if kind is READ:
+            if run is not None and run.kind is READ:
+                run.run.append(argv)  # type: ignore[union-attr]
+                return _JOINED
             return _Call(READ, None, [argv], self.stale)
-        run.reads.append(argv)  # type: ignore[union-attr]
-        return _JOINED
+        size = sum(map(len, argv))
+        if run is not None and run.kind is WRITE and run.size + size <= _MAX_WRITE_RUN_BYTES:
+            run.run.append(argv)  # type: ignore[union-attr]
+            run.size += size
+            return _JOINED
+        return _Call(WRITE, None, [argv], size=size)
 
     def _start_group(self) -> None:
         """Make the group's calls, in order, in this loop iteration (Rule 2)."""
         group, self._group, self._group_kind = self._group, [], None
-        self._open_reads = None
+        self._open_run = None
         self._generation += 1
         in_flight = self._in_flight
         backend = self.server.backend
         for slot in group:
             call: _Call = self._slots[slot][0]
-            if call.reads is not None:
-                future = _start(partial(backend.read, call.reads, stale=call.stale))
+            run = call.run
+            if run is not None:
+                if call.kind is READ:
+                    future = _start(partial(backend.read, run, stale=call.stale))
+                elif len(run) == 1:
+                    future = _start(backend.write, run[0], None)
+                else:
+                    future = _start(backend.write_many, run)
             elif call.write is not None:
                 future = _start(backend.write, *call.write)
             else:
@@ -539,10 +563,8 @@ class _Client(asyncio.Protocol):
                 self._quitting = True
                 return _HANG_UP
             return spec
-        if spec.kind is WRITE:
-            return _Call(WRITE, None, write=(argv, None))
-        if spec.kind is READ:
-            return self._read_call(argv)
+        if spec.kind is WRITE or spec.kind is READ:
+            return self._run_call(spec.kind, argv)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
@@ -705,7 +727,7 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE:
             return _Call(WRITE, None, write=(command, (client_id, sequence)))
         if spec.kind is READ:
-            return self._read_call(command)
+            return self._run_call(READ, command)
         return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
 
 
@@ -763,8 +785,9 @@ def _start(start: Callable[..., Awaitable[Any]], *args: Any) -> asyncio.Future[A
 
 def _outcome(call: _Call, future: asyncio.Future[Any], timeout: float | None) -> Any:
     """The reply to ``call`` once its future is done (or, with ``timeout``,
-    the time is up): for a run of reads, a ``_Replies`` of one each."""
+    the time is up): for a run of commands, a ``_Replies`` of one each."""
     kind = call.kind
+    each = len(call.run) if call.run is not None and call.replies_each else 0
     if not future.done():
         assert timeout is not None
         reply: Any = timeout_reply(kind, f"no reply within {timeout:g} s")
@@ -777,14 +800,13 @@ def _outcome(call: _Call, future: asyncio.Future[Any], timeout: float | None) ->
         except Exception as error:
             reply = error_reply(error, kind)
         else:
-            if call.reads is None:
+            if not each:
                 return reply
-            if len(reply) == len(call.reads):
+            if isinstance(reply, list) and len(reply) == each:
                 return _Replies(reply)
-            count = f"{len(reply)} replies to {len(call.reads)} reads"
-            reply = ErrorReply(f"ERR internal error: the backend gave {count}")
-            log.error("backend read: %s", count)
-    return reply if call.reads is None else _Replies([reply] * len(call.reads))
+            log.error("backend call: %r is no list of %s replies", reply, each)
+            reply = ErrorReply(_MISMATCH)
+    return _Replies([reply] * each) if each else reply
 
 
 def _discard(step: Any) -> None:

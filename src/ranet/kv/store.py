@@ -2,9 +2,11 @@
 
 ``KVStore`` implements the ``StateMachine`` protocol (``node/state_machine.py``).
 Every committed log entry is an envelope (``envelope.py``):
-``[client_id, sequence, timestamp_ms, argv]``. ``apply`` decodes it, moves
+``[client_id, sequence, timestamp_ms, argv]``, or a run of writes without a
+session ``[0, 0, timestamp_ms, [argv, ...]]``. ``apply`` decodes it, moves
 the store's clock, answers retries from the session table (thesis §6.3,
-``sessions.py``) and otherwise runs the write command (``commands.py``).
+``sessions.py``) and otherwise runs the write command (``commands.py``) -
+each command of a run in order, answering the list of their replies.
 
 Invariants:
 
@@ -31,7 +33,7 @@ import msgpack
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv.commands import READ, WRITE, Kind, resolve
-from ranet.kv.envelope import EnvelopeError, decode
+from ranet.kv.envelope import EnvelopeError, RunEnvelope, decode
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
@@ -74,7 +76,8 @@ class KVStore:
         }
 
     def apply(self, command: bytes) -> Reply:
-        """Apply one committed log entry and return the reply for its client.
+        """Apply one committed log entry and return the reply for its client
+        (for a run of commands, ``RunEnvelope``, the list of their replies).
 
         Thesis §6.3: a request whose sequence number equals its client's last
         one is a retry, answered with the cached reply and not applied again;
@@ -90,6 +93,9 @@ class KVStore:
             self._keyspace.advance(now_ms)
             if self._sessions:
                 self._sessions.expire(now_ms)
+        if envelope.__class__ is RunEnvelope:
+            keyspace = self._keyspace
+            return [_run(keyspace, argv, WRITE, _NOT_APPLIED) for argv in envelope.argvs]
         if envelope.client_id == 0:
             return _run(self._keyspace, envelope.argv, WRITE, _NOT_APPLIED)
         session = self._sessions.touch(envelope.client_id, self._clock_ms)
