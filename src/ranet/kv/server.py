@@ -804,7 +804,8 @@ def _outcome(call: _Call, future: asyncio.Future[Any], timeout: float | None) ->
                 return reply
             if isinstance(reply, list) and len(reply) == each:
                 return _Replies(reply)
-            log.error("backend call: %r is no list of %s replies", reply, each)
+            got = f"{len(reply)} replies" if isinstance(reply, list) else type(reply).__name__
+            log.error("backend call for %s commands answered %s", each, got)
             reply = ErrorReply(_MISMATCH)
     return _Replies([reply] * each) if each else reply
 
