@@ -110,6 +110,23 @@ def test_sends_in_one_loop_iteration_leave_in_one_socket_write(
     run(scenario())
 
 
+def test_flush_writes_what_is_queued_without_waiting_for_the_loop(run: Runner) -> None:
+    async def scenario() -> None:
+        async with mesh(2) as (a, b):
+            await wait_connected(a, b)
+            writes = count_socket_writes(a, 2)
+            for term in range(10):
+                a.transport.send(Heartbeat(1, 2, term, 0))
+            a.transport.flush()
+            assert len(writes) == 1  # before the loop ran the scheduled flush
+            a.transport.send(Heartbeat(1, 2, 10, 0))  # queued after: the next write
+            await eventually(lambda: len(b.inbox) == 11)
+            assert len(writes) == 2
+            assert terms_from(b.inbox, 1) == list(range(11))
+
+    run(scenario())
+
+
 def test_reconnects_to_a_restarted_peer_and_delivers_what_was_queued(
     run: Runner,
 ) -> None:

@@ -10,6 +10,9 @@ Rule 2: ``send`` never blocks and never raises for an unreachable peer. It
 encodes the message into the peer's queue; the first message queued while the
 peer is writable schedules a flush with ``loop.call_soon``, so everything sent
 to a peer during one event-loop iteration leaves in one ``transport.write``.
+``flush`` writes every peer's queue at once instead: the node calls it at the
+end of a Ready pass, so that pass's messages leave together and without
+waiting a loop iteration behind other callbacks.
 
 Rule 3: memory is bounded. While a peer is disconnected, or its socket is not
 draining (asyncio paused our writing), its queue grows to at most
@@ -429,6 +432,13 @@ class PeerTransport:
             )
             return
         peer.enqueue(payload)
+
+    def flush(self) -> None:
+        """Write what is queued for every writable peer now, not in the next
+        loop iteration (Rule 2); the flush already scheduled then finds nothing."""
+        for peer in self._peers.values():
+            if peer.flush_scheduled:
+                peer.flush()
 
     def update_peers(self, peers: dict[int, Address]) -> None:
         """Adopt a new peer map: dial new peers, redial moved ones, forget removed ones."""
