@@ -185,3 +185,76 @@ def test_admin_commands_list_members_and_transfer_leadership(tmp_path: Path) -> 
             assert refused.returncode == 1 and "not a learner" in refused.stderr
 
     run(scenario())
+
+
+def test_pipelined_writes_survive_a_leader_kill_with_every_reply_in_its_place(
+    tmp_path: Path,
+) -> None:
+    """Pipelines of SETs (a run of writes: one log command) each followed by
+    GETs of the same keys, sent while the leader is SIGKILLed: every reply
+    lands on its own command (each GET reads its own SET's value, or the
+    pipeline failed), and every acknowledged write is there afterwards."""
+
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+            stop = threading.Event()
+            acknowledged: list[int] = []
+            problems: list[str] = []
+            failures: list[str] = []  # pipelines the kill cost: errors or a lost connection
+
+            def write_pipelines() -> None:
+                nodes = list(cluster.nodes)
+                no_retry = Retry(NoBackoff(), 0)
+                clients = {n: connect(cluster, n, socket_timeout=2, retry=no_retry) for n in nodes}
+                batch, node_index = 0, 0
+                while not stop.is_set():
+                    batch += 1
+                    keys = [f"p{batch}:{i}" for i in range(20)]
+                    pipe = clients[nodes[node_index % len(nodes)]].pipeline(transaction=False)
+                    for key in keys:
+                        pipe.set(key, key)
+                    for key in keys:
+                        pipe.get(key)
+                    try:
+                        replies = pipe.execute(raise_on_error=False)
+                    except (redis.RedisError, OSError) as error:
+                        failures.append(_one_line(error))
+                        node_index += 1  # the node is down: the outcome is unknown
+                        time.sleep(0.02)
+                        continue
+                    failed = [r for r in replies if isinstance(r, Exception)]
+                    if failed:
+                        failures.append(_one_line(failed[0]))
+                        node_index += 1
+                        continue
+                    if replies != [True] * 20 + [key.encode() for key in keys]:
+                        problems.append(f"batch {batch}: {replies!r}")
+                    acknowledged.append(batch)
+
+            writer = asyncio.get_running_loop().run_in_executor(None, write_pipelines)
+            try:
+                await asyncio.sleep(1.0)
+                before = len(acknowledged)
+                cluster.signal(leader, signal.SIGKILL)
+                await asyncio.wait_for(cluster.nodes[leader].process.wait(), 15)
+                await cluster.start_node(leader)
+                async with asyncio.timeout(20):
+                    while len(acknowledged) < before + 20:
+                        await asyncio.sleep(0.05)
+            finally:
+                stop.set()
+                await asyncio.wait_for(writer, 30)
+            assert not problems, problems[:3]
+            assert failures, "the kill hit no pipeline: the test proved nothing"
+            print(f"{len(acknowledged)} pipelines acknowledged, {len(failures)} failed")
+
+            def missing() -> list[str]:
+                client = connect(cluster, cluster.leader() or 0)
+                keys = [f"p{batch}:{i}" for batch in acknowledged for i in range(20)]
+                values = client.mget(keys)
+                return [key for key, value in zip(keys, values, strict=True) if value is None]
+
+            assert await in_thread(missing) == []
+
+    run(scenario())
