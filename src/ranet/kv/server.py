@@ -233,10 +233,10 @@ class _Call:
 
     kind: Kind | None  # READ or WRITE; None for INFO, which orders with neither
     start: Callable[[], Awaitable[Any]] | None  # makes the call: a coroutine or a future
-    run: list[list[bytes]] | None = None  # a run of reads' or session-less writes' argvs
+    run: list[list[bytes]] | None = None  # a run of reads' or writes' argvs
     stale: bool = False  # whether a run of reads may be served from local state
     size: int = 0  # a run of writes' argument bytes
-    write: tuple[list[bytes], tuple[int, int]] | None = None  # a write in a session
+    session: tuple[int, int] | None = None  # a write in a session: alone, never joined
 
     @property
     def replies_each(self) -> bool:
@@ -430,7 +430,12 @@ class _Client(asyncio.Protocol):
                 return _JOINED
             return _Call(READ, None, [argv], self.stale)
         size = sum(map(len, argv))
-        if run is not None and run.kind is WRITE and run.size + size <= _MAX_WRITE_RUN_BYTES:
+        if (
+            run is not None
+            and run.kind is WRITE
+            and run.session is None
+            and run.size + size <= _MAX_WRITE_RUN_BYTES
+        ):
             run.run.append(argv)  # type: ignore[union-attr]
             run.size += size
             return _JOINED
@@ -450,11 +455,9 @@ class _Client(asyncio.Protocol):
                 if call.kind is READ:
                     future = _start(partial(backend.read, run, stale=call.stale))
                 elif len(run) == 1:
-                    future = _start(backend.write, run[0], None)
+                    future = _start(backend.write, run[0], call.session)
                 else:
                     future = _start(backend.write_many, run)
-            elif call.write is not None:
-                future = _start(backend.write, *call.write)
             else:
                 assert call.start is not None
                 future = _start(call.start)
@@ -725,7 +728,7 @@ class _Client(asyncio.Protocol):
         if isinstance(spec, ErrorReply):
             return spec
         if spec.kind is WRITE:
-            return _Call(WRITE, None, write=(command, (client_id, sequence)))
+            return _Call(WRITE, None, [command], session=(client_id, sequence))
         if spec.kind is READ:
             return self._run_call(READ, command)
         return ErrorReply(f"ERR RANET.EXEC runs data commands only, not '{spec.name}'")
@@ -787,7 +790,7 @@ def _outcome(call: _Call, future: asyncio.Future[Any], timeout: float | None) ->
     """The reply to ``call`` once its future is done (or, with ``timeout``,
     the time is up): for a run of commands, a ``_Replies`` of one each."""
     kind = call.kind
-    each = len(call.run) if call.run is not None and call.replies_each else 0
+    each = len(call.run) if call.replies_each else 0  # type: ignore[arg-type]
     if not future.done():
         assert timeout is not None
         reply: Any = timeout_reply(kind, f"no reply within {timeout:g} s")
