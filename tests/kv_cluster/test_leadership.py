@@ -234,7 +234,9 @@ def test_pipelined_writes_survive_a_leader_kill_with_every_reply_in_its_place(
 
             writer = asyncio.get_running_loop().run_in_executor(None, write_pipelines)
             try:
-                await asyncio.sleep(1.0)
+                async with asyncio.timeout(15):  # pipelines flow before the kill
+                    while len(acknowledged) < 20:
+                        await asyncio.sleep(0.05)
                 before = len(acknowledged)
                 cluster.signal(leader, signal.SIGKILL)
                 await asyncio.wait_for(cluster.nodes[leader].process.wait(), 15)
