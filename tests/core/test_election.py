@@ -62,13 +62,17 @@ def test_requestvote_waits_for_the_term_and_self_vote_to_be_durable() -> None:
 
 
 def test_candidate_with_majority_becomes_leader_and_appends_noop() -> None:
-    """§5.2 a majority wins; §8 the new leader commits a no-op of its term."""
+    """§5.2 a majority wins; §8 the new leader commits a no-op of its term,
+    which the followers learn is committed from its next heartbeat."""
     cluster = Cluster(3)
     cluster.elect(1)
     leader = cluster[1]
     assert leader.role == Role.LEADER and leader.leader_id == 1
     assert leader.log.entries[-1].term == leader.current_term
     assert leader.log.entries[-1].data == b""
+    assert leader.commit_index == 1
+    cluster.tick(1)
+    cluster.deliver()
     assert all(core.commit_index == 1 for core in cluster.cores.values())
     assert all(core.leader_id == 1 for core in cluster.cores.values())
 

@@ -51,6 +51,8 @@ def test_a_learner_receives_the_log_but_neither_votes_nor_counts() -> None:
     cluster.deliver()
     cluster[1].propose(b"x")
     cluster.deliver()
+    cluster.tick(1)  # the heartbeat carries the commit index
+    cluster.deliver()
     assert cluster.applied[4] == [b"x"]  # it replicates
     cluster.down |= {2, 3}
     cluster[1].propose(b"y")

@@ -200,6 +200,8 @@ def test_committed_entries_are_applied_in_order_exactly_once() -> None:
     for i in range(5, 10):
         cluster[1].propose(b"%d" % i)
     cluster.deliver()
+    cluster.tick(1)  # the followers learn the last commit index (Rule 3)
+    cluster.deliver()
     expected = [b"%d" % i for i in range(10)]
     assert all(applied == expected for applied in cluster.applied.values())
 
@@ -319,22 +321,6 @@ def test_only_entries_term_and_vote_demand_a_sync() -> None:
     assert follower.ready().must_sync  # new term
 
 
-def test_acknowledgements_arriving_together_cost_one_commit_notice() -> None:
-    """Acks of ten pipelined appends, handled in one batch, tell a follower
-    the new commit index once, not ten times."""
-    cluster = Cluster(3)
-    cluster.elect(1)
-    leader = cluster[1]
-    first = leader.log.last_index + 1
-    for i in range(10):
-        leader.propose(b"%d" % i)
-        take(leader)  # one AppendEntries per proposal, all in flight
-    for index in range(first, first + 10):
-        leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=index))
-    notices = [m for m in take(leader).messages if isinstance(m, Heartbeat) and m.dst == 2]
-    assert len(notices) == 1 and notices[0].commit_index == first + 9
-
-
 def leader_with_appends_in_flight(count: int) -> tuple[RaftCore, int]:
     """A 3-node cluster's leader that sent ``count`` one-entry appends, none
     acknowledged; and the index of the first of those entries."""
@@ -348,19 +334,43 @@ def leader_with_appends_in_flight(count: int) -> tuple[RaftCore, int]:
     return leader, first
 
 
-def test_a_follower_with_entries_in_flight_learns_the_commit_from_the_next_append() -> None:
-    """Under pipelining the commit index rides on appends; a separate notice
-    goes only to a follower whose last in-flight entry was acknowledged."""
+def test_a_new_commit_index_rides_on_the_next_append_or_heartbeat() -> None:
+    """Rule 3 (Raft §5.3: the leader "includes that index in future
+    AppendEntries RPCs (including heartbeats)"): committing sends nothing of
+    its own; the next append carries the index, and so does the next tick's
+    heartbeat to a follower with nothing new."""
     leader, first = leader_with_appends_in_flight(3)
-    leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=first))  # commits `first`
-    sent = take(leader).messages
-    assert not [m for m in sent if isinstance(m, Heartbeat) and m.dst == 2]  # 2 still in flight
+    for index in range(first, first + 3):
+        leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=index))
+    assert leader.commit_index == first + 2
+    assert not take(leader).messages  # no notice: no message per commit
     leader.propose(b"next")
     (append,) = [m for m in take(leader).messages if isinstance(m, AppendEntries) and m.dst == 2]
-    assert append.leader_commit == first
-    leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=first + 3))  # all acknowledged
-    notices = [m for m in take(leader).messages if isinstance(m, Heartbeat) and m.dst == 2]
-    assert [m.commit_index for m in notices] == [first + 3]
+    assert append.leader_commit == first + 2
+    leader.tick()
+    heartbeats = {m.dst: m for m in take(leader).messages if isinstance(m, Heartbeat)}
+    assert heartbeats[2].commit_index == first + 2
+    assert heartbeats[3].commit_index == 1  # capped: node 3 acknowledged only the no-op
+
+
+def test_notify_commit_tells_a_follower_once_what_it_can_use() -> None:
+    """A follower about to wait for an index (a read it forwarded) is told the
+    commit index at once, capped at what it holds, and only if it has not
+    heard it; on a follower the call does nothing."""
+    leader, first = leader_with_appends_in_flight(2)
+    leader.step(AppendEntriesResponse(2, 1, 1, True, match_index=first + 1))
+    take(leader)
+    leader.notify_commit(2)
+    (notice,) = take(leader).messages
+    assert isinstance(notice, Heartbeat) and notice.dst == 2
+    assert notice.commit_index == first + 1
+    leader.notify_commit(2)
+    assert not take(leader).messages  # told already
+    leader.notify_commit(3)
+    assert not take(leader).messages  # node 3 holds only the no-op, whose commit it heard
+    follower = follower_with([], term=1)
+    follower.notify_commit(1)
+    assert not follower.has_ready()
 
 
 def test_no_empty_probe_while_acknowledgements_flow() -> None:

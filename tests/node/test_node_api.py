@@ -139,6 +139,37 @@ def test_read_barrier_on_a_follower_sees_completed_writes(tmp_path: Path) -> Non
     run(scenario())
 
 
+def test_a_follower_read_does_not_wait_for_the_next_heartbeat(tmp_path: Path) -> None:
+    """A follower learns a new commit index from the next append or heartbeat
+    (replication.py, Rule 3), but one whose read waits on an index is told at
+    once. Heartbeats here come every 0.5 s: twenty writes, each followed by a
+    read on each follower, would take seconds if reads waited for them."""
+    peers = local_peers()
+    slow_heartbeats = CoreConfig(election_ticks=20, heartbeat_ticks=10)
+
+    def config(node_id: int) -> NodeConfig:
+        return NodeConfig(
+            node_id, peers, tmp_path / f"node-{node_id}", tick_seconds=0.05, core=slow_heartbeats
+        )
+
+    async def scenario() -> None:
+        async with running([Node(config(node_id), AppendLog()) for node_id in peers]) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            followers = [node for node in nodes if node is not leader]
+            loop = asyncio.get_running_loop()
+            waited = 0.0
+            for i in range(10):
+                await leader.propose(b"%d" % i)
+                for follower in followers:
+                    started = loop.time()
+                    await follower.read_barrier()
+                    waited += loop.time() - started
+                    assert follower.state_machine.items[-1] == b"%d" % i
+            assert waited < 1.0, f"20 follower reads took {waited:.2f} s"
+
+    run(scenario())
+
+
 def test_without_a_majority_writes_time_out_and_reads_fail(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path, timeout=0.5) as nodes:

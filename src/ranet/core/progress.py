@@ -15,7 +15,7 @@ replication state, as etcd-io/raft does:
   or until ``snapshot_wait`` heartbeat rounds pass and it is sent again.
 
 ``sent_commit`` is the highest commit index this follower was told, so the
-leader can tell exactly the followers that lag behind a new commit;
+leader can tell whether a follower waiting on an index still needs a notice;
 ``read_acked`` the highest ReadIndex sequence number it acknowledged.
 
 Invariant: ``match_index < next_index``.

@@ -235,6 +235,13 @@ class RaftCore:
             raise NotLeader(self.leader_id)
         self.replicator.read_index(context)
 
+    def notify_commit(self, peer: int) -> None:
+        """Leader only (else nothing): tell ``peer`` the commit index now rather
+        than at the next heartbeat, for a follower about to wait until it
+        applies an index (replication.py, Rule 3)."""
+        if self.replicator is not None:
+            self.replicator.notify_commit(peer)
+
     def campaign(self, *, transfer: bool = False) -> None:
         """Start an election now: a pre-vote round first when enabled (thesis §9.6)."""
         if self.config.pre_vote and not transfer:

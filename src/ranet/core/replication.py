@@ -14,6 +14,15 @@ leader's term; earlier entries commit with it.
 
 Rule 2 - the leader counts itself only for entries on its own disk
 (thesis §10.2.1): its own match index is the log's ``stable_index``.
+
+Rule 3 - a new commit index is not a message of its own. Raft §5.3: the
+leader "includes that index in future AppendEntries RPCs (including
+heartbeats)": the next append carries it, and a follower with nothing new
+learns it from the next heartbeat (every tick). Only a follower that must
+apply up to an index it waits on (a read it forwarded) is told at once
+(``notify_commit``). A notice per commit would cost, with one write in
+flight, a message to and from every follower ahead of the client's reply
+(docs/performance.md, optimization 17).
 """
 
 from __future__ import annotations
@@ -49,8 +58,6 @@ class Replicator:
             peer: Progress(next_index, core.config.max_inflight) for peer in core.peers()
         }
         self._log_grew = False
-        self._notified_commit = core.log.commit_index
-        self._commit_notices: set[int] = set()
         self.read_only = ReadOnlyQueue()
         self._reads_before_first_commit: list[bytes] = []
         self._read_round_due = False
@@ -66,8 +73,8 @@ class Replicator:
     # -- sending -----------------------------------------------------------------
 
     def flush(self) -> None:
-        """Send what accumulated since the last flush: new entries, new commit
-        index, one heartbeat round for the reads that arrived."""
+        """Send what accumulated since the last flush: new entries (with the
+        commit index, Rule 3), one heartbeat round for the reads that arrived."""
         if self._read_round_due and not self.read_only.waiting_since(self._read_round_sent):
             self._read_round_due = False  # no round in flight: one for the reads queued
             self._send_read_round()
@@ -75,24 +82,12 @@ class Replicator:
             self._log_grew = False
             for peer in self.progress:
                 self._send_entries(peer)
-        if self.core.log.commit_index > self._notified_commit:
-            self._notified_commit = self.core.log.commit_index
-            self._commit_notices.update(self.progress)
-        for peer in self._commit_notices:
-            self._notify_commit(peer, self.progress[peer])
-        self._commit_notices.clear()
 
-    def _notify_commit(self, peer: int, progress: Progress) -> None:
-        """Tell a follower a commit index it has not heard and can use.
-
-        Followers that are sent new entries learn it from those; the others
-        get a heartbeat, which carries it without a log-matching check. A
-        follower with entries still in flight waits: the acknowledgement of
-        the last of them brings it back here (``_handle_append_success``),
-        and under steady load the next append carries the index anyway. So
-        a busy leader sends one message per batch to each follower, not two.
-        """
-        if progress.state == ReplicationState.REPLICATE and len(progress.inflights):
+    def notify_commit(self, peer: int) -> None:
+        """Tell ``peer`` now, by a heartbeat, a commit index it has not heard
+        and can use (capped at what it holds), instead of at the next tick."""
+        progress = self.progress.get(peer)
+        if progress is None:
             return
         if min(progress.match_index, self.core.log.commit_index) > progress.sent_commit:
             self._send_heartbeat(peer, progress)
@@ -285,7 +280,6 @@ class Replicator:
             return  # a duplicate or reordered acknowledgement
         self.maybe_commit()
         self._send_entries(message.src)
-        self._commit_notices.add(message.src)  # sent once per flush, not per ack
         if message.src == self.transfer_target:
             self._maybe_send_timeout_now()
 

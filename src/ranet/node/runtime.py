@@ -171,6 +171,8 @@ class Node:
         self._ticker: asyncio.Task[None] | None = None
         self._scheduled = False
         self._unsynced: list[Ready] = []
+        # proposals appended since the last sync began, and in the one before it
+        self._unsynced_proposals = self._last_sync_proposals = 0
         self._sync_future: asyncio.Future[None] | None = None
         # log index -> (term proposed in, the futures of the entry's commands in order)
         self._waiters: dict[int, tuple[int, list[asyncio.Future[Any]]]] = {}
@@ -723,6 +725,9 @@ class Node:
         src, dst, request_id = self.config.node_id, request.src, request.request_id
         if error is None and done is not None:
             reply = ForwardedResult(src, dst, request_id, self.result_codec.encode(done.result()))
+            if isinstance(request, ForwardedReadIndex) and self.core is not None:
+                self.core.notify_commit(dst)  # it waits to apply up to the index
+                self.schedule()
         elif isinstance(error, NotLeader):
             hint = -1 if error.leader_hint is None else error.leader_hint
             reply = ForwardedResult(src, dst, request_id, b"", "NotLeader", hint)
@@ -782,12 +787,15 @@ class Node:
         self._read_context = None
         if self._proposals:
             self._append_proposals(core)
+        committed: list[Ready] = []  # applied once this pass's messages have left
         while core.has_ready():
             ready = core.ready()
             if ready.soft_state is not None:
                 self._role_changed(ready.soft_state)
-            if ready.snapshot is not None and not self._install_snapshot(*ready.snapshot):
-                return  # the node is failing: nothing of this Ready may leave
+            if ready.snapshot is not None:
+                self._apply(committed)  # what was committed before the snapshot goes first
+                if not self._install_snapshot(*ready.snapshot):
+                    return  # the node is failing: nothing of this Ready may leave
             if ready.configuration is not None:
                 self._membership_changed(ready.configuration)
             for message in ready.messages:
@@ -795,6 +803,8 @@ class Node:
                     self.snapshots.send(message)
                 else:
                     transport.send(message)
+            if ready.messages:
+                transport.flush()  # before this node's own disk write (thesis §10.2.1)
             if ready.hard_state is not None:
                 storage.set_hard_state(ready.hard_state)
             if ready.entries:
@@ -804,7 +814,7 @@ class Node:
             else:
                 self._release(ready)
             if ready.committed_entries:
-                self._apply(ready)
+                committed.append(ready)
             for read in ready.read_states:
                 for future, then in self._reads.pop(read.context, ()):
                     if then is None:  # a follower's request: the index, applied here or not
@@ -815,6 +825,7 @@ class Node:
         if self._unsynced and self._sync_future is None:
             self._start_sync()
         transport.flush()  # this pass's messages leave now (docs/performance.md, opt. 16)
+        self._apply(committed)  # a follower's acknowledgement does not wait for it (opt. 17)
         self.snapshots.maybe_take()
 
     def _membership_changed(self, configuration: Configuration) -> None:
@@ -845,17 +856,31 @@ class Node:
     def _start_sync(self) -> None:
         """Make the Readies written so far durable, then release them (rule 1).
 
-        A leader syncs on the disk thread: it keeps sending appends and
-        serving clients meanwhile, and counts itself only once the sync is
-        done (thesis §10.2.1). A follower syncs on the loop: its sync is what
-        its acknowledgement waits for, and all its loop could do meanwhile is
+        A busy leader syncs on the disk thread: it keeps serving clients and
+        replicating meanwhile, and counts itself only once the sync is done
+        (thesis §10.2.1). A follower syncs on the loop: its sync is what its
+        acknowledgement waits for, and all its loop could do meanwhile is
         receive appends that must wait for the next sync anyway; the two
         thread hand-offs cost more (docs/performance.md, optimization 11).
+
+        So does a leader serving a lone writer: this sync and the one before
+        it carry at most one proposal each, and no other entry or read waits.
+        Its appends have already left (``_process`` flushes them before the
+        disk write) and the followers' acknowledgements take longer than its
+        own sync, so the hand-offs would only add to the writer's latency.
+        With any concurrency, proposals arriving during one sync make the
+        next carry several, and the disk thread takes over: the loop does not
+        block while more input is on its way (optimization 17).
         """
         batch, self._unsynced = self._unsynced, []
+        proposals, self._unsynced_proposals = self._unsynced_proposals, 0
+        lone_writer = proposals <= 1 and self._last_sync_proposals <= 1
+        self._last_sync_proposals = proposals
         storage = self._storage
         assert storage is not None
-        if not self._core().is_leader:
+        if not self._core().is_leader or (
+            lone_writer and len(self._waiters) <= 1 and not self._reads
+        ):
             try:
                 storage.sync()
             except Exception as error:
@@ -893,6 +918,7 @@ class Node:
         that fits (batching.py), each run's futures waiting on its index."""
         proposals = [p for p in self._proposals if not p[1].done()]
         self._proposals = []
+        self._unsynced_proposals += len(proposals)
         term = core.current_term
         runs = list(batching.split(proposals))
         for number, run in enumerate(runs):
@@ -910,23 +936,27 @@ class Node:
             deadline = self._loop_or_fail().time() + self.config.proposal_timeout
             self._entry_deadlines.append((deadline, index, term))
 
-    def _apply(self, ready: Ready) -> None:
-        index = ready.committed_first_index
-        applied_bytes = 0
-        for entry in ready.committed_entries:
-            applied_bytes += len(entry.data)
-            kind = entry.kind
-            if kind == EntryKind.NORMAL:
-                outcomes = [self._apply_command(index, entry.term, entry.data)]
-            elif kind == EntryKind.BATCH:
-                outcomes = self._apply_batch(index, entry.term, entry.data)
-            else:
-                outcomes = [(None, None)]  # a no-op or a configuration: nothing to run
-            self.applied_index = index
-            self._resolve_waiters(index, entry.term, outcomes)
-            index += 1
-        self.snapshots.applied_bytes += applied_bytes
-        self._release_apply_waiters()
+    def _apply(self, readies: list[Ready]) -> None:
+        """Apply the Readies' committed entries, in order, and empty the list."""
+        for ready in readies:
+            index = ready.committed_first_index
+            applied_bytes = 0
+            for entry in ready.committed_entries:
+                applied_bytes += len(entry.data)
+                kind = entry.kind
+                if kind == EntryKind.NORMAL:
+                    outcomes = [self._apply_command(index, entry.term, entry.data)]
+                elif kind == EntryKind.BATCH:
+                    outcomes = self._apply_batch(index, entry.term, entry.data)
+                else:
+                    outcomes = [(None, None)]  # a no-op or a configuration: nothing to run
+                self.applied_index = index
+                self._resolve_waiters(index, entry.term, outcomes)
+                index += 1
+            self.snapshots.applied_bytes += applied_bytes
+        if readies:
+            readies.clear()
+            self._release_apply_waiters()
 
     def _apply_batch(self, index: int, term: int, data: bytes) -> list[_Outcome]:
         try:
