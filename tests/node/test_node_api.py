@@ -139,21 +139,31 @@ def test_read_barrier_on_a_follower_sees_completed_writes(tmp_path: Path) -> Non
     run(scenario())
 
 
+def slow_heartbeat_nodes(data: Path, machines: list[AppendLog]) -> list[Node]:
+    """Nodes that send a heartbeat every 0.5 s (elections after 1-2 s), one per
+    state machine: a follower that learned a commit index only from heartbeats
+    would show it in seconds, not milliseconds."""
+    peers = local_peers(len(machines))
+    slow_heartbeats = CoreConfig(election_ticks=20, heartbeat_ticks=10)
+    return [
+        Node(
+            NodeConfig(node_id, peers, data / f"node-{node_id}", tick_seconds=0.05,
+                       core=slow_heartbeats),
+            machine,
+        )
+        for node_id, machine in zip(peers, machines, strict=True)
+    ]  # fmt: skip
+
+
 def test_a_follower_read_does_not_wait_for_the_next_heartbeat(tmp_path: Path) -> None:
     """A follower learns a new commit index from the next append or heartbeat
     (replication.py, Rule 3), but one whose read waits on an index is told at
-    once. Heartbeats here come every 0.5 s: twenty writes, each followed by a
-    read on each follower, would take seconds if reads waited for them."""
-    peers = local_peers()
-    slow_heartbeats = CoreConfig(election_ticks=20, heartbeat_ticks=10)
-
-    def config(node_id: int) -> NodeConfig:
-        return NodeConfig(
-            node_id, peers, tmp_path / f"node-{node_id}", tick_seconds=0.05, core=slow_heartbeats
-        )
+    once: twenty reads on followers, each after a write, would otherwise wait
+    for heartbeats 0.5 s apart."""
 
     async def scenario() -> None:
-        async with running([Node(config(node_id), AppendLog()) for node_id in peers]) as nodes:
+        machines = [AppendLog() for _ in range(3)]
+        async with running(slow_heartbeat_nodes(tmp_path, machines)) as nodes:
             leader, _ = await leader_and_follower(nodes)
             followers = [node for node in nodes if node is not leader]
             loop = asyncio.get_running_loop()
@@ -166,6 +176,53 @@ def test_a_follower_read_does_not_wait_for_the_next_heartbeat(tmp_path: Path) ->
                     waited += loop.time() - started
                     assert follower.state_machine.items[-1] == b"%d" % i
             assert waited < 1.0, f"20 follower reads took {waited:.2f} s"
+
+    run(scenario())
+
+
+class WatchesItsNode(AppendLog):
+    """Records, as it applies each command, what its node had made durable and
+    still had queued for the leader."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.node: Node | None = None
+        self.leader_id = -1
+        self.seen: dict[bytes, tuple[int, int, int, int]] = {}  # (applied, stable, last, queued)
+
+    def apply(self, command: bytes) -> int:
+        if self.node is not None and self.node.core is not None and self.node.transport:
+            log = self.node.core.log
+            queued = self.node.transport.peer_stats(self.leader_id).queued_messages
+            self.seen[command] = (self.node.applied_index, log.stable_index, log.last_index, queued)
+        return super().apply(command)
+
+
+def test_a_followers_acknowledgement_does_not_wait_for_its_apply(tmp_path: Path) -> None:
+    """The append of write B also tells a follower that write A committed. The
+    follower syncs B and writes its acknowledgement before it applies A
+    (docs/runtime.md, step 4): a slow state machine does not delay commits."""
+
+    async def scenario() -> None:
+        machines = [WatchesItsNode() for _ in range(3)]
+        async with running(slow_heartbeat_nodes(tmp_path, machines)) as nodes:
+            leader, follower = await leader_and_follower(nodes)
+            watcher = follower.state_machine
+            assert isinstance(watcher, WatchesItsNode)
+            watcher.node, watcher.leader_id = follower, leader.config.node_id
+            checked = 0
+            for pair in range(3):
+                a = b"A%d" % pair
+                await leader.propose(a)
+                await leader.propose(b"B%d" % pair)
+                await wait_until(lambda a=a: a in watcher.seen)
+                applied, stable, last, queued = watcher.seen[a]
+                if last == applied + 1:
+                    continue  # a heartbeat told it A committed before B arrived
+                assert last == applied + 2 and stable == last  # B durable before A applied
+                assert queued == 0  # and its acknowledgement had left
+                checked += 1
+            assert checked
 
     run(scenario())
 
