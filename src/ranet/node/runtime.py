@@ -787,13 +787,14 @@ class Node:
         self._read_context = None
         if self._proposals:
             self._append_proposals(core)
-        committed: list[Ready] = []  # applied once this pass's messages have left
+        finished: list[Ready] = []  # applied and read once this pass's messages have left
         while core.has_ready():
             ready = core.ready()
             if ready.soft_state is not None:
                 self._role_changed(ready.soft_state)
             if ready.snapshot is not None:
-                self._apply(committed)  # what was committed before the snapshot goes first
+                self._finish(finished)  # what came before the snapshot goes first
+                finished.clear()
                 if not self._install_snapshot(*ready.snapshot):
                     return  # the node is failing: nothing of this Ready may leave
             if ready.configuration is not None:
@@ -813,8 +814,19 @@ class Node:
                 self._unsynced.append(ready)  # rule 1
             else:
                 self._release(ready)
+            if ready.committed_entries or ready.read_states:
+                finished.append(ready)
+        if self._unsynced and self._sync_future is None:
+            self._start_sync()
+        transport.flush()  # this pass's messages leave now (docs/performance.md, opt. 16)
+        self._finish(finished)  # a follower's acknowledgement does not wait for it (opt. 17)
+        self.snapshots.maybe_take()
+
+    def _finish(self, readies: list[Ready]) -> None:
+        """Apply the Readies' committed entries and serve their confirmed reads, in order."""
+        for ready in readies:
             if ready.committed_entries:
-                committed.append(ready)
+                self._apply(ready)
             for read in ready.read_states:
                 for future, then in self._reads.pop(read.context, ()):
                     if then is None:  # a follower's request: the index, applied here or not
@@ -822,11 +834,6 @@ class Node:
                     else:
                         limit = self.config.proposal_timeout
                         self._lift_when_applied(future, then, read.index, limit)
-        if self._unsynced and self._sync_future is None:
-            self._start_sync()
-        transport.flush()  # this pass's messages leave now (docs/performance.md, opt. 16)
-        self._apply(committed)  # a follower's acknowledgement does not wait for it (opt. 17)
-        self.snapshots.maybe_take()
 
     def _membership_changed(self, configuration: Configuration) -> None:
         """Learn the members' addresses from the configuration in force.
@@ -936,27 +943,23 @@ class Node:
             deadline = self._loop_or_fail().time() + self.config.proposal_timeout
             self._entry_deadlines.append((deadline, index, term))
 
-    def _apply(self, readies: list[Ready]) -> None:
-        """Apply the Readies' committed entries, in order, and empty the list."""
-        for ready in readies:
-            index = ready.committed_first_index
-            applied_bytes = 0
-            for entry in ready.committed_entries:
-                applied_bytes += len(entry.data)
-                kind = entry.kind
-                if kind == EntryKind.NORMAL:
-                    outcomes = [self._apply_command(index, entry.term, entry.data)]
-                elif kind == EntryKind.BATCH:
-                    outcomes = self._apply_batch(index, entry.term, entry.data)
-                else:
-                    outcomes = [(None, None)]  # a no-op or a configuration: nothing to run
-                self.applied_index = index
-                self._resolve_waiters(index, entry.term, outcomes)
-                index += 1
-            self.snapshots.applied_bytes += applied_bytes
-        if readies:
-            readies.clear()
-            self._release_apply_waiters()
+    def _apply(self, ready: Ready) -> None:
+        index = ready.committed_first_index
+        applied_bytes = 0
+        for entry in ready.committed_entries:
+            applied_bytes += len(entry.data)
+            kind = entry.kind
+            if kind == EntryKind.NORMAL:
+                outcomes = [self._apply_command(index, entry.term, entry.data)]
+            elif kind == EntryKind.BATCH:
+                outcomes = self._apply_batch(index, entry.term, entry.data)
+            else:
+                outcomes = [(None, None)]  # a no-op or a configuration: nothing to run
+            self.applied_index = index
+            self._resolve_waiters(index, entry.term, outcomes)
+            index += 1
+        self.snapshots.applied_bytes += applied_bytes
+        self._release_apply_waiters()
 
     def _apply_batch(self, index: int, term: int, data: bytes) -> list[_Outcome]:
         try:
