@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -27,3 +28,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "soak" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def loop_lookups(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """Counts ranet's calls of ``asyncio.get_running_loop()`` from now on (one
+    item per call). On Python 3.11 each call is a ``getpid()`` system call, so
+    the hot paths keep their loop instead (docs/performance.md, optimization 18)."""
+    calls: list[None] = []
+    real = asyncio.get_running_loop
+
+    def counting() -> asyncio.AbstractEventLoop:
+        calls.append(None)
+        return real()
+
+    monkeypatch.setattr(asyncio, "get_running_loop", counting)
+    return calls

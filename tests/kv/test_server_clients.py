@@ -390,6 +390,15 @@ def test_asyncio_clients_in_parallel(server: Served) -> None:
     asyncio.run(asyncio.wait_for(main(), WAIT))
 
 
+def test_a_request_does_not_look_up_the_running_loop(
+    client: redis.Redis, loop_lookups: list[None]
+) -> None:
+    for i in range(50):
+        assert client.set(f"key:{i}", i) is True
+        assert client.get(f"key:{i}") == str(i)
+    assert len(loop_lookups) <= 1  # the connection's own, once (was one per request)
+
+
 def test_stop_closes_every_connection() -> None:
     with served() as server:
         clients = [socket.create_connection((LOOPBACK, server.port), WAIT) for _ in range(3)]

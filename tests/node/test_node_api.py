@@ -109,6 +109,20 @@ def test_submit_from_a_follower_is_forwarded(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_replicating_does_not_look_up_the_running_loop_per_message(
+    tmp_path: Path, loop_lookups: list[None]
+) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as nodes:
+            leader, _ = await leader_and_follower(nodes)
+            loop_lookups.clear()  # starting the nodes and connecting them may look it up
+            for i in range(50):
+                assert await leader.propose(b"entry %d" % i) == i + 1
+            assert loop_lookups == []  # was one per flush of a peer's messages
+
+    run(scenario())
+
+
 def test_application_errors_reach_the_proposer_and_the_node_keeps_running(
     tmp_path: Path,
 ) -> None:

@@ -276,7 +276,10 @@ class _Client(asyncio.Protocol):
         self.peer = self.local = "?"
         self.created = self.last_active = time.monotonic()
         self.last_command = b"NULL"
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Kept: asyncio.get_running_loop() is a getpid() system call on
+        # Python 3.11, too dear once per request (docs/performance.md, opt. 18).
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
         self._transport: asyncio.Transport | None = None
         self._parser = RequestParser(server.limits)
         self._queue: deque[list[bytes]] = deque()
@@ -359,7 +362,7 @@ class _Client(asyncio.Protocol):
         connection's commands inside its read callback."""
         if not self._advance_scheduled:
             self._advance_scheduled = True
-            asyncio.get_running_loop().call_soon(self._advance)
+            self._loop.call_soon(self._advance)
 
     def _advance(self) -> None:
         """Run what can run now, write what is ready; return when waiting."""
@@ -468,8 +471,7 @@ class _Client(asyncio.Protocol):
         )
         if not self.server.backend_bounds_calls:
             timeout = self.server.command_timeout
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(timeout, self._group_ended, timeout)
+            self._timer = self._loop.call_later(timeout, self._group_ended, timeout)
 
     def _call_ended(self, generation: int, position: int, _: asyncio.Future[Reply]) -> None:
         """Wait on the last call of the group not done yet. Calls mostly end in

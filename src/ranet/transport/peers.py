@@ -96,6 +96,7 @@ class _Peer:
         "flush_scheduled",
         "handshake",
         "link",
+        "loop",
         "max_queue_bytes",
         "node_id",
         "paused",
@@ -117,6 +118,7 @@ class _Peer:
         self.queued_bytes = 0
         self.transport: asyncio.Transport | None = None
         self.link: _Link | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None  # the link's, once attached
         self.paused = False
         self.flush_scheduled = False
         self.task: asyncio.Task[None] | None = None
@@ -135,10 +137,16 @@ class _Peer:
             self.schedule_flush()
 
     def schedule_flush(self) -> None:
-        """Flush in the next loop iteration, once however many messages are queued meanwhile."""
+        """Flush in the next loop iteration, once however many messages are queued meanwhile.
+
+        Only while attached, so through the loop kept then: on Python 3.11
+        ``asyncio.get_running_loop()`` is a ``getpid()`` system call, too
+        dear once per message (docs/performance.md, optimization 18).
+        """
         if self.queue and not self.flush_scheduled:
+            assert self.loop is not None
             self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            self.loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Write everything queued in one ``transport.write`` (Rule 2)."""
@@ -155,6 +163,7 @@ class _Peer:
 
     def attach(self, link: _Link, transport: asyncio.Transport) -> None:
         self.link, self.transport, self.paused = link, transport, False
+        self.loop = asyncio.get_running_loop()
         self.connections += 1
         transport.write(self.handshake)
         self.schedule_flush()
