@@ -115,7 +115,15 @@ def test_replicating_does_not_look_up_the_running_loop_per_message(
     async def scenario() -> None:
         async with cluster(tmp_path) as nodes:
             leader, _ = await leader_and_follower(nodes)
-            loop_lookups.clear()  # starting the nodes and connecting them may look it up
+            await wait_until(  # a link made later would look the loop up, rightly
+                lambda: all(
+                    a.transport is not None and a.transport.peer_stats(b.config.node_id).connected
+                    for a in nodes
+                    for b in nodes
+                    if a is not b
+                )
+            )
+            loop_lookups.clear()  # starting the nodes and connecting them looked it up
             for i in range(50):
                 assert await leader.propose(b"entry %d" % i) == i + 1
             assert loop_lookups == []  # was one per flush of a peer's messages
