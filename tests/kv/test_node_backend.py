@@ -1,5 +1,6 @@
-"""NodeBackend's admin commands, with a stand-in node: argument checking and
-how node errors become replies (RAFT.MEMBER, RAFT.TRANSFER)."""
+"""NodeBackend with a stand-in node: the admin commands' argument checking
+and how node errors become replies (RAFT.MEMBER, RAFT.TRANSFER), and what a
+stale read costs."""
 
 from __future__ import annotations
 
@@ -83,3 +84,15 @@ def test_node_errors_become_replies(error: Exception, prefix: str) -> None:
 def test_a_run_of_writes_is_described_command_by_command() -> None:
     run = envelope.RunEnvelope(1, [[b"SET", b"k", b"v"], [NOTE, b"hello there"]])
     assert describe_command(envelope.encode_run(run)) == "SET k v; 'hello there'"
+
+
+def test_stale_reads_do_not_look_up_the_running_loop(loop_lookups: list[None]) -> None:
+    store = KVStore()
+    store.apply(envelope.encode(envelope.Envelope(0, 0, 1, [b"SET", b"k", b"v"])))
+    backend = NodeBackend(StubNode(), store)  # type: ignore[arg-type]
+
+    async def reads() -> list[object]:
+        return [await backend.read([[b"GET", b"k"]], stale=True) for _ in range(50)]
+
+    assert asyncio.run(reads()) == [[b"v"]] * 50
+    assert len(loop_lookups) <= 1  # the first read's, once (was one per read)

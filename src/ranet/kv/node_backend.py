@@ -73,6 +73,7 @@ class NodeBackend:
         self.node = node
         self.store = store
         self._clock = clock
+        self._loop: asyncio.AbstractEventLoop | None = None  # the node's, once a read needs it
 
     def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Awaitable[Reply]:
         """Propose now and return the reply's future: no coroutine and no task per
@@ -93,7 +94,9 @@ class NodeBackend:
         their one ReadIndex barrier lifts (no coroutine and no task per read)."""
         if not stale:
             return self.node.read_barrier_nowait(then=partial(self._read_now, argvs))
-        replies: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
+        if self._loop is None:  # kept: a lookup is a getpid() system call (optimization 18)
+            self._loop = asyncio.get_running_loop()
+        replies: asyncio.Future[list[Reply]] = self._loop.create_future()
         replies.set_result(self._read_now(argvs))
         return replies
 
