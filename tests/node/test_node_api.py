@@ -35,14 +35,25 @@ def local_peers(size: int = 3) -> dict[int, tuple[str, int]]:
     return {i: ("127.0.0.1", port) for i, port in enumerate(free_ports(size))}
 
 
-def make_nodes(data: Path, peers: dict[int, tuple[str, int]], timeout: float) -> list[Node]:
+def make_nodes(
+    data: Path,
+    peers: dict[int, tuple[str, int]],
+    timeout: float,
+    *,
+    core: CoreConfig = FAST,
+    tick_seconds: float = 0.02,
+    machines: list[AppendLog] | None = None,
+) -> list[Node]:
+    """One node per peer, each with its own state machine (``Exploding`` by default)."""
+    machines = machines or [Exploding() for _ in peers]
+
     def config(node_id: int) -> NodeConfig:
         return NodeConfig(
             node_id, peers, data / f"node-{node_id}",
-            tick_seconds=0.02, core=FAST, proposal_timeout=timeout,
+            tick_seconds=tick_seconds, core=core, proposal_timeout=timeout,
         )  # fmt: skip
 
-    return [Node(config(node_id), Exploding()) for node_id in peers]
+    return [Node(config(n), machine) for n, machine in zip(peers, machines, strict=True)]
 
 
 @asynccontextmanager
@@ -165,16 +176,11 @@ def slow_heartbeat_nodes(data: Path, machines: list[AppendLog]) -> list[Node]:
     """Nodes that send a heartbeat every 0.5 s (elections after 1-2 s), one per
     state machine: a follower that learned a commit index only from heartbeats
     would show it in seconds, not milliseconds."""
-    peers = local_peers(len(machines))
     slow_heartbeats = CoreConfig(election_ticks=20, heartbeat_ticks=10)
-    return [
-        Node(
-            NodeConfig(node_id, peers, data / f"node-{node_id}", tick_seconds=0.05,
-                       core=slow_heartbeats),
-            machine,
-        )
-        for node_id, machine in zip(peers, machines, strict=True)
-    ]  # fmt: skip
+    return make_nodes(
+        data, local_peers(len(machines)), timeout=5.0,  # NodeConfig's default
+        core=slow_heartbeats, tick_seconds=0.05, machines=machines,
+    )  # fmt: skip
 
 
 def test_a_follower_read_does_not_wait_for_the_next_heartbeat(tmp_path: Path) -> None:
