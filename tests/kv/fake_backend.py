@@ -4,9 +4,10 @@
 exactly as they will on a cluster) and applies writes at once, without a
 log. Faults are switched on by the test: ``failure`` makes every data call
 raise it (``NotLeader(None)``, ``Timeout(...)``, ...), ``hang`` makes every
-data call wait forever, ``write_delay`` makes writes slow. It records each
-call, and the most calls it has seen in flight together (a pipeline issued
-at once shows up there).
+data call wait forever, ``write_delay`` makes writes slow, ``write_gate``
+holds every write until the test sets it. It records each call, the most
+calls it has seen in flight together (a pipeline issued at once shows up
+there), and the writes cancelled before they ended.
 
 ``served`` runs a ``RespServer`` over a ``FakeBackend`` on an event loop of
 its own thread (asyncio's or uvloop's: ``LOOP_FACTORIES``), so that blocking
@@ -51,6 +52,8 @@ class FakeBackend:
     hang: bool = False
     hang_writes: bool = False  # only writes never answer; reads still do
     write_delay: float = 0.0  # seconds a write takes: lets a read overtake it if it may
+    write_gate: asyncio.Event | None = None  # when set here, writes wait until it is set
+    cancelled_writes: int = 0
     writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
     reads: list[tuple[list[bytes], bool]] = field(default_factory=list)
     transfers: list[int | None] = field(default_factory=list)
@@ -89,9 +92,15 @@ class FakeBackend:
         return self._apply(encode_run(RunEnvelope(int(time.time() * 1000), argvs)))
 
     async def _apply(self, entry: bytes) -> Reply:
-        if self.hang_writes:
-            await asyncio.Event().wait()
-        return await self._call(lambda: self.store.apply(entry), self.write_delay)
+        try:
+            if self.hang_writes:
+                await asyncio.Event().wait()
+            if self.write_gate is not None:
+                await self.write_gate.wait()
+            return await self._call(lambda: self.store.apply(entry), self.write_delay)
+        except asyncio.CancelledError:
+            self.cancelled_writes += 1
+            raise
 
     async def membership(self, argv: list[bytes]) -> Reply:
         self.membership_requests.append(argv)

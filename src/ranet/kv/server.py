@@ -22,6 +22,13 @@ client: every backend call is bounded by ``command_timeout``; bytes that are
 not a request get ``-ERR Protocol error: ...`` and the connection is closed
 after the replies to the commands before them; a client that does not read
 its replies stops being read (back-pressure) instead of growing buffers.
+
+A lone command - a read or write that arrives alone on a connection with
+nothing queued, in flight or unanswered, as every command of a client that
+does not pipeline does - is called at once from the read callback and
+answered from its call's callback, without the queue, slots and groups that
+Rules 1 and 2 need for pipelines (docs/performance.md, optimization 19).
+Whatever arrives meanwhile queues behind it, so the rules hold unchanged.
 """
 
 from __future__ import annotations
@@ -300,6 +307,8 @@ class _Client(asyncio.Protocol):
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
         self._timer: asyncio.TimerHandle | None = None
         self._advance_scheduled = False
+        self._lone: asyncio.Future[Any] | None = None  # the call of a lone command
+        self._lone_kind: Kind = WRITE
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -319,6 +328,15 @@ class _Client(asyncio.Protocol):
             commands = error.commands
             self._failure = error
             self._pause_reading()
+        if (
+            len(commands) == 1
+            and self._lone is None
+            and not self._queue
+            and not self._slots
+            and not self._writing_paused
+            and self._run_lone(commands[0])
+        ):
+            return
         self._queue += commands
         self._queued_bytes += len(data)
         if self._queue and self._queued_bytes > _MAX_QUEUED_BYTES:
@@ -370,17 +388,72 @@ class _Client(asyncio.Protocol):
         try:
             self._run_queued()
         except Exception:
-            log.exception(
-                "client %s (%s): connection dropped after an internal error", self.id, self.peer
-            )
-            self._finished = True
-            self._cancel_in_flight()
-            if self._transport is not None:
-                self._transport.abort()
+            self._drop_after_error()
+
+    def _drop_after_error(self) -> None:
+        log.exception(
+            "client %s (%s): connection dropped after an internal error", self.id, self.peer
+        )
+        self._finished = True
+        self._cancel_in_flight()
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _run_lone(self, argv: list[bytes]) -> bool:
+        """Call the backend for a lone read or write now; False for any other
+        command, which takes the queue."""
+        spec = resolve(argv)
+        if isinstance(spec, ErrorReply):
+            return False
+        kind = spec.kind
+        backend = self.server.backend
+        if kind is WRITE:
+            future = _start(backend.write, argv, None)
+        elif kind is READ:
+            future = _start(partial(backend.read, [argv], stale=self.stale))
+        else:
+            return False
+        self.last_command = argv[0]
+        self.last_active = time.monotonic()
+        self._lone, self._lone_kind = future, kind
+        future.add_done_callback(self._lone_ended)
+        if not self.server.backend_bounds_calls:
+            timeout = self.server.command_timeout
+            self._timer = self._loop.call_later(timeout, self._lone_timed_out, timeout)
+        return True
+
+    def _lone_ended(self, future: asyncio.Future[Any]) -> None:
+        if future is not self._lone or self._finished:
+            return  # timed out, or the connection is gone
+        if self._lone_kind is READ:  # a read call answers a list: here, of one reply
+            self._answer_lone(_reply_of(future, READ, 1).replies[0])
+        else:
+            self._answer_lone(_reply_of(future, WRITE, 0))
+
+    def _lone_timed_out(self, timeout: float) -> None:
+        self._timer = None
+        if self._lone is not None:
+            _discard(self._lone)
+            self._answer_lone(timeout_reply(self._lone_kind, f"no reply within {timeout:g} s"))
+
+    def _answer_lone(self, reply: Reply) -> None:
+        """Write the lone command's reply; then run whatever queued behind it."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._lone = None
+        try:
+            if self._queue or self._eof or self._failure is not None or self._reading_paused:
+                self._slots.append([reply, self.resp3])
+                self._run_queued()
+            else:
+                self._transport.write(encode_reply(reply, self.resp3))  # type: ignore[union-attr]
+        except Exception:
+            self._drop_after_error()
 
     def _run_queued(self) -> None:
         transport = self._transport
-        if self._finished or transport is None:
+        if self._finished or transport is None or self._lone is not None:
             return
         queue = self._queue
         if queue:
@@ -505,6 +578,9 @@ class _Client(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._lone is not None:
+            _discard(self._lone)
+            self._lone = None
         for _, future in self._in_flight:
             _discard(future)
         self._in_flight.clear()
@@ -793,25 +869,31 @@ def _outcome(call: _Call, future: asyncio.Future[Any], timeout: float | None) ->
     the time is up): for a run of commands, a ``_Replies`` of one each."""
     kind = call.kind
     each = len(call.run) if call.replies_each else 0  # type: ignore[arg-type]
-    if not future.done():
-        assert timeout is not None
-        reply: Any = timeout_reply(kind, f"no reply within {timeout:g} s")
-        _discard(future)
+    if future.done():
+        return _reply_of(future, kind, each)
+    assert timeout is not None
+    _discard(future)
+    reply = timeout_reply(kind, f"no reply within {timeout:g} s")
+    return _Replies([reply] * each) if each else reply
+
+
+def _reply_of(future: asyncio.Future[Any], kind: Kind | None, each: int) -> Any:
+    """The reply a done call carries: its result or its error's reply; with
+    ``each``, a ``_Replies`` of that many (a call answering a run)."""
+    try:
+        reply = future.result()
+    except asyncio.CancelledError:
+        reply = error_reply(ShuttingDown("the call was cancelled"), kind)
+    except Exception as error:
+        reply = error_reply(error, kind)
     else:
-        try:
-            reply = future.result()
-        except asyncio.CancelledError:
-            reply = error_reply(ShuttingDown("the call was cancelled"), kind)
-        except Exception as error:
-            reply = error_reply(error, kind)
-        else:
-            if not each:
-                return reply
-            if isinstance(reply, list) and len(reply) == each:
-                return _Replies(reply)
-            got = f"{len(reply)} replies" if isinstance(reply, list) else type(reply).__name__
-            log.error("backend call for %s commands answered %s", each, got)
-            reply = ErrorReply(_MISMATCH)
+        if not each:
+            return reply
+        if isinstance(reply, list) and len(reply) == each:
+            return _Replies(reply)
+        got = f"{len(reply)} replies" if isinstance(reply, list) else type(reply).__name__
+        log.error("backend call for %s commands answered %s", each, got)
+        reply = ErrorReply(_MISMATCH)
     return _Replies([reply] * each) if each else reply
 
 
