@@ -58,6 +58,20 @@ def test_a_pipeline_fed_byte_by_byte() -> None:
     assert feed_all(PIPELINE_BYTES, list(range(1, len(PIPELINE_BYTES)))) == PIPELINE_PARSED
 
 
+def test_a_chunk_of_whole_small_commands_never_reaches_the_slow_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What every unpipelined client sends (docs/performance.md, optimization 20)."""
+    parser = RequestParser()
+
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise AssertionError("the slow path was entered")
+
+    monkeypatch.setattr(RequestParser, "_parse_slow", refuse)
+    assert parser.feed(array(b"SET", b"a", b"1")) == [[b"SET", b"a", b"1"]]
+    assert parser.feed(array(b"GET", b"a") * 2) == [[b"GET", b"a"]] * 2
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_random_commands_in_random_chunks(seed: int) -> None:
     """Fast and slow paths, any mix of arguments and chunk sizes: the same commands."""

@@ -22,7 +22,7 @@ from redis.exceptions import ResponseError
 from ranet.kv import server as server_module
 
 from .fake_backend import LOOP_FACTORIES, LOOPBACK, WAIT, Served, served
-from .test_server_abuse import raw_connection, read_until_closed
+from .test_server_abuse import raw_connection, read_until_closed, talk
 
 COMMAND_TIMEOUT = 0.2
 
@@ -120,6 +120,14 @@ def test_garbage_after_a_lone_write_is_reported_after_its_reply(server: Served) 
         assert read_until_closed(connection) == (
             b"+OK\r\n-ERR Protocol error: expected '$', got ':'\r\n"
         )
+
+
+def test_garbage_in_the_same_read_as_a_lone_command_is_reported_after_its_reply(
+    server: Served,
+) -> None:
+    assert talk(server, b"SET a 1\r\n*1\r\n:5\r\n") == (
+        b"+OK\r\n-ERR Protocol error: expected '$', got ':'\r\n"
+    )
 
 
 def test_a_client_gone_during_a_lone_write_cancels_its_call(

@@ -31,7 +31,10 @@ the buffer at C speed, checking every header against its canonical spelling
 in one list comparison per command. Whatever it does not take - an inline
 line, a large or CRLF-containing argument, a command cut by the end of the
 chunk, a malformed header - the slow path parses byte-exactly, keeps the
-state of an unfinished command, and raises the precise error.
+state of an unfinished command, and raises the precise error. A chunk that
+arrives with nothing left over from the one before and that the fast path
+takes whole - every request of a client that does not pipeline - touches
+neither the buffer nor the slow path.
 
 We do not use hiredis' Reader for requests: it builds a list as soon as it
 reads an array header (``*2000000000`` asks for 16 GB), buffers any bulk
@@ -134,19 +137,29 @@ class RequestParser:
 
     def feed(self, data: bytes) -> list[list[bytes]]:
         """Take the next bytes of the stream; return the commands they complete, in order."""
-        if data:
-            self._chunks.append(data)
-            self._buffered += len(data)
-        if self._buffered < self._need_bytes:
-            return []
-        if self._line_limit and b"\n" not in data and self._buffered < self._line_limit:
-            return []
-        chunks = self._chunks
-        buf = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        self._need_bytes = self._line_limit = 0
         commands: list[list[bytes]] = []
+        fresh = not self._chunks and self._args is None  # nothing left from before
+        if fresh:
+            pos = self._parse_fast(data, 0, commands) if data.startswith(b"*") else 0
+            if pos == len(data):
+                return commands  # the usual chunk: whole commands, nothing to keep
+            buf = data
+        else:
+            if data:
+                self._chunks.append(data)
+                self._buffered += len(data)
+            if self._buffered < self._need_bytes:
+                return []
+            if self._line_limit and b"\n" not in data and self._buffered < self._line_limit:
+                return []
+            chunks = self._chunks
+            buf = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self._need_bytes = self._line_limit = 0
         try:
-            pos = self._parse(buf, commands)
+            if fresh:  # the fast path stopped at pos: the slow one takes the rest
+                pos = self._parse_slow(buf, pos, commands, one=False)
+            else:
+                pos = self._parse(buf, commands)
         except RespProtocolError as error:
             error.commands = commands
             raise
@@ -193,6 +206,8 @@ class RequestParser:
                 i = end
         except IndexError:
             pass
+        if i == last and not lines[last]:
+            return len(buf)  # every line taken, and the buffer ends with one
         return pos + sum(map(len, lines[:i])) + 2 * i
 
     def _parse_slow(self, buf: bytes, pos: int, commands: list[list[bytes]], *, one: bool) -> int:
