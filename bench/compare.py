@@ -263,11 +263,15 @@ def ranet_bench(options: list[str]) -> dict[str, Any]:
 @contextlib.contextmanager
 def ranet_cluster(nodes: int = 3) -> Iterator[Callable[[], int]]:
     """A ranet cluster (fsync on) for redis-benchmark; yields a function that
-    returns the current leader's client port (waiting for one if need be)."""
+    returns the current leader's client port (waiting for one if need be).
+
+    Each node's output goes to ``node-N.log`` in the cluster's folder; the
+    folder is kept, and named, if a run failed while the cluster was up."""
     ports = free_ports(2 * nodes)
     peers = ",".join(f"{i}=127.0.0.1:{ports[i]}" for i in range(nodes))
     data_dir = Path(tempfile.mkdtemp(prefix="ranet-compare-"))
     processes: list[subprocess.Popen[bytes]] = []
+    failures_before = len(FAILED_RUNS)
     try:
         for i in range(nodes):
             command = [
@@ -275,9 +279,8 @@ def ranet_cluster(nodes: int = 3) -> Iterator[Callable[[], int]]:
                 "--data-dir", str(data_dir / f"node-{i}"),
                 "--client", f"127.0.0.1:{ports[nodes + i]}", "--no-console", "--quiet",
             ]  # fmt: skip
-            processes.append(
-                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            )
+            with open(data_dir / f"node-{i}.log", "wb") as output:
+                processes.append(subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT))
 
         def leader_port() -> int:
             leader: list[int] = []
@@ -297,7 +300,10 @@ def ranet_cluster(nodes: int = 3) -> Iterator[Callable[[], int]]:
         yield leader_port
     finally:
         stop_processes(processes)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if len(FAILED_RUNS) > failures_before:
+            log(f"a run failed: the nodes' logs and data are kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- redis-server
@@ -609,6 +615,9 @@ def section_redis_benchmark(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+FAILED_RUNS: list[str] = []  # why each failed run failed, in order
+
+
 def attempt(run: Callable[..., dict[str, Any]], *arguments: Any) -> dict[str, Any]:
     """One run's result, or ``{"failed": why}``: one failed run (an election
     under load, say) is recorded and left out of the medians, not fatal."""
@@ -616,6 +625,7 @@ def attempt(run: Callable[..., dict[str, Any]], *arguments: Any) -> dict[str, An
         return run(*arguments)
     except RuntimeError as error:
         log(f"run failed: {error}")
+        FAILED_RUNS.append(str(error))
         return {"failed": str(error)}
 
 
