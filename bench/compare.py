@@ -83,6 +83,7 @@ REDIS_BENCHMARK_CASES = [
     for pipeline in (1, 16)
 ]
 STARTUP_TIMEOUT_S = 30.0
+FAILED_RUNS: list[str] = []  # why each failed run failed, in order (``attempt``)
 # PySyncObj's configurations worth trying: batching off sends each command at
 # once (best for 1 in flight); batching on sends a batch every
 # appendEntriesPeriod (100 ms by default, far too slow for a closed loop), so
@@ -613,9 +614,6 @@ def section_redis_benchmark(args: argparse.Namespace) -> list[Row]:
                 {"test": test.upper(), "clients": clients, "pipeline": pipeline, **summarize(runs)}
             )
     return rows
-
-
-FAILED_RUNS: list[str] = []  # why each failed run failed, in order
 
 
 def attempt(run: Callable[..., dict[str, Any]], *arguments: Any) -> dict[str, Any]:

@@ -16,25 +16,19 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 from redis.exceptions import ResponseError
 
 from ranet.kv import server as server_module
 
-from .fake_backend import LOOP_FACTORIES, LOOPBACK, WAIT, Served, served
+from .fake_backend import LOOP_FACTORIES, WAIT, Served, served
 from .test_server_abuse import raw_connection, read_until_closed, talk
-
-COMMAND_TIMEOUT = 0.2
+from .test_server_clients import COMMAND_TIMEOUT, connect
 
 
 @pytest.fixture(params=sorted(LOOP_FACTORIES))
 def server(request: pytest.FixtureRequest) -> Iterator[Served]:
     with served(loop_factory=LOOP_FACTORIES[request.param], command_timeout=COMMAND_TIMEOUT) as s:
         yield s
-
-
-def connect(server: Served) -> redis.Redis:
-    return redis.Redis(host=LOOPBACK, port=server.port, socket_timeout=WAIT, decode_responses=True)
 
 
 def hold_writes(server: Served) -> asyncio.Event:

@@ -406,21 +406,22 @@ class _Client(asyncio.Protocol):
         if isinstance(spec, ErrorReply):
             return False
         kind = spec.kind
-        backend = self.server.backend
-        if kind is WRITE:
-            future = _start(backend.write, argv, None)
-        elif kind is READ:
-            future = _start(partial(backend.read, [argv], stale=self.stale))
-        else:
+        if kind is not WRITE and kind is not READ:
             return False
+        future = _call_backend(self.server.backend, kind, [argv], self.stale, None)
         self.last_command = argv[0]
         self.last_active = time.monotonic()
         self._lone, self._lone_kind = future, kind
         future.add_done_callback(self._lone_ended)
+        self._bound_by_timer(self._lone_timed_out)
+        return True
+
+    def _bound_by_timer(self, on_timeout: Callable[[float], None]) -> None:
+        """Rule 3: ``on_timeout(command_timeout)`` once that time is up, unless
+        the backend bounds its calls itself."""
         if not self.server.backend_bounds_calls:
             timeout = self.server.command_timeout
-            self._timer = self._loop.call_later(timeout, self._lone_timed_out, timeout)
-        return True
+            self._timer = self._loop.call_later(timeout, on_timeout, timeout)
 
     def _lone_ended(self, future: asyncio.Future[Any]) -> None:
         if future is not self._lone or self._finished:
@@ -434,7 +435,7 @@ class _Client(asyncio.Protocol):
         self._timer = None
         if self._lone is not None:
             _discard(self._lone)
-            self._answer_lone(timeout_reply(self._lone_kind, f"no reply within {timeout:g} s"))
+            self._answer_lone(_no_reply_within(timeout, self._lone_kind))
 
     def _answer_lone(self, reply: Reply) -> None:
         """Write the lone command's reply; then run whatever queued behind it."""
@@ -528,12 +529,7 @@ class _Client(asyncio.Protocol):
             call: _Call = self._slots[slot][0]
             run = call.run
             if run is not None:
-                if call.kind is READ:
-                    future = _start(partial(backend.read, run, stale=call.stale))
-                elif len(run) == 1:
-                    future = _start(backend.write, run[0], call.session)
-                else:
-                    future = _start(backend.write_many, run)
+                future = _call_backend(backend, call.kind, run, call.stale, call.session)
             else:
                 assert call.start is not None
                 future = _start(call.start)
@@ -542,9 +538,7 @@ class _Client(asyncio.Protocol):
         self._in_flight[last][1].add_done_callback(
             partial(self._call_ended, self._generation, last)
         )
-        if not self.server.backend_bounds_calls:
-            timeout = self.server.command_timeout
-            self._timer = self._loop.call_later(timeout, self._group_ended, timeout)
+        self._bound_by_timer(self._group_ended)
 
     def _call_ended(self, generation: int, position: int, _: asyncio.Future[Reply]) -> None:
         """Wait on the last call of the group not done yet. Calls mostly end in
@@ -853,6 +847,22 @@ def _format(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if address else "?"
 
 
+def _call_backend(
+    backend: Backend,
+    kind: Kind | None,
+    run: list[list[bytes]],
+    stale: bool,
+    session: tuple[int, int] | None,
+) -> asyncio.Future[Any]:
+    """The backend call for a run of reads (one ReadIndex barrier) or of writes
+    (one log command; a write alone may carry a session), as a future."""
+    if kind is READ:
+        return _start(partial(backend.read, run, stale=stale))
+    if len(run) == 1:
+        return _start(backend.write, run[0], session)
+    return _start(backend.write_many, run)
+
+
 def _start(start: Callable[..., Awaitable[Any]], *args: Any) -> asyncio.Future[Any]:
     """Make a call, as a future; an error raised at once becomes a failed future."""
     try:
@@ -873,8 +883,12 @@ def _outcome(call: _Call, future: asyncio.Future[Any], timeout: float | None) ->
         return _reply_of(future, kind, each)
     assert timeout is not None
     _discard(future)
-    reply = timeout_reply(kind, f"no reply within {timeout:g} s")
+    reply = _no_reply_within(timeout, kind)
     return _Replies([reply] * each) if each else reply
+
+
+def _no_reply_within(timeout: float, kind: Kind | None) -> ErrorReply:
+    return timeout_reply(kind, f"no reply within {timeout:g} s")
 
 
 def _reply_of(future: asyncio.Future[Any], kind: Kind | None, each: int) -> Any:
