@@ -4,7 +4,7 @@ with real TCP and real disks in one process (each test its own ports and dirs)."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -13,7 +13,7 @@ import pytest
 
 from ranet.core import CoreConfig
 from ranet.errors import ApplyError, NotLeader, ShuttingDown, Timeout
-from ranet.node import AppendLog, Node, NodeConfig
+from ranet.node import AppendLog, Node, NodeConfig, NodeEvent
 from ranet.node.supervisor import free_ports
 
 T = TypeVar("T")
@@ -43,6 +43,7 @@ def make_nodes(
     core: CoreConfig = FAST,
     tick_seconds: float = 0.02,
     machines: list[AppendLog] | None = None,
+    on_event: Callable[[NodeEvent], None] | None = None,
 ) -> list[Node]:
     """One node per peer, each with its own state machine (``Exploding`` by default)."""
     machines = machines or [Exploding() for _ in peers]
@@ -53,7 +54,10 @@ def make_nodes(
             tick_seconds=tick_seconds, core=core, proposal_timeout=timeout,
         )  # fmt: skip
 
-    return [Node(config(n), machine) for n, machine in zip(peers, machines, strict=True)]
+    return [
+        Node(config(n), machine, on_event=on_event)
+        for n, machine in zip(peers, machines, strict=True)
+    ]
 
 
 @asynccontextmanager
@@ -155,6 +159,30 @@ def test_application_errors_reach_the_proposer_and_the_node_keeps_running(
             assert await follower.submit(b"fine") == 1
 
     run(scenario())
+
+
+def test_an_on_event_callback_that_raises_is_logged_and_the_node_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The callback is the embedder's code: its bug must not wedge the node
+    halfway through applying an entry."""
+    seen: list[NodeEvent] = []
+
+    def broken(event: NodeEvent) -> None:
+        seen.append(event)
+        raise RuntimeError("a bug in the embedder's callback")
+
+    async def scenario() -> None:
+        nodes = make_nodes(tmp_path, local_peers(), 2.0, on_event=broken)
+        async with running(nodes):
+            leader, follower = await leader_and_follower(nodes)
+            assert await leader.propose(b"a") == 1
+            assert await follower.submit(b"b") == 2
+            await wait_until(lambda: all(n.applied_index >= leader.applied_index for n in nodes))
+
+    run(scenario())
+    assert {type(event).__name__ for event in seen} >= {"RoleChanged", "Applied"}
+    assert "on_event failed on Applied; ignored" in caplog.text
 
 
 def test_read_barrier_on_a_follower_sees_completed_writes(tmp_path: Path) -> None:

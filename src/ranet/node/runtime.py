@@ -313,8 +313,7 @@ class Node:
         if core.is_leader and len(core.voters) > 1:
             with contextlib.suppress(RanetError):
                 target = await self.transfer_leadership()
-                if self.on_event is not None:
-                    self.on_event(LeadershipHandedOff(core.id, target))
+                self._emit(LeadershipHandedOff(core.id, target))
 
     async def __aenter__(self) -> Node:
         await self.start()
@@ -848,7 +847,7 @@ class Node:
         self.transport.update_peers({n: a for n, a in self.addresses.items() if n != me})
         if self.on_event is not None:
             voters, learners = sorted(configuration.voters), sorted(configuration.learners)
-            self.on_event(MembershipChanged(me, tuple(voters), tuple(learners)))
+            self._emit(MembershipChanged(me, tuple(voters), tuple(learners)))
 
     def _install_snapshot(self, meta: SnapshotMeta, data: bytes) -> bool:
         try:
@@ -978,7 +977,7 @@ class Node:
         except Exception as failure:  # the command's own error, for its proposer
             error = failure
         if self._report_applied:
-            self.on_event(Applied(self.config.node_id, index, term, command, result))  # type: ignore[misc]
+            self._emit(Applied(self.config.node_id, index, term, command, result))
         return result, error
 
     def _release_apply_waiters(self) -> None:
@@ -1013,11 +1012,21 @@ class Node:
             for readers in self._reads.values():
                 _fail_pending((f for f, _ in readers), lost)
             self._reads.clear()
-        if self.on_event is not None:
-            node_id = self.config.node_id
-            self.on_event(RoleChanged(node_id, soft.role, soft.current_term, soft.leader_id))
+        self._emit(RoleChanged(self.config.node_id, soft.role, soft.current_term, soft.leader_id))
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _emit(self, event: NodeEvent) -> None:
+        """Tell ``on_event``. The callback is the embedder's code: an error in it
+        is logged and the node goes on, mid-pass, as if it had returned."""
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(event)
+        except Exception:
+            logger.exception(
+                "node %s: on_event failed on %s; ignored", self.config.node_id, type(event).__name__
+            )
 
     def _not_leader(self) -> NotLeader:
         leader = self._core().leader_id
