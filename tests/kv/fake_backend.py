@@ -25,7 +25,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ranet.kv.envelope import Envelope, RunEnvelope, encode, encode_run
+from ranet.kv.envelope import (
+    Envelope,
+    RunEnvelope,
+    TransactionEnvelope,
+    encode,
+    encode_run,
+    encode_transaction,
+)
 from ranet.kv.reply import Reply
 from ranet.kv.server import RespServer
 from ranet.kv.store import KVStore
@@ -56,6 +63,10 @@ class FakeBackend:
     cancelled_writes: int = 0
     writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
     reads: list[tuple[list[bytes], bool]] = field(default_factory=list)
+    transactions: list[tuple[list[list[bytes]], list[tuple[bytes, int]]]] = field(
+        default_factory=list
+    )
+    version_reads: list[list[bytes]] = field(default_factory=list)
     transfers: list[int | None] = field(default_factory=list)
     membership_requests: list[list[bytes]] = field(default_factory=list)
     in_flight: int = 0
@@ -90,6 +101,21 @@ class FakeBackend:
         if self.refusal is not None:
             raise self.refusal
         return self._apply(encode_run(RunEnvelope(int(time.time() * 1000), argvs)))
+
+    def transaction(
+        self, argvs: list[list[bytes]], watched: list[tuple[bytes, int]], *, stale: bool
+    ) -> Awaitable[Reply]:
+        """Every transaction as one entry, applied at once (the node reads
+        unwatched read-only ones instead; the replies are the same)."""
+        self.transactions.append((argvs, watched))
+        if self.refusal is not None:
+            raise self.refusal
+        now_ms = int(time.time() * 1000)
+        return self._apply(encode_transaction(TransactionEnvelope(now_ms, argvs, watched)))
+
+    async def versions(self, keys: list[bytes], *, stale: bool) -> list[int]:
+        self.version_reads.append(keys)
+        return await self._call(lambda: self.store.versions(keys))  # type: ignore[return-value]
 
     async def _apply(self, entry: bytes) -> Reply:
         try:

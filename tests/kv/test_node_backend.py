@@ -86,6 +86,15 @@ def test_a_run_of_writes_is_described_command_by_command() -> None:
     assert describe_command(envelope.encode_run(run)) == "SET k v; 'hello there'"
 
 
+def test_a_transaction_is_described_as_it_was_sent() -> None:
+    transaction = envelope.TransactionEnvelope(
+        1, [[b"GET", b"k"], [b"SET", b"k", b"two words"]], [(b"k", 7), (b"other", 0)]
+    )
+    assert describe_command(envelope.encode_transaction(transaction)) == (
+        "WATCH k; WATCH other; MULTI; GET k; SET k 'two words'; EXEC"
+    )
+
+
 def test_stale_reads_do_not_look_up_the_running_loop(loop_lookups: list[None]) -> None:
     store = KVStore()
     store.apply(envelope.encode(envelope.Envelope(0, 0, 1, [b"SET", b"k", b"v"])))

@@ -41,6 +41,20 @@ class Backend(Protocol):
         for ``write``."""
         ...
 
+    def transaction(
+        self, argvs: list[list[bytes]], watched: list[tuple[bytes, int]], *, stale: bool
+    ) -> Awaitable[Reply]:
+        """MULTI ... EXEC: run the commands, reads and writes, in order with
+        nothing between them - unless a key of ``watched`` no longer has the
+        version ``versions`` read, in which case nothing runs and the reply is
+        null. An awaitable of the list of their replies (or null), raising as
+        ``write``; ``stale`` as for ``read``, for transactions that only read."""
+        ...
+
+    def versions(self, keys: list[bytes], *, stale: bool) -> Awaitable[list[int]]:
+        """WATCH: the versions of ``keys`` (``keyspace.py``), read as a read is."""
+        ...
+
     async def transfer_leadership(self, target: int | None) -> Reply:
         """Hand leadership on (thesis §3.10); the new leader's id, or an error
         reply (not the leader, unknown node, no handoff within the timeout)."""

@@ -146,7 +146,7 @@ def _set(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if (nx and old is not None) or (xx and old is None):
         return old if get else None
     if keep_ttl:
-        keyspace.data[key] = value
+        keyspace.replace(key, value)
     else:
         keyspace.put(key, value)
     if deadline is not None:
@@ -207,7 +207,7 @@ def _incr_by(keyspace: Keyspace, argv: list[bytes], sign: int) -> Reply:
     result = current + sign * amount
     if not INT64_MIN <= result <= INT64_MAX:
         return OVERFLOW
-    keyspace.data[key] = b"%d" % result
+    keyspace.replace(key, b"%d" % result)
     return result
 
 
@@ -217,8 +217,8 @@ def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if old is None:
         keyspace.put(key, suffix)
         return len(suffix)
-    value = keyspace.data[key] = old + suffix  # keeps the TTL
-    return len(value)
+    keyspace.replace(key, old + suffix)  # keeps the TTL
+    return len(old) + len(suffix)
 
 
 def _strlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -235,7 +235,7 @@ def _cas(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     key = argv[1]
     if keyspace.get(key) != argv[2]:  # a missing key is None, never equal
         return 0
-    keyspace.data[key] = argv[3]
+    keyspace.replace(key, argv[3])
     return 1
 
 
@@ -409,6 +409,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("quit", -1, CONNECTION),
     _connection_command("info", -1, CONNECTION, flags="", group="server"),
     _connection_command("command", -1, CONNECTION, flags=""),
+    _connection_command("multi", 1, CONNECTION, group="transaction"),
+    _connection_command("exec", 1, CONNECTION, flags="", group="transaction"),
+    _connection_command("discard", 1, CONNECTION, group="transaction"),
+    _connection_command("watch", -2, CONNECTION, keys=_ANY_KEYS, group="transaction"),
+    _connection_command("unwatch", 1, CONNECTION, group="transaction"),
     _connection_command("readonly", 1, CONNECTION, group="ranet"),
     _connection_command("readwrite", 1, CONNECTION, group="ranet"),
     _connection_command("ranet.exec", -4, CONNECTION, flags="", group="ranet"),
@@ -475,6 +480,12 @@ def is_write(argv: list[bytes]) -> bool:
     """Whether ``argv`` calls a command that must go through the log."""
     spec = lookup(argv[0])
     return spec is not None and spec.kind is WRITE
+
+
+def is_read(argv: list[bytes]) -> bool:
+    """Whether ``argv`` calls a command that only reads."""
+    spec = lookup(argv[0])
+    return spec is not None and spec.kind is READ
 
 
 def command_info(spec: CommandSpec) -> list[Reply]:

@@ -19,28 +19,47 @@ A read served later than the last applied entry may set ``now_ms`` ahead of
 the log without calling ``advance`` (nothing is removed on a read, which must
 not change state). The reading methods (``get``, ``deadline``, ``iter``,
 ``len``) therefore still check deadlines against ``now_ms``.
+
+Versions, for WATCH (docs/kv-commands.md, "Transactions"). Every change of a
+key - a value set, a key removed (deleted, expired or flushed), a deadline
+set or removed - goes through a method here, which counts it in ``version``
+and stamps that count on the key's slot: one of ``VERSION_SLOTS``, chosen by
+the CRC-32 of the key, so that the stamps take a fixed 128 KiB whatever the
+number of keys. A transaction runs only if the slots of its watched keys
+still carry the stamps read at WATCH: a change to any key of a slot aborts
+it (never a missed change; rarely a needless abort). The stamps are part of
+the replicated state - derived from applied entries alone and carried in
+snapshots - so every replica decides the same.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
+from zlib import crc32
 
 _COMPACT_SLACK = 1024  # stale heap entries tolerated beyond twice the live deadlines
+VERSION_SLOTS = 1 << 14
+_SLOT_MASK = VERSION_SLOTS - 1
 
 
 class Keyspace:
-    __slots__ = ("_deadlines", "data", "expires", "now_ms")
+    __slots__ = ("_deadlines", "data", "expires", "now_ms", "version", "versions")
 
     def __init__(
         self,
         data: dict[bytes, bytes] | None = None,
         expires: dict[bytes, int] | None = None,
         now_ms: int = 0,
+        version: int = 0,
+        versions: array[int] | None = None,
     ) -> None:
         self.data: dict[bytes, bytes] = {} if data is None else data
         self.expires: dict[bytes, int] = {} if expires is None else expires
         self.now_ms = now_ms
+        self.version = version  # changes counted so far
+        self.versions = array("q", bytes(8 * VERSION_SLOTS)) if versions is None else versions
         self._deadlines = [(deadline, key) for key, deadline in self.expires.items()]
         heapq.heapify(self._deadlines)
 
@@ -53,6 +72,21 @@ class Keyspace:
             if self.expires.get(key) == deadline:
                 del self.expires[key]
                 del self.data[key]
+                self._changed(key)
+
+    def _changed(self, key: bytes) -> None:
+        """Count a change of ``key`` and stamp it on the key's slot."""
+        self.version = version = self.version + 1
+        self.versions[crc32(key) & _SLOT_MASK] = version
+
+    def versions_of(self, keys: Sequence[bytes]) -> list[int]:
+        """The stamps of the slots of ``keys``: what WATCH remembers."""
+        versions = self.versions
+        return [versions[crc32(key) & _SLOT_MASK] for key in keys]
+
+    def unchanged(self, keys: Sequence[bytes], versions: Sequence[int]) -> bool:
+        """Whether the slots of ``keys`` still carry ``versions`` (nothing changed)."""
+        return self.versions_of(keys) == list(versions)
 
     def _expired(self, key: bytes) -> bool:
         deadline = self.expires.get(key)
@@ -70,6 +104,13 @@ class Keyspace:
         self.data[key] = value
         if self.expires:
             self.expires.pop(key, None)
+        self.version = version = self.version + 1  # _changed, inlined: every SET
+        self.versions[crc32(key) & _SLOT_MASK] = version
+
+    def replace(self, key: bytes, value: bytes) -> None:
+        """Set ``key`` to ``value``, keeping its deadline (as INCR, APPEND, CAS do)."""
+        self.data[key] = value
+        self._changed(key)
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; whether it was there."""
@@ -77,6 +118,7 @@ class Keyspace:
             return False
         if self.expires:
             self.expires.pop(key, None)
+        self._changed(key)
         return True
 
     def deadline(self, key: bytes) -> int | None:
@@ -90,6 +132,7 @@ class Keyspace:
             self.delete(key)
             return
         self.expires[key] = deadline_ms
+        self._changed(key)
         deadlines = self._deadlines
         heapq.heappush(deadlines, (deadline_ms, key))
         if len(deadlines) > 2 * len(self.expires) + _COMPACT_SLACK:
@@ -98,12 +141,18 @@ class Keyspace:
 
     def persist(self, key: bytes) -> bool:
         """Remove the deadline of ``key``; whether it had one."""
-        return self.expires.pop(key, None) is not None
+        if self.expires.pop(key, None) is None:
+            return False
+        self._changed(key)
+        return True
 
     def clear(self) -> None:
+        """Remove every key: one change, stamped on every slot."""
         self.data.clear()
         self.expires.clear()
         self._deadlines.clear()
+        self.version += 1
+        self.versions = array("q", [self.version]) * VERSION_SLOTS
 
     def _pending(self) -> bool:
         """Whether some key may have expired at ``now_ms`` without being removed yet."""

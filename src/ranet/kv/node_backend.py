@@ -13,17 +13,18 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from ranet.core import ChangeKind
 from ranet.errors import ConfigurationError, NotLeader, ProposalDropped, Timeout
 from ranet.kv import envelope
-from ranet.kv.commands import parse_int
+from ranet.kv.commands import is_read, parse_int
 from ranet.kv.reply import OK, ErrorReply, Reply, from_wire, to_wire
 from ranet.kv.store import KVStore
 from ranet.node.config import parse_address
 from ranet.node.runtime import Node, ResultCodec
 
+T = TypeVar("T")
 REPLY_CODEC = ResultCodec(to_wire, from_wire)
 NOTE = b"RANET.NOTE"
 MEMBER_USAGE = "RAFT.MEMBER takes LIST, ADD id host:port, PROMOTE id or REMOVE id"
@@ -45,9 +46,13 @@ def describe_command(entry: bytes) -> str:
         decoded = envelope.decode(entry)
     except envelope.EnvelopeError:
         return f"<not a command: {entry[:40]!r}>"
-    if isinstance(decoded, envelope.RunEnvelope):
-        return "; ".join(_describe_argv(argv) for argv in decoded.argvs)
-    return _describe_argv(decoded.argv)
+    if isinstance(decoded, envelope.Envelope):
+        return _describe_argv(decoded.argv)
+    commands = [_describe_argv(argv) for argv in decoded.argvs]
+    if isinstance(decoded, envelope.TransactionEnvelope):
+        watched = [f"WATCH {_word(key)}" for key, _ in decoded.watched]
+        commands = [*watched, "MULTI", *commands, "EXEC"]
+    return "; ".join(commands)
 
 
 def _describe_argv(argv: list[bytes]) -> str:
@@ -89,16 +94,38 @@ class NodeBackend:
         run = envelope.RunEnvelope(int(self._clock() * 1000), argvs)
         return self.node.submit_nowait(envelope.encode_run(run))
 
+    def transaction(
+        self, argvs: list[list[bytes]], watched: list[tuple[bytes, int]], *, stale: bool
+    ) -> Awaitable[Reply]:
+        """MULTI ... EXEC: reads alone, with nothing watched, share one
+        ReadIndex barrier as a pipeline's reads do; anything else is one log
+        command (``TransactionEnvelope``), applied all at once on every replica."""
+        if not watched and all(is_read(argv) for argv in argvs):
+            return self.read(argvs, stale=stale)
+        transaction = envelope.TransactionEnvelope(int(self._clock() * 1000), argvs, watched)
+        return self.node.submit_nowait(envelope.encode_transaction(transaction))
+
+    def versions(self, keys: list[bytes], *, stale: bool) -> Awaitable[list[int]]:
+        """WATCH: the keys' versions, read as linearizably as a GET unless ``stale``."""
+        return self._after_barrier(lambda _: self.store.versions(keys), stale)
+
     def read(self, argvs: Sequence[list[bytes]], *, stale: bool) -> Awaitable[list[Reply]]:
         """The replies' future: linearizable reads run on the store the moment
         their one ReadIndex barrier lifts (no coroutine and no task per read)."""
-        if not stale:
+        if not stale:  # the common case, without a call more
             return self.node.read_barrier_nowait(then=partial(self._read_now, argvs))
+        return self._after_barrier(partial(self._read_now, argvs), stale)
+
+    def _after_barrier(self, then: Callable[[int], T], stale: bool) -> Awaitable[T]:
+        """``then(read_index)``'s future, once a ReadIndex barrier lifts; at
+        once, on local state, if ``stale``."""
+        if not stale:
+            return self.node.read_barrier_nowait(then=then)
         if self._loop is None:  # kept: a lookup is a getpid() system call (optimization 18)
             self._loop = asyncio.get_running_loop()
-        replies: asyncio.Future[list[Reply]] = self._loop.create_future()
-        replies.set_result(self._read_now(argvs))
-        return replies
+        result: asyncio.Future[T] = self._loop.create_future()
+        result.set_result(then(0))
+        return result
 
     def _read_now(self, argvs: Sequence[list[bytes]], read_index: int = 0) -> list[Reply]:
         # Reading with this node's clock hides keys past their deadline without

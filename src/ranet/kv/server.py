@@ -29,6 +29,9 @@ does not pipeline does - is called at once from the read callback and
 answered from its call's callback, without the queue, slots and groups that
 Rules 1 and 2 need for pipelines (docs/performance.md, optimization 19).
 Whatever arrives meanwhile queues behind it, so the rules hold unchanged.
+
+Transactions (MULTI ... EXEC, WATCH) keep their state in ``transaction.py``;
+EXEC is one backend call, ordered by Rule 2 like any other.
 """
 
 from __future__ import annotations
@@ -61,11 +64,13 @@ from ranet.kv.commands import (
     Kind,
     arity_error,
     command_reply,
+    is_write,
     parse_int,
     resolve,
 )
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
+from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +314,7 @@ class _Client(asyncio.Protocol):
         self._advance_scheduled = False
         self._lone: asyncio.Future[Any] | None = None  # the call of a lone command
         self._lone_kind: Kind = WRITE
+        self._transaction = TransactionState(server.limits.max_command_len)
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -403,7 +409,7 @@ class _Client(asyncio.Protocol):
         """Call the backend for a lone read or write now; False for any other
         command, which takes the queue."""
         spec = resolve(argv)
-        if isinstance(spec, ErrorReply):
+        if isinstance(spec, ErrorReply) or self._transaction.queued is not None:
             return False
         kind = spec.kind
         if kind is not WRITE and kind is not READ:
@@ -631,6 +637,10 @@ class _Client(asyncio.Protocol):
     def _execute(self, argv: list[bytes]) -> Encodable | _Call:
         """Run one command as far as it runs here: a reply, or the backend call to make."""
         spec = resolve(argv)
+        if self._transaction.queued is not None and (
+            isinstance(spec, ErrorReply) or spec.name not in RUN_INSIDE_MULTI
+        ):
+            return self._transaction.queue(argv, spec)
         if isinstance(spec, ErrorReply):
             name = argv[0].lower()
             if name in _HTTP_WORDS:  # as Redis: a browser's request, aimed at us by a web page
@@ -663,6 +673,43 @@ class _Client(asyncio.Protocol):
 
     def _quit(self, argv: list[bytes]) -> Reply:
         self._quitting = True
+        return OK
+
+    def _multi(self, argv: list[bytes]) -> Reply:
+        return self._transaction.multi()
+
+    def _discard(self, argv: list[bytes]) -> Reply:
+        return self._transaction.discard()
+
+    def _unwatch(self, argv: list[bytes]) -> Reply:
+        return self._transaction.unwatch()
+
+    def _exec(self, argv: list[bytes]) -> Reply | _Call:
+        """EXEC: one call for the whole transaction. With watches it is a write
+        call, so that it starts once the WATCH reads before it have ended
+        (transaction.py Rule 2)."""
+        run = self._transaction.exec()
+        if not isinstance(run, Exec):
+            return run
+        writes = bool(run.watches) or any(map(is_write, run.commands))
+        return _Call(WRITE if writes else READ, partial(self._start_exec, run, self.stale))
+
+    def _start_exec(self, run: Exec, stale: bool) -> Awaitable[Reply]:
+        watched = watched_versions(run.watches)
+        if watched is None:  # a WATCH failed: its keys may have changed unseen
+            aborted: asyncio.Future[Reply] = self._loop.create_future()
+            aborted.set_result(None)
+            return aborted
+        return self.server.backend.transaction(run.commands, watched, stale=stale)
+
+    def _watch(self, argv: list[bytes]) -> Reply | _Call:
+        watch = self._transaction.watch(argv[1:])
+        if not isinstance(watch, Watch):
+            return watch
+        return _Call(READ, partial(self._read_versions, watch, self.stale))
+
+    async def _read_versions(self, watch: Watch, stale: bool) -> Reply:
+        watch.versions = await self.server.backend.versions(watch.keys, stale=stale)
         return OK
 
     def _command(self, argv: list[bytes]) -> Reply:
@@ -815,6 +862,11 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"hello": _Client._hello,
     b"client": _Client._client,
     b"quit": _Client._quit,
+    b"multi": _Client._multi,
+    b"exec": _Client._exec,
+    b"discard": _Client._discard,
+    b"watch": _Client._watch,
+    b"unwatch": _Client._unwatch,
     b"info": _Client._info,
     b"command": _Client._command,
     b"readonly": partial(_Client._set_stale, stale=True),

@@ -2,11 +2,12 @@
 
 ``KVStore`` implements the ``StateMachine`` protocol (``node/state_machine.py``).
 Every committed log entry is an envelope (``envelope.py``):
-``[client_id, sequence, timestamp_ms, argv]``, or a run of writes without a
-session ``[0, 0, timestamp_ms, [argv, ...]]``. ``apply`` decodes it, moves
-the store's clock, answers retries from the session table (thesis §6.3,
-``sessions.py``) and otherwise runs the write command (``commands.py``) -
-each command of a run in order, answering the list of their replies.
+``[client_id, sequence, timestamp_ms, argv]``, a run of writes without a
+session ``[0, 0, timestamp_ms, [argv, ...]]``, or a transaction (MULTI ...
+EXEC) with its watched keys. ``apply`` decodes it, moves the store's clock,
+answers retries from the session table (thesis §6.3, ``sessions.py``) and
+otherwise runs the write command (``commands.py``) - each command of a run
+or transaction in order, answering the list of their replies.
 
 Invariants:
 
@@ -18,13 +19,18 @@ Invariants:
 - ``apply`` never raises on a bad entry: a malformed envelope is answered
   with an ``ErrorReply`` and changes nothing, not even the clock;
 - only WRITE commands are applied, only READ commands are read: a command of
-  the wrong kind is answered with an ``ErrorReply``;
+  the wrong kind is answered with an ``ErrorReply``. A transaction is the
+  exception: its reads run inside ``apply``, on the state its earlier
+  commands left and at the log's time, so they are as deterministic as its
+  writes;
 - ``restore`` replaces everything (keys, deadlines, sessions, clock) or, on
   a malformed snapshot, raises ``SnapshotFormatError`` and changes nothing.
 """
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import islice
@@ -33,14 +39,16 @@ import msgpack
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv.commands import READ, WRITE, Kind, resolve
-from ranet.kv.envelope import EnvelopeError, RunEnvelope, decode
-from ranet.kv.keyspace import Keyspace
+from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
+from ranet.kv.keyspace import VERSION_SLOTS, Keyspace
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 
-SNAPSHOT_FORMAT = "ranet.kv/1"
+SNAPSHOT_FORMAT = "ranet.kv/2"
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
-_SNAPSHOT_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
+_V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
+_SNAPSHOT_FIELDS = {*_V1_FIELDS, "version", "versions"}
+_V1_FORMAT = "ranet.kv/1"  # before WATCH: no versions; restored with all at zero
 
 
 class KVStore:
@@ -93,9 +101,12 @@ class KVStore:
             self._keyspace.advance(now_ms)
             if self._sessions:
                 self._sessions.expire(now_ms)
-        if envelope.__class__ is RunEnvelope:
+        kind = envelope.__class__
+        if kind is RunEnvelope:
             keyspace = self._keyspace
             return [_run(keyspace, argv, WRITE, _NOT_APPLIED) for argv in envelope.argvs]
+        if kind is TransactionEnvelope:
+            return _transact(self._keyspace, envelope)
         if envelope.client_id == 0:
             return _run(self._keyspace, envelope.argv, WRITE, _NOT_APPLIED)
         session = self._sessions.touch(envelope.client_id, self._clock_ms)
@@ -134,6 +145,11 @@ class KVStore:
         finally:
             keyspace.now_ms = self._clock_ms
 
+    def versions(self, keys: Sequence[bytes]) -> list[int]:
+        """The versions of ``keys`` (``keyspace.py``): what WATCH reads, after a
+        linearizable barrier like any read."""
+        return self._keyspace.versions_of(keys)
+
     def snapshot(self) -> bytes:
         """The whole state, msgpack-encoded: keys, deadlines, sessions and clock."""
         return b"".join(self.snapshot_later()())
@@ -147,11 +163,14 @@ class KVStore:
         into msgpack, so a thread running it gives the event loop the GIL
         between chunks instead of stalling it for the whole store.
         """
-        data = self._keyspace.data.copy()
+        keyspace = self._keyspace
+        data = keyspace.data.copy()
         header = {
             "format": SNAPSHOT_FORMAT,
             "clock_ms": self._clock_ms,
-            "expires": self._keyspace.expires.copy(),
+            "version": keyspace.version,
+            "versions": _little_endian(keyspace.versions).tobytes(),
+            "expires": keyspace.expires.copy(),
             "sessions": [
                 [
                     client_id,
@@ -192,6 +211,33 @@ def _run(keyspace: Keyspace, argv: list[bytes], kind: Kind, refusal: str) -> Rep
     return handler(keyspace, argv)
 
 
+def _transact(keyspace: Keyspace, transaction: TransactionEnvelope) -> Reply:
+    """MULTI ... EXEC: null if a watched key changed since WATCH; else every
+    command, read or write, in order, answered as if alone."""
+    watched = transaction.watched
+    if watched and not keyspace.unchanged([k for k, _ in watched], [v for _, v in watched]):
+        return None
+    replies: list[Reply] = []
+    for argv in transaction.argvs:
+        spec = resolve(argv)
+        if isinstance(spec, ErrorReply):
+            replies.append(spec)
+        elif spec.handler is None:
+            replies.append(ErrorReply(f"ERR '{spec.name}' is not allowed in a transaction"))
+        else:
+            replies.append(spec.handler(keyspace, argv))
+    return replies
+
+
+def _little_endian(versions: array[int]) -> array[int]:
+    """The versions as a snapshot stores them, whatever this machine's byte order."""
+    if sys.byteorder == "little":
+        return versions
+    swapped = array("q", versions)
+    swapped.byteswap()
+    return swapped
+
+
 def _serialize(header: dict[str, object], data: dict[bytes, bytes]) -> list[bytes]:
     """The snapshot as one msgpack map, its key space packed chunk by chunk:
     the parts, which concatenated are the snapshot (never joined here)."""
@@ -212,10 +258,13 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
         fields = msgpack.unpackb(data)
     except Exception as error:  # msgpack raises several types
         raise SnapshotFormatError(f"undecodable key-value snapshot: {error}") from None
-    _require(isinstance(fields, dict) and set(fields) == _SNAPSHOT_FIELDS, "unexpected fields")
-    _require(fields["format"] == SNAPSHOT_FORMAT, f"format is not {SNAPSHOT_FORMAT!r}")
+    _require(isinstance(fields, dict), "not a map")
+    v1 = fields.get("format") == _V1_FORMAT
+    _require(set(fields) == (_V1_FIELDS if v1 else _SNAPSHOT_FIELDS), "unexpected fields")
+    _require(v1 or fields["format"] == SNAPSHOT_FORMAT, f"format is not {SNAPSHOT_FORMAT!r}")
     clock_ms = fields["clock_ms"]
     _require(type(clock_ms) is int and clock_ms >= 0, "clock_ms is not a non-negative integer")
+    version, versions = (0, None) if v1 else _parse_versions(fields["version"], fields["versions"])
     chunks, expires = fields["data"], fields["expires"]
     _require(
         isinstance(chunks, list) and all(isinstance(chunk, list) for chunk in chunks),
@@ -238,7 +287,20 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
         "expires is not a map of existing keys to deadlines after clock_ms",
     )
     sessions = _parse_sessions(fields["sessions"], clock_ms)
-    return clock_ms, Keyspace(values, expires, clock_ms), sessions
+    return clock_ms, Keyspace(values, expires, clock_ms, version, versions), sessions
+
+
+def _parse_versions(version: object, stored: object) -> tuple[int, array[int]]:
+    _require(type(version) is int and version >= 0, "version is not a non-negative integer")
+    _require(
+        type(stored) is bytes and len(stored) == 8 * VERSION_SLOTS,
+        f"versions is not {VERSION_SLOTS} 64-bit integers",
+    )
+    versions = array("q")
+    versions.frombytes(stored)  # type: ignore[arg-type]
+    versions = _little_endian(versions)  # swapping is its own inverse
+    _require(min(versions) >= 0 and max(versions) <= version, "a version is out of range")
+    return version, versions
 
 
 def _parse_sessions(rows: object, clock_ms: int) -> list[tuple[int, Session]]:
