@@ -47,7 +47,7 @@ from ranet.kv.sessions import Session, SessionTable
 SNAPSHOT_FORMAT = "ranet.kv/2"
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
-_SNAPSHOT_FIELDS = {*_V1_FIELDS, "version", "versions"}
+_SNAPSHOT_FIELDS = {*_V1_FIELDS, "versions"}
 _V1_FORMAT = "ranet.kv/1"  # before WATCH: no versions; restored with all at zero
 
 
@@ -168,8 +168,7 @@ class KVStore:
         header = {
             "format": SNAPSHOT_FORMAT,
             "clock_ms": self._clock_ms,
-            "version": keyspace.version,
-            "versions": _little_endian(keyspace.versions).tobytes(),
+            "versions": _little_endian(array("q", keyspace.versions)).tobytes(),
             "expires": keyspace.expires.copy(),
             "sessions": [
                 [
@@ -230,12 +229,11 @@ def _transact(keyspace: Keyspace, transaction: TransactionEnvelope) -> Reply:
 
 
 def _little_endian(versions: array[int]) -> array[int]:
-    """The versions as a snapshot stores them, whatever this machine's byte order."""
-    if sys.byteorder == "little":
-        return versions
-    swapped = array("q", versions)
-    swapped.byteswap()
-    return swapped
+    """``versions`` in the byte order of snapshots, whatever this machine's
+    (swapped in place: swapping is its own inverse)."""
+    if sys.byteorder != "little":
+        versions.byteswap()
+    return versions
 
 
 def _serialize(header: dict[str, object], data: dict[bytes, bytes]) -> list[bytes]:
@@ -264,7 +262,7 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     _require(v1 or fields["format"] == SNAPSHOT_FORMAT, f"format is not {SNAPSHOT_FORMAT!r}")
     clock_ms = fields["clock_ms"]
     _require(type(clock_ms) is int and clock_ms >= 0, "clock_ms is not a non-negative integer")
-    version, versions = (0, None) if v1 else _parse_versions(fields["version"], fields["versions"])
+    versions = None if v1 else _parse_versions(fields["versions"])
     chunks, expires = fields["data"], fields["expires"]
     _require(
         isinstance(chunks, list) and all(isinstance(chunk, list) for chunk in chunks),
@@ -287,20 +285,18 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
         "expires is not a map of existing keys to deadlines after clock_ms",
     )
     sessions = _parse_sessions(fields["sessions"], clock_ms)
-    return clock_ms, Keyspace(values, expires, clock_ms, version, versions), sessions
+    return clock_ms, Keyspace(values, expires, clock_ms, versions), sessions
 
 
-def _parse_versions(version: object, stored: object) -> tuple[int, array[int]]:
-    _require(type(version) is int and version >= 0, "version is not a non-negative integer")
+def _parse_versions(stored: object) -> list[int]:
     _require(
         type(stored) is bytes and len(stored) == 8 * VERSION_SLOTS,
         f"versions is not {VERSION_SLOTS} 64-bit integers",
     )
     versions = array("q")
     versions.frombytes(stored)  # type: ignore[arg-type]
-    versions = _little_endian(versions)  # swapping is its own inverse
-    _require(min(versions) >= 0 and max(versions) <= version, "a version is out of range")
-    return version, versions
+    _require(min(_little_endian(versions)) >= 0, "a version is negative")
+    return versions.tolist()
 
 
 def _parse_sessions(rows: object, clock_ms: int) -> list[tuple[int, Session]]:
