@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ranet.kv.reply import OK, ErrorReply
+from ranet.kv.reply import OK, ErrorReply, Status
 from ranet.kv.store import KVStore
 from tests.kv.store_fixtures import call
 
@@ -189,3 +189,29 @@ def test_deadlines_given_many_times_expire_once_at_the_last_one(store: KVStore) 
     call(store, "SET", "k", "again")
     call(store, "SET", "other", "x", at=10_000_000)
     assert call(store, "GET", "k") == b"again"
+
+
+def test_rename_moves_the_value_and_its_deadline(store: KVStore) -> None:
+    call(store, "SET", "k", "v", "PX", "5000")  # the clock is at 100 s
+    call(store, "SET", "target", "old")
+    assert call(store, "RENAME", "k", "target") == OK
+    assert call(store, "MGET", "k", "target") == [None, b"v"]
+    assert call(store, "PEXPIRETIME", "target") == 105_000
+    assert call(store, "RENAME", "k", "x") == ErrorReply("ERR no such key")
+    assert call(store, "RENAME", "target", "target") == OK
+
+
+def test_renamenx_renames_only_onto_a_missing_key(store: KVStore) -> None:
+    call(store, "MSET", "a", "1", "b", "2")
+    assert call(store, "RENAMENX", "a", "b") == 0
+    assert call(store, "RENAMENX", "a", "a") == 0
+    assert call(store, "RENAMENX", "a", "c") == 1
+    assert call(store, "MGET", "a", "b", "c") == [None, b"2", b"1"]
+
+
+def test_unlink_deletes_and_type_and_touch_look(store: KVStore) -> None:
+    call(store, "MSET", "a", "1", "b", "2")
+    assert call(store, "TYPE", "a") == Status("string")
+    assert call(store, "TOUCH", "a", "missing", "a") == 2
+    assert call(store, "UNLINK", "a", "missing") == 1
+    assert call(store, "TYPE", "a") == Status("none")

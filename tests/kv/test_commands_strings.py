@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ranet.kv.commands import is_write
 from ranet.kv.reply import OK, ErrorReply
 from ranet.kv.store import KVStore
 from tests.kv.store_fixtures import call
@@ -251,3 +252,51 @@ def test_cas_keeps_the_deadline_of_a_lease(store: KVStore) -> None:
     call(store, "SET", "lock", "alice", "NX", "PX", "30000")
     assert call(store, "CAS", "lock", "alice", "bob") == 1
     assert call(store, "PTTL", "lock") == 30_000
+
+
+def test_setnx_and_msetnx_set_only_missing_keys(store: KVStore) -> None:
+    assert call(store, "SETNX", "k", "1") == 1
+    assert call(store, "SETNX", "k", "2") == 0
+    assert call(store, "MSETNX", "a", "1", "k", "x") == 0  # one exists: none is set
+    assert call(store, "MGET", "a", "k") == [None, b"1"]
+    assert call(store, "MSETNX", "a", "1", "b", "2") == 1
+    assert call(store, "MGET", "a", "b") == [b"1", b"2"]
+    assert call(store, "MSETNX", "c", "1", "d") == ErrorReply(
+        "ERR wrong number of arguments for 'msetnx' command"
+    )
+
+
+def test_setex_and_psetex_count_from_the_log_clock(store: KVStore) -> None:
+    call(store, "SET", "clock", "moves", at=10_000)
+    assert call(store, "SETEX", "s", "5", "v") == OK
+    assert call(store, "PSETEX", "p", "1500", "v") == OK
+    assert call(store, "PEXPIRETIME", "s") == 15_000
+    assert call(store, "PEXPIRETIME", "p") == 11_500
+    assert call(store, "SETEX", "s", "0", "v") == ErrorReply(
+        "ERR invalid expire time in 'setex' command"
+    )
+    assert call(store, "PSETEX", "p", "x", "v") == NOT_INTEGER
+
+
+def test_getset_returns_the_old_value_and_clears_the_deadline(store: KVStore) -> None:
+    assert call(store, "GETSET", "k", "1") is None
+    call(store, "EXPIRE", "k", "100")
+    assert call(store, "GETSET", "k", "2") == b"1"
+    assert call(store, "TTL", "k") == -1
+
+
+def test_getex_sets_or_removes_the_deadline_and_returns_the_value(store: KVStore) -> None:
+    call(store, "SET", "k", "v", at=10_000)
+    assert call(store, "GETEX", "k", "PX", "500") == b"v"
+    assert call(store, "PEXPIRETIME", "k") == 10_500
+    assert call(store, "GETEX", "k", "PERSIST") == b"v"
+    assert call(store, "TTL", "k") == -1
+    assert call(store, "GETEX", "k") == b"v"
+    assert call(store, "GETEX", "k", "PXAT", "9000") == b"v"  # already past: removed
+    assert call(store, "EXISTS", "k") == 0
+    assert call(store, "GETEX", "k", "EX", "5", "PERSIST") == SYNTAX
+
+
+def test_getex_is_applied_from_the_log_like_any_write() -> None:
+    """A deadline it sets must be the same on every replica: GETEX is a write."""
+    assert is_write([b"GETEX", b"k", b"EX", b"5"]) and is_write([b"GETEX", b"k"])

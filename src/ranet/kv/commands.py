@@ -168,11 +168,71 @@ def _set_deadline(
     return deadline if deadline <= INT64_MAX else _invalid_expire_time(argv)
 
 
+def _setnx(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SETNX key value: 1 if the key was absent and is now set, else 0."""
+    if keyspace.get(argv[1]) is not None:
+        return 0
+    keyspace.put(argv[1], argv[2])
+    return 1
+
+
+def _setex(keyspace: Keyspace, argv: list[bytes], unit: bytes) -> Reply:
+    """SETEX key seconds value / PSETEX key milliseconds value."""
+    deadline = _set_deadline(keyspace, argv, unit, argv[2])
+    if isinstance(deadline, ErrorReply):
+        return deadline
+    keyspace.put(argv[1], argv[3])
+    keyspace.expire_at(argv[1], deadline)
+    return OK
+
+
+def _getset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """GETSET key value: SET key value GET (the deadline goes, as with SET)."""
+    old = keyspace.get(argv[1])
+    keyspace.put(argv[1], argv[2])
+    return old
+
+
+def _getex(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """GETEX key [EX s | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]."""
+    option = argv[2].upper() if len(argv) > 2 else None
+    if not (
+        option is None
+        or (option == b"PERSIST" and len(argv) == 3)
+        or (option in _SET_EXPIRY_UNITS and len(argv) == 4)
+    ):
+        return SYNTAX_ERROR
+    deadline = None
+    if option in _SET_EXPIRY_UNITS:
+        deadline = _set_deadline(keyspace, argv, option, argv[3])  # type: ignore[arg-type]
+        if isinstance(deadline, ErrorReply):
+            return deadline
+    key = argv[1]
+    value = keyspace.get(key)
+    if value is None:
+        return None
+    if deadline is not None:
+        keyspace.expire_at(key, deadline)  # one already passed removes the key
+    elif option == b"PERSIST":
+        keyspace.persist(key)
+    return value
+
+
 def _getdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = keyspace.get(argv[1])
     if value is not None:
         keyspace.delete(argv[1])
     return value
+
+
+def _msetnx(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """MSETNX key value [key value ...]: all set (1) if none exists, else none (0)."""
+    if len(argv) % 2 == 0:
+        return arity_error(argv[0])
+    if any(keyspace.get(argv[i]) is not None for i in range(1, len(argv), 2)):
+        return 0
+    _mset(keyspace, argv)
+    return 1
 
 
 def _mget(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -247,6 +307,30 @@ def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     for key in argv[1:]:
         deleted += keyspace.delete(key)
     return deleted
+
+
+def _type(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """TYPE key: every value is a string."""
+    return Status("none" if keyspace.get(argv[1]) is None else "string")
+
+
+def _rename(keyspace: Keyspace, argv: list[bytes], if_absent: bool) -> Reply:
+    """RENAME key newkey (OK) / RENAMENX key newkey (1, or 0 if newkey exists).
+
+    The value keeps its deadline, as in Redis; RENAME replaces newkey."""
+    key, new = argv[1], argv[2]
+    value = keyspace.get(key)
+    if value is None:
+        return ErrorReply("ERR no such key")
+    if if_absent and keyspace.get(new) is not None:  # key == new included
+        return 0
+    if key != new:
+        deadline = keyspace.deadline(key)
+        keyspace.delete(key)
+        keyspace.put(new, value)
+        if deadline is not None:
+            keyspace.expire_at(new, deadline)
+    return 1 if if_absent else OK
 
 
 def _exists(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -376,6 +460,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _command("get", 2, READ, _get),
     _command("set", -3, WRITE, _set, flags="denyoom"),
     _command("getdel", 2, WRITE, _getdel),
+    _command("setnx", 3, WRITE, _setnx, flags="denyoom fast"),
+    _command("setex", 4, WRITE, partial(_setex, unit=b"EX"), flags="denyoom"),
+    _command("psetex", 4, WRITE, partial(_setex, unit=b"PX"), flags="denyoom"),
+    _command("getset", 3, WRITE, _getset, flags="denyoom fast"),
+    _command("getex", -2, WRITE, _getex),
+    _command("msetnx", -3, WRITE, _msetnx, flags="denyoom", keys=(1, -1, 2)),
     _command("mget", -2, READ, _mget, keys=_ANY_KEYS),
     _command("mset", -3, WRITE, _mset, flags="denyoom", keys=(1, -1, 2)),
     _command("incr", 2, WRITE, partial(_incr_by, sign=1), flags="denyoom fast"),
@@ -387,6 +477,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
     _keyspace_command("del", -2, WRITE, _del, flags="", keys=_ANY_KEYS),
+    _keyspace_command("unlink", -2, WRITE, _del, keys=_ANY_KEYS),
+    _keyspace_command(
+        "rename", 3, WRITE, partial(_rename, if_absent=False), flags="", keys=(1, 2, 1)
+    ),
+    _keyspace_command("renamenx", 3, WRITE, partial(_rename, if_absent=True), keys=(1, 2, 1)),
+    _keyspace_command("type", 2, READ, _type),
+    _keyspace_command("touch", -2, READ, _exists, keys=_ANY_KEYS),
     _keyspace_command("exists", -2, READ, _exists, keys=_ANY_KEYS),
     _keyspace_command("dbsize", 1, READ, _dbsize, keys=_NO_KEYS),
     _keyspace_command("keys", 2, READ, _keys, flags="", keys=_NO_KEYS),

@@ -1,0 +1,158 @@
+"""The same commands against redis-server and against ranet's server: the same
+replies, errors included, word for word (the issue: "errors exactly as Redis
+words them"). Runs when Debian's redis-server is installed (CI installs it);
+the server listens on a Unix socket of the test's own folder, no TCP port."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from .fake_backend import WAIT, served
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server is not installed"
+)
+
+# Each line is one command; the replies must match in order. Lines depend on
+# the ones before them (the key space is shared), so the list runs as a whole.
+SCRIPT = """
+SET a 1
+SETNX a 2
+SETNX b 2
+GET b
+SETEX c 100 v
+TTL c
+SETEX c 0 v
+SETEX c x v
+SETEX c -5 v
+SETEX c 9223372036854775807 v
+PSETEX d 100000 v
+PSETEX d 0 v
+GETSET c new
+TTL c
+GETSET nokey x
+GETEX d
+GETEX d PERSIST
+TTL d
+GETEX d EX 50
+TTL d
+GETEX d PXAT 1
+GET d
+GETEX d FOO
+GETEX nokey EX
+GETEX nokey EX 5 PX 5
+GETEX missing EX 5
+GETEX nokey PERSIST EX 5
+MSETNX m1 1 m2 2
+MSETNX m2 x m3 3
+MGET m1 m2 m3
+MSETNX m4
+MSETNX m4 1 m5
+UNLINK m1 m9
+TYPE m2
+TYPE m9
+TOUCH m2 m9 m2
+SET r v EX 100
+RENAME r r2
+TTL r2
+GET r
+RENAME r x
+RENAME r2 r2
+RENAMENX r2 r2
+RENAMENX r2 m2
+RENAMENX r2 r3
+GET r3
+RENAME r3 m2
+GET m2
+TTL m2
+MULTI
+SET t 1
+INCR t
+GET t
+MGET t nothing
+EXEC
+MULTI
+SET t
+SET t 2
+EXEC
+GET t
+EXEC
+DISCARD
+MULTI
+MULTI
+DISCARD
+WATCH t
+MULTI
+WATCH t
+GET t
+EXEC
+MULTI
+EXEC
+UNWATCH
+WATCH t u
+UNWATCH
+MULTI
+INCR a
+INCR b
+SET x y ZZ
+APPEND a 0
+EXEC
+WATCH a
+SET a changed
+MULTI
+GET a
+EXEC
+GET a
+"""
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("redis")
+    socket = folder / "redis.sock"
+    process = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(socket), "--save", "",
+         "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + WAIT
+        while not socket.exists():
+            assert process.poll() is None, "redis-server exited"
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.02)
+        yield socket
+    finally:
+        process.terminate()
+        process.wait(WAIT)
+
+
+def replies(connection: redis.connection.AbstractConnection) -> list[str]:
+    """Every reply of ``SCRIPT`` on ``connection``, errors as their text."""
+    out = []
+    for line in SCRIPT.strip().splitlines():
+        connection.send_command(*line.split())
+        try:
+            reply: object = connection.read_response()
+        except redis.ResponseError as error:
+            reply = f"error: {error}"
+        out.append(f"{line} -> {reply!r}")
+    return out
+
+
+def test_ranet_answers_as_redis_does(redis_server: Path) -> None:
+    reference = redis.connection.UnixDomainSocketConnection(path=str(redis_server))
+    with served() as server:
+        ours = redis.connection.Connection(host="127.0.0.1", port=server.port)
+        try:
+            assert replies(ours) == replies(reference)
+        finally:
+            ours.disconnect()
+            reference.disconnect()
