@@ -110,6 +110,12 @@ MULTI
 GET a
 EXEC
 GET a
+SCAN x
+SCAN 0 COUNT 0
+SCAN 0 COUNT x
+SCAN 0 COUNT
+SCAN 0 SIZE 3
+SCAN 0 MATCH nothing-matches* COUNT 1000
 """
 
 
@@ -147,7 +153,26 @@ def replies(connection: redis.connection.AbstractConnection) -> list[str]:
     return out
 
 
+def scan_all(client: redis.Redis, **options: object) -> list[bytes]:
+    return sorted(client.scan_iter(**options))  # type: ignore[arg-type]
+
+
+def test_scan_iterates_the_same_keys(redis_server: Path) -> None:
+    with (
+        redis.Redis(unix_socket_path=str(redis_server)) as reference,
+        served() as server,
+        redis.Redis(port=server.port) as ours,
+    ):
+        for client in (reference, ours):
+            client.flushdb()
+            client.mset({f"user:{i}": i for i in range(500)} | {f"order:{i}": i for i in range(50)})
+        for options in ({}, {"match": "order:*", "count": 7}, {"_type": "hash"}):
+            assert scan_all(ours, **options) == scan_all(reference, **options)
+        assert len(scan_all(ours)) == 550
+
+
 def test_ranet_answers_as_redis_does(redis_server: Path) -> None:
+    redis.Redis(unix_socket_path=str(redis_server)).flushall()
     reference = redis.connection.UnixDomainSocketConnection(path=str(redis_server))
     with served() as server:
         ours = redis.connection.Connection(host="127.0.0.1", port=server.port)

@@ -30,7 +30,7 @@ from enum import Enum
 from functools import partial
 
 from ranet.kv.glob import compile_pattern, match_tokens
-from ranet.kv.keyspace import Keyspace
+from ranet.kv.keyspace import VERSION_SLOTS, Keyspace
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 INT64_MIN = -(2**63)
@@ -352,6 +352,43 @@ def _keys(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return [key for key in keyspace if match_tokens(tokens, key)]
 
 
+_UINT64_MAX = 2**64 - 1
+_SCAN_COUNT = 10  # keys a page aims at when SCAN names no COUNT, as in Redis
+
+
+def _scan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]: a page of keys and
+    the cursor of the next (``Keyspace.scan``: a cursor is a slot, and 0
+    ends the iteration). Every value is a string: TYPE other than ``string``
+    matches nothing."""
+    cursor = int(argv[1]) if argv[1].isdigit() else -1
+    if not 0 <= cursor <= _UINT64_MAX:
+        return ErrorReply("ERR invalid cursor")
+    count, pattern, of_type = _SCAN_COUNT, b"*", b"string"
+    for i in range(2, len(argv), 2):
+        option = argv[i].upper()
+        if i + 1 == len(argv) or option not in (b"COUNT", b"MATCH", b"TYPE"):
+            return SYNTAX_ERROR
+        if option == b"COUNT":
+            number = parse_int(argv[i + 1])
+            if number is None:
+                return NOT_AN_INTEGER
+            if number < 1:
+                return SYNTAX_ERROR
+            count = number
+        elif option == b"MATCH":
+            pattern = argv[i + 1]
+        else:
+            of_type = argv[i + 1].lower()
+    next_cursor, keys = keyspace.scan(min(cursor, VERSION_SLOTS), count)
+    if of_type != b"string":
+        keys = []
+    elif pattern != b"*":
+        tokens = compile_pattern(pattern)
+        keys = [key for key in keys if match_tokens(tokens, key)]
+    return [b"%d" % next_cursor, keys]
+
+
 def _flush(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """FLUSHDB / FLUSHALL [ASYNC | SYNC]: there is one database, both empty it."""
     if len(argv) > 2 or (len(argv) == 2 and argv[1].upper() not in (b"ASYNC", b"SYNC")):
@@ -487,6 +524,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _keyspace_command("exists", -2, READ, _exists, keys=_ANY_KEYS),
     _keyspace_command("dbsize", 1, READ, _dbsize, keys=_NO_KEYS),
     _keyspace_command("keys", 2, READ, _keys, flags="", keys=_NO_KEYS),
+    _keyspace_command("scan", -2, READ, _scan, flags="", keys=_NO_KEYS),
     _keyspace_command("flushdb", -1, WRITE, _flush, flags="", keys=_NO_KEYS),
     _keyspace_command("flushall", -1, WRITE, _flush, flags="", keys=_NO_KEYS),
     _keyspace_command("expire", -3, WRITE, partial(_expire, unit_ms=1000, relative=True)),

@@ -31,6 +31,12 @@ missed change; rarely a needless abort). The counts are part of the
 replicated state - derived from applied entries alone and carried in
 snapshots - so every replica decides the same. Counting costs a write about
 0.1 us (a CRC-32 and a list item).
+
+SCAN walks the same slots (``scan``): the cursor is the next slot, so a key
+present from the first call to the last is returned exactly once. The keys
+of each slot are indexed only from the first SCAN on (``_by_slot``: about
+30 bytes a key, not replicated, rebuilt after a flush or a restore), so a
+store that is never scanned pays nothing for it.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ _SLOT_MASK = VERSION_SLOTS - 1
 
 
 class Keyspace:
-    __slots__ = ("_deadlines", "data", "expires", "now_ms", "versions")
+    __slots__ = ("_by_slot", "_deadlines", "data", "expires", "now_ms", "versions")
 
     def __init__(
         self,
@@ -60,6 +66,7 @@ class Keyspace:
         self.versions = [0] * VERSION_SLOTS if versions is None else versions
         self._deadlines = [(deadline, key) for key, deadline in self.expires.items()]
         heapq.heapify(self._deadlines)
+        self._by_slot: list[set[bytes]] | None = None  # each slot's keys, from the first SCAN
 
     def advance(self, now_ms: int) -> None:
         """Move time forward to ``now_ms`` and remove the keys that expired by then."""
@@ -70,11 +77,35 @@ class Keyspace:
             if self.expires.get(key) == deadline:
                 del self.expires[key]
                 del self.data[key]
-                self._changed(key)
+                self._removed(key)
 
     def _changed(self, key: bytes) -> None:
         """Count a change of ``key`` in its slot."""
         self.versions[crc32(key) & _SLOT_MASK] += 1
+
+    def _removed(self, key: bytes) -> None:
+        """Count the removal of ``key`` in its slot, and take it out of the index."""
+        slot = crc32(key) & _SLOT_MASK
+        self.versions[slot] += 1
+        if self._by_slot is not None:
+            self._by_slot[slot].discard(key)
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        """The live keys of the slots from ``cursor`` on, until at least
+        ``count`` keys are taken or the slots end; and the next cursor (0 at
+        the end)."""
+        by_slot = self._by_slot
+        if by_slot is None:
+            by_slot = self._by_slot = [set() for _ in range(VERSION_SLOTS)]
+            for key in self.data:
+                by_slot[crc32(key) & _SLOT_MASK].add(key)
+        keys: list[bytes] = []
+        slot = cursor
+        while slot < VERSION_SLOTS and len(keys) < count:
+            keys += by_slot[slot]
+            slot += 1
+        live = [key for key in keys if self.get(key) is not None]  # a read may be ahead of the log
+        return (slot if slot < VERSION_SLOTS else 0), live
 
     def versions_of(self, keys: Sequence[bytes]) -> list[int]:
         """The counts of the slots of ``keys``: what WATCH remembers."""
@@ -98,15 +129,22 @@ class Keyspace:
 
     def put(self, key: bytes, value: bytes) -> None:
         """Set ``key`` to ``value`` with no deadline (as SET does)."""
+        slot = crc32(key) & _SLOT_MASK  # replace(), inlined: this is every SET
+        if self._by_slot is not None and key not in self.data:
+            self._by_slot[slot].add(key)
         self.data[key] = value
         if self.expires:
             self.expires.pop(key, None)
-        self.versions[crc32(key) & _SLOT_MASK] += 1  # _changed, inlined: every SET
+        self.versions[slot] += 1
 
     def replace(self, key: bytes, value: bytes) -> None:
-        """Set ``key`` to ``value``, keeping its deadline (as INCR, APPEND, CAS do)."""
+        """Set ``key`` to ``value``, keeping any deadline it has (as INCR,
+        APPEND, CAS and SET KEEPTTL do; the key may be new)."""
+        slot = crc32(key) & _SLOT_MASK
+        if self._by_slot is not None and key not in self.data:
+            self._by_slot[slot].add(key)
         self.data[key] = value
-        self._changed(key)
+        self.versions[slot] += 1
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; whether it was there."""
@@ -114,7 +152,7 @@ class Keyspace:
             return False
         if self.expires:
             self.expires.pop(key, None)
-        self._changed(key)
+        self._removed(key)
         return True
 
     def deadline(self, key: bytes) -> int | None:
@@ -147,6 +185,7 @@ class Keyspace:
         self.data.clear()
         self.expires.clear()
         self._deadlines.clear()
+        self._by_slot = None
         self.versions = [version + 1 for version in self.versions]
 
     def _pending(self) -> bool:
