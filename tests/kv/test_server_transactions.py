@@ -245,3 +245,20 @@ def test_a_transaction_is_bounded_like_one_command_and_keeps_nothing_once_over()
             send(connection, "EXEC")
         assert server.backend.transactions == [] and client.get("k") is None
         connection.disconnect()
+
+
+def test_watched_keys_count_against_the_same_bound() -> None:
+    """transaction.py Rule 1: WATCHes cannot grow without bound either, and
+    what they hold leaves less room for the queued commands."""
+    with served(limits=RequestLimits(max_command_len=200)) as server, connect(server) as client:
+        connection = redis.connection.Connection(**client.connection_pool.connection_kwargs)
+        assert send(connection, "WATCH", "k" * 100) == "OK"  # 108 of 200
+        with pytest.raises(redis.ResponseError, match="watched keys are over the limit of 200"):
+            send(connection, "WATCH", "j" * 100)
+        send(connection, "MULTI")
+        with pytest.raises(redis.ResponseError, match="over its limit of 200 bytes"):
+            send(connection, "SET", "x", "y" * 70)  # 108 + 98 > 200 with the watch
+        with pytest.raises(redis.ResponseError, match="Transaction discarded"):
+            send(connection, "EXEC")
+        assert send(connection, "WATCH", "j" * 100) == "OK"  # EXEC forgot the first
+        connection.disconnect()

@@ -15,11 +15,12 @@ at once on every replica; one that only reads shares a ReadIndex barrier,
 as a pipeline's reads do.
 
 Rule 1 - a transaction is one log entry, so it is bounded as one command
-is: its queued arguments may hold at most ``max_bytes`` (the server's
-``RequestLimits.max_command_len``), each argument counted with a few bytes
-of overhead. A command past that dooms the transaction, and a doomed
-transaction keeps nothing, so a client cannot grow the server's memory by
-queuing.
+is: its watched keys and queued arguments together may hold at most
+``max_bytes`` (the server's ``RequestLimits.max_command_len``), each
+counted with a few bytes of overhead. A WATCH past that is refused; a
+command past it dooms the transaction, and a doomed transaction keeps
+nothing, so a client cannot grow the server's memory, or the entry past
+what a peer link carries, by watching or queuing.
 
 Rule 2 - a WATCH is a read call, and EXEC needs its versions: a WATCH
 pipelined just before EXEC may not have been read when EXEC is queued.
@@ -68,7 +69,8 @@ class TransactionState:
 
     max_bytes: int
     queued: list[list[bytes]] | None = None  # None: not inside MULTI
-    size: int = 0  # bytes queued, as Rule 1 counts them
+    size: int = 0  # bytes watched and queued, as Rule 1 counts them
+    watched_size: int = 0  # bytes watched
     doomed: bool = False
     watches: list[Watch] = field(default_factory=list)
 
@@ -80,7 +82,7 @@ class TransactionState:
     def multi(self) -> Reply:
         if self.queued is not None:
             return ErrorReply("ERR MULTI calls can not be nested")
-        self.queued, self.size, self.doomed = [], 0, False
+        self.queued, self.size, self.doomed = [], self.watched_size, False
         return OK
 
     def queue(self, argv: list[bytes], spec: CommandSpec | ErrorReply) -> Reply:
@@ -91,7 +93,7 @@ class TransactionState:
             return spec if isinstance(spec, ErrorReply) else NOT_ALLOWED
         if self.doomed:
             return QUEUED  # as Redis answers, but kept nowhere: EXEC will refuse
-        self.size += sum(map(len, argv)) + ARGUMENT_OVERHEAD * len(argv)
+        self.size += _cost(argv)
         if self.size > self.max_bytes:
             self._doom()
             return ErrorReply(f"ERR the transaction is over its limit of {self.max_bytes} bytes")
@@ -108,7 +110,8 @@ class TransactionState:
         if self.queued is None:
             return ErrorReply("ERR EXEC without MULTI")
         commands, doomed, watches = self.queued, self.doomed, self.watches
-        self.queued, self.watches = None, []
+        self.queued = None
+        self.unwatch()
         if doomed:
             return EXEC_ABORTED
         if not commands and not watches:
@@ -118,20 +121,29 @@ class TransactionState:
     def discard(self) -> Reply:
         if self.queued is None:
             return ErrorReply("ERR DISCARD without MULTI")
-        self.queued, self.watches = None, []
-        return OK
+        self.queued = None
+        return self.unwatch()
 
     def watch(self, keys: list[bytes]) -> Watch | Reply:
         """A WATCH to read; the server reads it as a read call."""
         if self.queued is not None:
             return ErrorReply("ERR WATCH inside MULTI is not allowed")
+        size = self.watched_size + _cost(keys)
+        if size > self.max_bytes:
+            return ErrorReply(f"ERR the watched keys are over the limit of {self.max_bytes} bytes")
+        self.watched_size = size
         watch = Watch(keys)
         self.watches.append(watch)
         return watch
 
     def unwatch(self) -> Reply:
-        self.watches = []
+        self.watches, self.watched_size = [], 0
         return OK
+
+
+def _cost(args: list[bytes]) -> int:
+    """What ``args`` count against a transaction's bytes (Rule 1)."""
+    return sum(map(len, args)) + ARGUMENT_OVERHEAD * len(args)
 
 
 def watched_versions(watches: list[Watch]) -> list[tuple[bytes, int]] | None:
