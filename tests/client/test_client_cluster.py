@@ -59,6 +59,12 @@ def test_blocking_client_has_the_same_commands(tmp_path: Path) -> None:
             assert client.execute("EXISTS", "k", "x") == 1
             with pytest.raises(CommandError, match=r"^ERR unknown command 'NOPE'"):
                 client.execute("NOPE")
+            assert client.transaction(("SET", "t", 1), ("INCR", "t"), ("GET", "t")) == [
+                b"OK",
+                2,
+                b"2",
+            ]
+            assert client.transaction(("GET", "t"), ("EXISTS", "t")) == [b"2", 1]
 
     async def scenario() -> None:
         async with local_cluster(3, tmp_path) as cluster:

@@ -185,3 +185,60 @@ def test_a_reply_that_came_too_late_is_dropped_and_the_connection_stays_in_step(
                 await connection.wait_closed()
 
     asyncio.run(scenario())
+
+
+OK, QUEUED = b"+OK\r\n", b"+QUEUED\r\n"
+
+
+def test_a_transaction_is_sent_whole_and_answers_execs_list() -> None:
+    async def scenario() -> None:
+        script = [OK, QUEUED, QUEUED, b"*2\r\n+OK\r\n:2\r\n"]
+        async with (
+            fake_nodes(script) as [node],
+            AsyncClient([node.address], client_id=7) as client,
+        ):
+            assert await client.transaction(("SET", "k", 1), ("INCR", "k")) == [b"OK", 2]
+        # no session: RANET.EXEC cannot be queued, and MULTI ... EXEC is one entry anyway
+        assert node.requests == [[b"MULTI"], [b"SET", b"k", b"1"], [b"INCR", b"k"], [b"EXEC"]]
+
+    asyncio.run(scenario())
+
+
+def test_a_command_refused_while_queuing_raises_its_own_error() -> None:
+    async def scenario() -> None:
+        unknown = b"-ERR unknown command 'NOPE', with args beginning with: \r\n"
+        aborted = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        async with (
+            fake_nodes([OK, QUEUED, unknown, aborted]) as [node],
+            AsyncClient([node.address], retry=FAST) as client,
+        ):
+            with pytest.raises(CommandError, match=r"^ERR unknown command 'NOPE'"):
+                await client.transaction(("SET", "k", "v"), ("NOPE",))
+        assert len(node.requests) == 4  # not retried
+
+    asyncio.run(scenario())
+
+
+def test_a_transaction_that_writes_is_not_retried_once_sent_one_that_reads_is() -> None:
+    async def scenario() -> None:
+        async with fake_nodes([HANG_UP], [OK, QUEUED, b"*1\r\n$1\r\nv\r\n"]) as [first, second]:
+            endpoints = [first.address, second.address]
+            async with AsyncClient(endpoints, retry=FAST) as client:
+                with pytest.raises(Unavailable) as raised:
+                    await client.transaction(("SET", "k", "v"))
+                assert raised.value.maybe_applied
+                assert await client.transaction(("GET", "k")) == [b"v"]  # moved on, served
+        assert second.requests == [[b"MULTI"], [b"GET", b"k"], [b"EXEC"]]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("name", ["MULTI", "exec", "DISCARD", "WATCH", "UNWATCH"])
+def test_execute_refuses_commands_that_keep_state_on_the_shared_connection(name: str) -> None:
+    async def scenario() -> None:
+        async with fake_nodes([]) as [node], AsyncClient([node.address]) as client:
+            with pytest.raises(ValueError, match="use transaction"):
+                await client.execute(name, *(["k"] if name == "WATCH" else []))
+        assert node.requests == []
+
+    asyncio.run(scenario())

@@ -35,6 +35,16 @@ applied. Without a session a write whose request left the client is never
 retried: it raises ``Unavailable(maybe_applied=True)`` instead of risking a
 second application.
 
+Rule 5 - a transaction is sent whole on one connection. ``transaction``
+writes MULTI, its commands and EXEC together, with nothing of another call
+between them, and its attempt is the EXEC's reply. It has no session (the
+server has none for transactions), so one that writes is retried only until
+it has been sent, like a write with ``session=False``. MULTI, EXEC, DISCARD,
+WATCH and UNWATCH are refused by ``execute``: they set state on a
+connection that this client shares between calls and leaves for another
+node on failure. Optimistic transactions (WATCH) need a connection of their
+own: redis-py's ``Redis.transaction`` does that.
+
 The limit of exactly-once: a session idle longer than the store's session
 time-to-live (one hour by default) is forgotten, and a retry arriving after
 that is applied as new (docs/kv-commands.md). Retries here end within
@@ -61,6 +71,9 @@ Arg = bytes | str | int
 
 RETRYABLE = frozenset({"TRYAGAIN", "TIMEOUT", "SHUTDOWN"})
 """Error codes that mean "not served here, now": try again elsewhere (Rule 2)."""
+
+CONNECTION_STATE = frozenset({b"MULTI", b"EXEC", b"DISCARD", b"WATCH", b"UNWATCH"})
+"""Commands ``execute`` refuses (Rule 5)."""
 
 MAX_CLIENT_ID = 2**63 - 1
 
@@ -168,19 +181,45 @@ class AsyncClient:
         ``CommandError`` for an error reply, ``Unavailable`` when no node
         served the command in time (Rule 4).
         """
+        command = self._command(argv)
+        if command[0].upper() in CONNECTION_STATE:
+            raise ValueError(
+                f"{command[0].decode(errors='replace')} keeps state on a connection, which this "
+                "client shares between calls: use transaction(), or redis-py for WATCH"
+            )
+        if not is_write(command):
+            return await self._attempt_until_served([command], write=False, retry_sent=True)
+        async with self._writing:
+            if not self.session:
+                return await self._attempt_until_served([command], write=True, retry_sent=False)
+            self.sequence += 1
+            request = [b"RANET.EXEC", b"%d" % self.client_id, b"%d" % self.sequence, *command]
+            return await self._attempt_until_served([request], write=True, retry_sent=True)
+
+    async def transaction(self, *commands: Sequence[Arg]) -> list[object]:
+        """MULTI, ``commands``, EXEC: the commands run in order with nothing
+        between them - one log entry, applied at once on every replica - and
+        the list of their replies comes back (an error reply among them is a
+        ``hiredis.ReplyError`` in its place). A command refused while queuing
+        (unknown, wrong arity) raises ``CommandError`` with its error.
+
+        No session (Rule 5): a transaction that writes is not retried once
+        sent; if its reply is lost it raises ``Unavailable(maybe_applied=True)``.
+        """
+        if not commands:
+            raise ValueError("a transaction needs at least one command")
+        encoded = [self._command(command) for command in commands]
+        writes = any(map(is_write, encoded))
+        requests = [[b"MULTI"], *encoded, [b"EXEC"]]
+        reply = await self._attempt_until_served(requests, write=writes, retry_sent=not writes)
+        return reply  # type: ignore[return-value]
+
+    def _command(self, argv: Sequence[Arg]) -> list[bytes]:
         if not argv:
             raise ValueError("a command needs a name")
         if self._closed:
             raise RuntimeError("the client is closed")
-        command = [to_bytes(arg) for arg in argv]
-        if not is_write(command):
-            return await self._attempt_until_served(command, write=False, retry_sent=True)
-        async with self._writing:
-            if not self.session:
-                return await self._attempt_until_served(command, write=True, retry_sent=False)
-            self.sequence += 1
-            request = [b"RANET.EXEC", b"%d" % self.client_id, b"%d" % self.sequence, *command]
-            return await self._attempt_until_served(request, write=True, retry_sent=True)
+        return [to_bytes(arg) for arg in argv]
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -206,7 +245,7 @@ class AsyncClient:
     # -- attempts (Rules 2 and 4) ----------------------------------------------------
 
     async def _attempt_until_served(
-        self, request: list[bytes], *, write: bool, retry_sent: bool
+        self, requests: list[list[bytes]], *, write: bool, retry_sent: bool
     ) -> object:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.retry.deadline
@@ -218,7 +257,7 @@ class AsyncClient:
             except OSError as error:
                 problem = str(error)
             else:
-                problem = await self._attempt(connection, request)
+                problem = await self._attempt(connection, requests)
                 if not isinstance(problem, str):
                     return problem.reply
                 sent = True
@@ -241,15 +280,21 @@ class AsyncClient:
                 )
             await asyncio.sleep(pause)
 
-    async def _attempt(self, connection: Connection, request: list[bytes]) -> _Served | str:
-        """Send ``request`` once: the reply that serves it, or what went wrong (Rule 2)."""
+    async def _attempt(self, connection: Connection, requests: list[list[bytes]]) -> _Served | str:
+        """Send ``requests`` once, together: the last one's reply, which serves
+        them, or what went wrong (Rule 2). An error reply to an earlier one (a
+        transaction's command refused while queuing) is the answer."""
         address = connection.address
         try:
-            reply = await connection.receive(connection.send(request), timeout=self.timeout)
+            replies = [connection.send(request) for request in requests]  # nothing between
+            reply = await connection.receive(replies[-1], timeout=self.timeout)
         except OSError as error:  # reset, closed: ConnectionError is an OSError
             return f"{address}: {error or type(error).__name__}"
         except TimeoutError:
             return f"{address}: no reply within {self.timeout:g} s"
+        for earlier in replies[:-1]:  # answered before the last one (Rule 1 of Connection)
+            if isinstance(earlier.result(), hiredis.ReplyError):
+                raise CommandError(str(earlier.result()))
         if not isinstance(reply, hiredis.ReplyError):
             return _Served(reply)
         message = str(reply)

@@ -77,6 +77,9 @@ class Client:
     def execute(self, *argv: Arg) -> object:
         return self._run(self._client.execute(*argv))
 
+    def transaction(self, *commands: Sequence[Arg]) -> list[object]:
+        return self._run(self._client.transaction(*commands))
+
     def close(self) -> None:
         """Close the connection and stop the loop's thread. Idempotent."""
         if self._loop.is_closed():

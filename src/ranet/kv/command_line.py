@@ -23,6 +23,7 @@ import sys
 import hiredis
 
 from ranet.client import AsyncClient, RetryPolicy
+from ranet.client.async_client import CONNECTION_STATE
 from ranet.errors import CommandError, Unavailable
 from ranet.kv.commands import READ, lookup
 from ranet.node.config import DEFAULT_CLIENT_PORT, DEFAULT_CLUSTER_SIZE
@@ -81,6 +82,13 @@ def run(args: argparse.Namespace) -> int:
         print("ranet kv: error: --timeout must be positive", file=sys.stderr)
         return 2
     argv = [arg.encode() for arg in (args.command, *args.args)]
+    if argv[0].upper() in CONNECTION_STATE:
+        print(
+            f"ranet kv: error: {args.command} needs the commands that follow it on the same "
+            "connection, and ranet kv sends one command; use redis-cli",
+            file=sys.stderr,
+        )
+        return 2
     raw = args.raw if args.raw is not None else not sys.stdout.isatty()
     try:
         reply = asyncio.run(_execute(endpoints, argv, args.timeout))
