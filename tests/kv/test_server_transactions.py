@@ -116,6 +116,17 @@ def test_a_command_refused_while_queuing_aborts_the_transaction(
     assert send(connection, "DISCARD") == "OK"
 
 
+def test_client_list_flags_a_connection_inside_multi(
+    client: redis.Redis, connection: redis.connection.Connection
+) -> None:
+    send(connection, "MULTI")
+    lines = client.execute_command("CLIENT", "LIST").splitlines()
+    assert sum(" flags=x " in line for line in lines) == 1
+    send(connection, "DISCARD")
+    lines = client.execute_command("CLIENT", "LIST").splitlines()
+    assert all(" flags=N " in line for line in lines)
+
+
 def test_discard_drops_the_queued_commands(
     server: Served, client: redis.Redis, connection: redis.connection.Connection
 ) -> None:

@@ -829,11 +829,16 @@ class _Client(asyncio.Protocol):
         return (
             f"id={self.id} addr={self.peer} laddr={self.local} name={_text(self.name)} "
             f"age={int(now - self.created)} idle={int(now - self.last_active)} "
-            f"flags={'r' if self.stale else 'N'} db=0 "
+            f"flags={self._flags()} db=0 "
             f"cmd={_text(self.last_command.lower())} user=default "
             f"resp={3 if self.resp3 else 2} "
             f"lib-name={_text(self.lib_name)} lib-ver={_text(self.lib_version)}"
         )
+
+    def _flags(self) -> str:
+        """CLIENT LIST's flags, as Redis spells them: r (READONLY), x (in MULTI)."""
+        flags = ("r" if self.stale else "") + ("x" if self._transaction.open else "")
+        return flags or "N"
 
     def _ranet_exec(self, argv: list[bytes]) -> Reply | _Call:
         """RANET.EXEC client_id sequence command [arg ...]: a write in a session (thesis §6.3)."""
