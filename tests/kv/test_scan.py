@@ -7,6 +7,8 @@ import random
 
 import pytest
 
+from ranet.kv import keyspace as keyspace_module
+from ranet.kv.keyspace import SCAN_START
 from ranet.kv.reply import ErrorReply
 from ranet.kv.store import KVStore
 from tests.kv.store_fixtures import call
@@ -110,3 +112,46 @@ def test_the_slot_index_follows_every_change(seed: int) -> None:
             # and it holds nothing else: a removed key leaves it (no leak)
             keyspace = store._keyspace
             assert sum(map(len, keyspace._by_slot)) == len(keyspace.data), step
+
+
+def test_a_large_store_is_indexed_a_chunk_per_call_behind_empty_pages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first SCAN of a store with more than INDEX_CHUNK keys does not
+    stall the node: each call indexes one chunk and answers an empty page
+    with a cursor that is not 0, until the index is whole."""
+    monkeypatch.setattr(keyspace_module, "INDEX_CHUNK", 100)
+    store = KVStore()
+    for i in range(1_000):
+        call(store, "SET", f"key:{i}", i)
+    pages = [call(store, "SCAN", "0")]
+    while pages[-1][1] == []:  # type: ignore[index]
+        assert pages[-1][0] != b"0"  # type: ignore[index]
+        call(store, "DEL", f"key:{len(pages)}")  # removed before or after its turn
+        call(store, "SET", f"new:{len(pages)}", "x")  # written while indexing
+        pages.append(call(store, "SCAN", pages[-1][0]))  # type: ignore[index]
+    assert 9 <= len(pages) <= 11  # 1,000 keys, 100 a call
+    assert sorted(scan_all(store)) == sorted(call(store, "KEYS", "*"))  # type: ignore[arg-type]
+
+
+def test_a_cursor_given_while_the_index_is_rebuilt_starts_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = KVStore()
+    for i in range(500):
+        call(store, "SET", f"key:{i}", i)
+    cursor, _ = call(store, "SCAN", "0", "COUNT", "100")  # type: ignore[misc]
+    assert cursor not in (b"0", b"%d" % SCAN_START)
+    call(store, "FLUSHDB")  # drops the index
+    for i in range(500):
+        call(store, "SET", f"again:{i}", i)
+    monkeypatch.setattr(keyspace_module, "INDEX_CHUNK", 100)
+    restore = KVStore()
+    restore.restore(store.snapshot())  # a new key space: no index yet
+    assert call(restore, "SCAN", cursor) == [b"%d" % SCAN_START, []]
+    keys: list[bytes] = []
+    next_cursor = b"%d" % SCAN_START
+    while next_cursor != b"0":
+        next_cursor, page = call(restore, "SCAN", next_cursor)  # type: ignore[misc]
+        keys += page
+    assert sorted(keys) == sorted(f"again:{i}".encode() for i in range(500))

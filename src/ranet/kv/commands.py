@@ -380,7 +380,7 @@ def _scan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             pattern = argv[i + 1]
         else:
             of_type = argv[i + 1].lower()
-    next_cursor, keys = keyspace.scan(min(cursor, VERSION_SLOTS), count)
+    next_cursor, keys = keyspace.scan(min(cursor, VERSION_SLOTS + 1), count)
     if of_type != b"string":
         keys = []
     elif pattern != b"*":

@@ -35,8 +35,13 @@ snapshots - so every replica decides the same. Counting costs a write about
 SCAN walks the same slots (``scan``): the cursor is the next slot, so a key
 present from the first call to the last is returned exactly once. The keys
 of each slot are indexed only from the first SCAN on (``_by_slot``: about
-30 bytes a key, not replicated, rebuilt after a flush or a restore), so a
-store that is never scanned pays nothing for it.
+40 bytes a key, not replicated, rebuilt after a flush or a restore), so a
+store that is never scanned pays nothing for it. Indexing a large store
+would stall the node's loop (about 0.4 s a million keys), so each SCAN call
+indexes at most ``INDEX_CHUNK`` keys and, until the index is complete,
+answers an empty page and a cursor that starts over (Redis lets a page be
+empty before the end). Keys written meanwhile are indexed as they are
+written; a key removed before its turn is skipped.
 """
 
 from __future__ import annotations
@@ -48,10 +53,13 @@ from zlib import crc32
 _COMPACT_SLACK = 1024  # stale heap entries tolerated beyond twice the live deadlines
 VERSION_SLOTS = 1 << 14
 _SLOT_MASK = VERSION_SLOTS - 1
+INDEX_CHUNK = 50_000  # keys one SCAN call indexes while the index is built (about 20 ms)
+SCAN_START = VERSION_SLOTS
+"""The cursor of a SCAN that starts at slot 0 but is not the first call (0 ends a scan)."""
 
 
 class Keyspace:
-    __slots__ = ("_by_slot", "_deadlines", "data", "expires", "now_ms", "versions")
+    __slots__ = ("_by_slot", "_deadlines", "_to_index", "data", "expires", "now_ms", "versions")
 
     def __init__(
         self,
@@ -67,6 +75,7 @@ class Keyspace:
         self._deadlines = [(deadline, key) for key, deadline in self.expires.items()]
         heapq.heapify(self._deadlines)
         self._by_slot: list[set[bytes]] | None = None  # each slot's keys, from the first SCAN
+        self._to_index: list[bytes] = []  # keys the index still has to take in
 
     def advance(self, now_ms: int) -> None:
         """Move time forward to ``now_ms`` and remove the keys that expired by then."""
@@ -92,20 +101,36 @@ class Keyspace:
 
     def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
         """The live keys of the slots from ``cursor`` on, until at least
-        ``count`` keys are taken or the slots end; and the next cursor (0 at
-        the end)."""
+        ``count`` keys are taken or the slots end, and the next cursor (0 at
+        the end; ``SCAN_START`` for slot 0). While the index is still being
+        built: no keys, and a cursor that starts over."""
+        if self._by_slot is None:
+            self._by_slot = [set() for _ in range(VERSION_SLOTS)]
+            self._to_index = list(self.data)
+        if self._to_index:
+            self._index_some()
+            if self._to_index:
+                return SCAN_START, []
+        if cursor > VERSION_SLOTS:
+            return 0, []
         by_slot = self._by_slot
-        if by_slot is None:
-            by_slot = self._by_slot = [set() for _ in range(VERSION_SLOTS)]
-            for key in self.data:
-                by_slot[crc32(key) & _SLOT_MASK].add(key)
         keys: list[bytes] = []
-        slot = cursor
+        slot = cursor % VERSION_SLOTS  # SCAN_START is slot 0
         while slot < VERSION_SLOTS and len(keys) < count:
             keys += by_slot[slot]
             slot += 1
         live = [key for key in keys if self.get(key) is not None]  # a read may be ahead of the log
         return (slot if slot < VERSION_SLOTS else 0), live
+
+    def _index_some(self) -> None:
+        """Take ``INDEX_CHUNK`` more keys into the index, skipping removed ones."""
+        assert self._by_slot is not None
+        chunk = self._to_index[-INDEX_CHUNK:]
+        del self._to_index[-INDEX_CHUNK:]
+        data, by_slot = self.data, self._by_slot
+        for key in chunk:
+            if key in data:
+                by_slot[crc32(key) & _SLOT_MASK].add(key)
 
     def versions_of(self, keys: Sequence[bytes]) -> list[int]:
         """The counts of the slots of ``keys``: what WATCH remembers."""
@@ -185,7 +210,7 @@ class Keyspace:
         self.data.clear()
         self.expires.clear()
         self._deadlines.clear()
-        self._by_slot = None
+        self._by_slot, self._to_index = None, []
         self.versions = [version + 1 for version in self.versions]
 
     def _pending(self) -> bool:
