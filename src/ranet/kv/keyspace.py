@@ -137,9 +137,10 @@ class Keyspace:
         versions = self.versions
         return [versions[crc32(key) & _SLOT_MASK] for key in keys]
 
-    def unchanged(self, keys: Sequence[bytes], versions: Sequence[int]) -> bool:
-        """Whether the slots of ``keys`` still hold ``versions`` (nothing changed)."""
-        return self.versions_of(keys) == list(versions)
+    def unchanged(self, watched: Sequence[tuple[bytes, int]]) -> bool:
+        """Whether the slot of each ``(key, version)`` still holds that version."""
+        versions = self.versions
+        return all(versions[crc32(key) & _SLOT_MASK] == version for key, version in watched)
 
     def _expired(self, key: bytes) -> bool:
         deadline = self.expires.get(key)

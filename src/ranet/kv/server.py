@@ -64,7 +64,6 @@ from ranet.kv.commands import (
     Kind,
     arity_error,
     command_reply,
-    is_write,
     parse_int,
     resolve,
 )
@@ -691,8 +690,8 @@ class _Client(asyncio.Protocol):
         run = self._transaction.exec()
         if not isinstance(run, Exec):
             return run
-        writes = bool(run.watches) or any(map(is_write, run.commands))
-        return _Call(WRITE if writes else READ, partial(self._start_exec, run, self.stale))
+        kind = WRITE if run.writes or run.watches else READ
+        return _Call(kind, partial(self._start_exec, run, self.stale))
 
     def _start_exec(self, run: Exec, stale: bool) -> Awaitable[Reply]:
         watched = watched_versions(run.watches)

@@ -213,8 +213,7 @@ def _run(keyspace: Keyspace, argv: list[bytes], kind: Kind, refusal: str) -> Rep
 def _transact(keyspace: Keyspace, transaction: TransactionEnvelope) -> Reply:
     """MULTI ... EXEC: null if a watched key changed since WATCH; else every
     command, read or write, in order, answered as if alone."""
-    watched = transaction.watched
-    if watched and not keyspace.unchanged([k for k, _ in watched], [v for _, v in watched]):
+    if not keyspace.unchanged(transaction.watched):
         return None
     replies: list[Reply] = []
     for argv in transaction.argvs:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ranet.kv.commands import CONNECTION, CommandSpec
+from ranet.kv.commands import CONNECTION, WRITE, CommandSpec
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 QUEUED = Status("QUEUED")
@@ -57,9 +57,11 @@ class Watch:
 
 @dataclass(slots=True)
 class Exec:
-    """What EXEC runs: the queued commands, and the WATCHes made before them."""
+    """What EXEC runs: the queued commands, whether one of them writes, and the
+    WATCHes made before them."""
 
     commands: list[list[bytes]]
+    writes: bool
     watches: list[Watch]
 
 
@@ -71,6 +73,7 @@ class TransactionState:
     queued: list[list[bytes]] | None = None  # None: not inside MULTI
     size: int = 0  # bytes watched and queued, as Rule 1 counts them
     watched_size: int = 0  # bytes watched
+    writes: bool = False  # whether a queued command writes
     doomed: bool = False
     watches: list[Watch] = field(default_factory=list)
 
@@ -82,7 +85,7 @@ class TransactionState:
     def multi(self) -> Reply:
         if self.queued is not None:
             return ErrorReply("ERR MULTI calls can not be nested")
-        self.queued, self.size, self.doomed = [], self.watched_size, False
+        self.queued, self.size, self.writes, self.doomed = [], self.watched_size, False, False
         return OK
 
     def queue(self, argv: list[bytes], spec: CommandSpec | ErrorReply) -> Reply:
@@ -98,6 +101,7 @@ class TransactionState:
             self._doom()
             return ErrorReply(f"ERR the transaction is over its limit of {self.max_bytes} bytes")
         self.queued.append(argv)
+        self.writes = self.writes or spec.kind is WRITE
         return QUEUED
 
     def _doom(self) -> None:
@@ -116,7 +120,7 @@ class TransactionState:
             return EXEC_ABORTED
         if not commands and not watches:
             return []
-        return Exec(commands, watches)
+        return Exec(commands, self.writes, watches)
 
     def discard(self) -> Reply:
         if self.queued is None:
