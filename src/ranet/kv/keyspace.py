@@ -30,10 +30,11 @@ the counts read at WATCH: a change to any key of a slot aborts it (never a
 missed change; rarely a needless abort). The counts are part of the
 replicated state - derived from applied entries alone and carried in
 snapshots - so every replica decides the same. Counting costs a write about
-0.1 us (a CRC-32 and a list item).
+0.1-0.3 us on each node (a CRC-32 and a list item; docs/performance.md).
 
 SCAN walks the same slots (``scan``): the cursor is the next slot, so a key
-present from the first call to the last is returned exactly once. The keys
+present from the first call to the last is returned, once while the index
+stays as it is. The keys
 of each slot are indexed only from the first SCAN on (``_by_slot``: about
 40 bytes a key, not replicated, rebuilt after a flush or a restore), so a
 store that is never scanned pays nothing for it. Indexing a large store
