@@ -87,3 +87,38 @@ def test_a_wiped_node_is_removed_re_added_and_catches_up_by_snapshot(tmp_path: P
                 assert reborn.state_machine.items == leader.state_machine.items
 
     run(scenario())
+
+
+@pytest.mark.parametrize("writes", [5, 70], ids=["in-the-log", "compacted"])
+def test_a_joined_members_address_survives_a_restart(tmp_path: Path, writes: int) -> None:
+    """A founder restarted with only the founders in its peers still knows
+    where node 3, added by a change, is: from the change's entry in its log,
+    or - once that is compacted away - from the snapshot, whose meta carries
+    the configuration's context (Raft §7)."""
+
+    async def scenario() -> None:
+        ports = free_ports(4)
+        addresses = {i: ("127.0.0.1", ports[i]) for i in range(4)}
+        founders = {i: addresses[i] for i in range(3)}
+        nodes = [node(tmp_path, i, founders, join=False) for i in range(3)]
+        newcomer = node(tmp_path, 3, addresses, join=True)
+        async with running([*nodes, newcomer]):
+            leader, follower = await leader_and_follower(nodes)
+            await leader.propose(b"first")
+            await leader.change_membership(ChangeKind.ADD_LEARNER, 3, addresses[3])
+            progress = leader.core.replicator.progress[3]
+            await wait_until(lambda: progress.match_index >= leader.core.commit_index)
+            await leader.change_membership(ChangeKind.PROMOTE, 3)
+            for i in range(writes):
+                await leader.propose(b"%d" % i)
+            compacted = writes > 30  # snapshot_entries
+            await wait_until(lambda: follower.applied_index >= leader.core.commit_index)
+            await wait_until(lambda: (follower.core.snapshot_meta.last_index > 3) == compacted)
+            follower_id = follower.config.node_id
+            await follower.stop()
+            reborn = node(tmp_path, follower_id, founders, join=False)
+            async with running([reborn]):
+                assert reborn.addresses[3] == addresses[3]
+                assert bool(reborn.core.snapshot_meta.context) == compacted
+
+    run(scenario())

@@ -203,20 +203,28 @@ class RaftCore:
         """The runtime saved a snapshot of the state machine at applied ``index``:
         drop the log up to it (Raft §7). Returns the snapshot's metadata, which
         the runtime stores with the snapshot's data."""
+        meta = self.snapshot_meta_at(index)
+        self.log.compact(index)
+        self.snapshot_meta = meta
+        self._refresh_membership()
+        return meta
+
+    def snapshot_meta_at(self, index: int) -> SnapshotMeta:
+        """What a snapshot of the state machine at applied ``index`` covers: the
+        entry's term and the configuration in force there (Raft §7), its
+        context - the members' addresses - included, so that a node restarted
+        from the snapshot still knows members that joined by a change."""
         term = self.log.term(index)
         if term is None:
-            raise ProtocolInvariantViolated(f"no entry {index} to compact to")
+            raise ProtocolInvariantViolated(f"no entry {index} to snapshot at")
         configuration = self._configuration_at(index)
-        self.log.compact(index)
-        self.snapshot_meta = SnapshotMeta(
+        return SnapshotMeta(
             index,
             term,
             tuple(sorted(configuration.voters)),
             tuple(sorted(configuration.learners)),
             configuration.context,
         )
-        self._refresh_membership()
-        return self.snapshot_meta
 
     def report_snapshot(self, peer: int, *, delivered: bool) -> None:
         """The runtime tells whether it managed to send ``peer`` the snapshot."""

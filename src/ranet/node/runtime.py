@@ -219,7 +219,10 @@ class Node:
                 entries=state.entries,
             )
             self.applied_index = self.core.log.applied
-            peers = {i: a for i, a in config.peers.items() if i != config.node_id}
+            # Members that joined by a change are known from the recovered
+            # configuration (its log entry, or the snapshot's meta), not --peers.
+            self.addresses.update(decode_addresses(self.core.configuration.context))
+            peers = {i: a for i, a in self.addresses.items() if i != config.node_id}
             self.transport = PeerTransport(
                 config.node_id,
                 config.cluster_id,

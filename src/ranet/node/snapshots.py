@@ -119,10 +119,9 @@ class SnapshotManager:
             0 < config.snapshot_bytes <= self.applied_bytes
         ):
             return
-        term = core.log.term(index)
-        if term is None:
+        if core.log.term(index) is None:
             return
-        meta = SnapshotMeta(index, term, tuple(sorted(core.voters)), tuple(sorted(core.learners)))
+        meta = core.snapshot_meta_at(index)
         started = time.perf_counter()
         produce = _capture(node.state_machine)
         self.last_capture_ms = (time.perf_counter() - started) * 1000
