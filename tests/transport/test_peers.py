@@ -376,6 +376,7 @@ def test_a_message_above_max_frame_is_dropped_with_a_warning(
 def test_stop_ends_a_dial_whose_connection_completes_as_it_is_cancelled() -> None:
     """Regression: ``asyncio.wait_for`` (Python 3.11) swallowed a cancel that met a
     just-finished connect, so the dial loop outlived ``stop()`` and ``stop()`` hung."""
+
     async def scenario() -> None:
         server = await asyncio.start_server(lambda r, w: None, LOOPBACK, 0)
         loop = asyncio.get_running_loop()
