@@ -7,7 +7,7 @@ import sys
 
 from ranet import __version__
 from ranet.bench import command as bench_command
-from ranet.kv import admin_command
+from ranet.kv import admin_command, backup_command
 from ranet.kv import command_line as kv_command
 from ranet.node import cluster_command
 from ranet.node import command as node_command
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     node_command.add_parser(subparsers)
     cluster_command.add_parser(subparsers)
     admin_command.add_parsers(subparsers)
+    backup_command.add_parser(subparsers)
     bench_command.add_parser(subparsers)
     kv_command.add_parser(subparsers)
     sim_command.add_parser(subparsers)

@@ -33,7 +33,7 @@ from ranet.kv.envelope import (
     encode_run,
     encode_transaction,
 )
-from ranet.kv.reply import Reply
+from ranet.kv.reply import BulkParts, Reply
 from ranet.kv.server import RespServer
 from ranet.kv.store import KVStore
 
@@ -69,6 +69,7 @@ class FakeBackend:
     version_reads: list[list[bytes]] = field(default_factory=list)
     transfers: list[int | None] = field(default_factory=list)
     membership_requests: list[list[bytes]] = field(default_factory=list)
+    backup_parts: list[bytes] = field(default_factory=lambda: [b"backup"])
     in_flight: int = 0
     largest_read: int = 0  # the most reads in one call
     largest_write: int = 0  # the most writes in one call
@@ -141,6 +142,9 @@ class FakeBackend:
         self.largest_read = max(self.largest_read, len(argvs))
         now_ms = int(time.time() * 1000)
         return await self._call(lambda: [self.store.read(argv, now_ms=now_ms) for argv in argvs])
+
+    async def backup(self) -> Reply | BulkParts:
+        return await self._call(lambda: BulkParts(list(self.backup_parts)))
 
     def raft_info(self) -> dict[str, Any]:
         return dict(self.raft)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
-from ranet.kv.reply import Reply
+from ranet.kv.reply import BulkParts, Reply
 
 
 class Backend(Protocol):
@@ -62,6 +62,11 @@ class Backend(Protocol):
 
     async def membership(self, argv: list[bytes]) -> Reply:
         """RAFT.MEMBER's arguments: LIST, or a change that returns once committed."""
+        ...
+
+    async def backup(self) -> Reply | BulkParts:
+        """RAFT.BACKUP: a backup file's bytes (ranet/node/backup.py), holding
+        every write completed before the call."""
         ...
 
     def raft_info(self) -> dict[str, Any]:

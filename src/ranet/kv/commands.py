@@ -554,6 +554,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("ranet.exec", -4, CONNECTION, flags="", group="ranet"),
     _connection_command("raft.transfer", -1, CONNECTION, flags="", group="ranet"),
     _connection_command("raft.member", -2, CONNECTION, flags="", group="ranet"),
+    _connection_command("raft.backup", 1, CONNECTION, flags="", group="ranet"),
 )
 
 # Both spellings clients commonly send (redis-py: "SET", redis-cli: as typed),

@@ -19,10 +19,11 @@ from ranet.core import ChangeKind
 from ranet.errors import ConfigurationError, NotLeader, ProposalDropped, Timeout
 from ranet.kv import envelope
 from ranet.kv.commands import is_read, parse_int
-from ranet.kv.reply import OK, ErrorReply, Reply, from_wire, to_wire
+from ranet.kv.reply import OK, BulkParts, ErrorReply, Reply, from_wire, to_wire
 from ranet.kv.store import KVStore
 from ranet.node.config import parse_address
 from ranet.node.runtime import Node, ResultCodec
+from ranet.storage.snapshots import snapshot_parts
 
 T = TypeVar("T")
 REPLY_CODEC = ResultCodec(to_wire, from_wire)
@@ -165,6 +166,10 @@ class NodeBackend:
         except (ConfigurationError, Timeout) as error:
             return ErrorReply(f"ERR {error}")
         return OK
+
+    async def backup(self) -> BulkParts:
+        meta, data = await self.node.backup()
+        return BulkParts(snapshot_parts(meta, data))
 
     def raft_info(self) -> dict[str, Any]:
         status = self.node.status()

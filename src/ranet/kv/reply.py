@@ -27,6 +27,17 @@ class ErrorReply:
     message: str
 
 
+class BulkParts:
+    """A bulk string given in parts, too large to join into one more copy
+    (``RAFT.BACKUP``'s snapshot): the server writes the parts one after the
+    other, as fast as the client reads them."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+
 OK = Status("OK")
 Reply = Status | ErrorReply | int | bytes | None | list  # list items are Replies
 

@@ -67,7 +67,7 @@ from ranet.kv.commands import (
     parse_int,
     resolve,
 )
-from ranet.kv.reply import OK, ErrorReply, Reply, Status
+from ranet.kv.reply import OK, BulkParts, ErrorReply, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
 
@@ -263,6 +263,14 @@ class _Replies:
     def __init__(self, replies: list[Reply]) -> None:
         self.replies = replies
         self.sent = 0
+
+
+class _Encoded(_Replies):
+    """One reply already encoded, in pieces (a ``BulkParts``), written in slices."""
+
+    def __init__(self, bulk: BulkParts) -> None:
+        size = sum(map(len, bulk.parts))
+        super().__init__([b"$%d\r\n" % size, *bulk.parts, b"\r\n"])
 
 
 class _Client(asyncio.Protocol):
@@ -597,10 +605,12 @@ class _Client(asyncio.Protocol):
             kind = reply.__class__
             if kind is _Call:
                 break
-            if kind is _Replies:
+            if kind is _Replies or kind is _Encoded:
                 replies = reply.replies
                 while reply.sent < len(replies) and size < _WRITE_SLICE:
-                    data = encode_reply(replies[reply.sent], resp3)
+                    data = replies[reply.sent]
+                    if kind is _Replies:
+                        data = encode_reply(data, resp3)
                     pieces.append(data)
                     size += len(data)
                     reply.sent += 1
@@ -732,6 +742,11 @@ class _Client(asyncio.Protocol):
     def _raft_member(self, argv: list[bytes]) -> _Call:
         """RAFT.MEMBER LIST | ADD id host:port | PROMOTE id | REMOVE id (thesis §4.1)."""
         return _Call(None, partial(self.server.backend.membership, argv[1:]))
+
+    def _raft_backup(self, argv: list[bytes]) -> _Call:
+        """RAFT.BACKUP: a snapshot of the state holding every write completed
+        before it, as a backup file's bytes (ranet/node/backup.py)."""
+        return _Call(None, self.server.backend.backup)
 
     def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
         """READONLY (``stale``) and READWRITE."""
@@ -878,6 +893,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"ranet.exec": _Client._ranet_exec,
     b"raft.transfer": _Client._raft_transfer,
     b"raft.member": _Client._raft_member,
+    b"raft.backup": _Client._raft_backup,
 }
 
 _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Reply]]] = {
@@ -958,7 +974,7 @@ def _reply_of(future: asyncio.Future[Any], kind: Kind | None, each: int) -> Any:
         reply = error_reply(error, kind)
     else:
         if not each:
-            return reply
+            return _Encoded(reply) if reply.__class__ is BulkParts else reply
         if isinstance(reply, list) and len(reply) == each:
             return _Replies(reply)
         got = f"{len(reply)} replies" if isinstance(reply, list) else type(reply).__name__

@@ -90,6 +90,7 @@ from ranet.node.snapshots import (
 )
 from ranet.node.state_machine import StateMachine
 from ranet.storage import DiskStorage, Storage
+from ranet.storage.base import SnapshotData
 from ranet.transport.codec import default_codec
 from ranet.transport.peers import PeerTransport
 
@@ -439,6 +440,14 @@ class Node:
             ),
             timeout,
         )
+
+    async def backup(self, *, timeout: float | None = None) -> tuple[SnapshotMeta, SnapshotData]:
+        """A consistent copy of the replicated state, on any node: the metadata
+        (index, term, configuration) and the state machine's snapshot data
+        (bytes, or parts in order), holding every command that completed
+        before the call - the state after a read barrier. Write it with
+        ``ranet.node.backup.save_backup``; ``timeout`` bounds the barrier."""
+        return await self.snapshots.backup(timeout)
 
     async def read_barrier(self, *, timeout: float | None = None) -> int:
         """Wait until this node may serve a linearizable read; return the read index.

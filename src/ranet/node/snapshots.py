@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import time
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ranet.core import InstallSnapshot, SnapshotMeta
+from ranet.node.config import encode_addresses
 from ranet.storage.base import SnapshotData
 
 if TYPE_CHECKING:
@@ -162,6 +164,25 @@ class SnapshotManager:
             )
         finally:
             self._taking = False
+
+    # -- backups -------------------------------------------------------------------
+
+    async def backup(self, timeout: float | None) -> tuple[SnapshotMeta, SnapshotData]:
+        """A snapshot of the state machine at a linearizable point: it holds
+        every write that completed before the call (ReadIndex, thesis §6.4).
+        Nothing is stored or compacted; serializing runs on the worker."""
+        node = self.node
+        meta, produce = await node.read_barrier_nowait(timeout=timeout, then=self._capture_now)
+        data = await asyncio.get_running_loop().run_in_executor(self._worker, produce)
+        return meta, data
+
+    def _capture_now(self, read_index: int) -> tuple[SnapshotMeta, Callable[[], SnapshotData]]:
+        node = self.node
+        meta = node._core().snapshot_meta_at(node.applied_index)
+        if not meta.context:  # the founding configuration names no addresses; the node knows them
+            members = {n: node.addresses[n] for n in meta.voters + meta.learners}
+            meta = dataclasses.replace(meta, context=encode_addresses(members))
+        return meta, _capture(node.state_machine)
 
     # -- sending -------------------------------------------------------------------
 

@@ -20,9 +20,11 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from zlib import crc32
 
@@ -61,6 +63,64 @@ class _SnapshotFile:
     data_offset: int
     data_length: int
     data_crc: int
+
+
+def snapshot_parts(meta: SnapshotMeta, data: SnapshotData) -> list[bytes]:
+    """A snapshot file's contents as parts, in order: the header, then the data's
+    parts (a large state is never joined into one more copy)."""
+    parts = [data] if isinstance(data, bytes) else list(data)
+    length, crc = 0, 0
+    for part in parts:
+        length += len(part)
+        crc = crc32(part, crc)
+    return [_encode_header(meta, length, crc), *parts]
+
+
+def save_snapshot_file(path: str, parts: list[bytes]) -> SnapshotMeta:
+    """Durably write a snapshot file's ``parts`` anywhere (a backup,
+    node/backup.py): under a temporary name, fsynced, read back and checked
+    (``StorageCorruption`` if the parts are no intact snapshot; nothing is
+    left behind), renamed, and the rename fsynced. Returns its meta."""
+    temporary = path + _TEMPORARY
+    try:
+        _write_parts(temporary, parts, os.fdatasync)
+        meta = _validate(temporary, named=False).meta
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    os.rename(temporary, path)
+    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return meta
+
+
+def read_snapshot_file(path: str) -> tuple[SnapshotMeta, bytes]:
+    """A snapshot file anywhere, both checksums checked; ``StorageCorruption``
+    naming the file if it is not a complete, intact snapshot."""
+    return _read_data(_validate(path, named=False))
+
+
+def _write_parts(path: str, parts: list[bytes], sync: Callable[[int], None]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        for part in parts:
+            write_all(fd, part)
+        sync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_data(found: _SnapshotFile) -> tuple[SnapshotMeta, bytes]:
+    with open(found.path, "rb") as f:
+        f.seek(found.data_offset)
+        data = f.read()
+    if len(data) != found.data_length or crc32(data) != found.data_crc:
+        raise StorageCorruption(found.path, found.data_offset, "snapshot data damaged")
+    return found.meta, data
 
 
 def _encode_header(meta: SnapshotMeta, data_length: int, data_crc: int) -> bytes:
@@ -106,38 +166,20 @@ class SnapshotStore:
         """Durably store a snapshot, then remove the older ones. ``data`` may
         come in parts, written one after the other: a large state need not be
         joined into one more copy in memory."""
-        parts = (data,) if isinstance(data, bytes) else data
-        length, crc = 0, 0
-        for part in parts:
-            length += len(part)
-            crc = crc32(part, crc)
+        parts = snapshot_parts(meta, data)
         path = self._directory.file(_snapshot_name(meta.last_index))
         temporary = path + _TEMPORARY
-        header = _encode_header(meta, length, crc)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            write_all(fd, header)
-            for part in parts:
-                write_all(fd, part)
-            self._directory.sync_file(fd)
-        finally:
-            os.close(fd)
+        _write_parts(temporary, parts, self._directory.sync_file)
         os.rename(temporary, path)
         self._directory.sync_dir()
+        header = parts[0]  # it ends with the data's length and crc, then its own crc
+        length, crc = _TRAILER.unpack_from(header, len(header) - _TRAILER.size - _CRC.size)
         self._latest = _SnapshotFile(path, meta, len(header), length, crc)
         self._remove_older_than(meta.last_index)
 
     def load(self) -> tuple[SnapshotMeta, bytes] | None:
         """The latest snapshot and its data, checked again against its checksum."""
-        latest = self._latest
-        if latest is None:
-            return None
-        with open(latest.path, "rb") as f:
-            f.seek(latest.data_offset)
-            data = f.read()
-        if len(data) != latest.data_length or crc32(data) != latest.data_crc:
-            raise StorageCorruption(latest.path, latest.data_offset, "snapshot data damaged")
-        return latest.meta, data
+        return None if self._latest is None else _read_data(self._latest)
 
     def _remove_older_than(self, last_index: int) -> None:
         """Only the latest snapshot is kept; superseded (or damaged older) files go."""
@@ -147,8 +189,9 @@ class SnapshotStore:
                 os.unlink(self._directory.file(name))
 
 
-def _validate(path: str) -> _SnapshotFile:
-    """Check a snapshot file's header and data checksums."""
+def _validate(path: str, *, named: bool = True) -> _SnapshotFile:
+    """Check a snapshot file's header and data checksums, and - ``named``, for a
+    data directory's - that its name carries its last index."""
     with open(path, "rb") as f:
         fixed = f.read(_FIXED.size)
         if len(fixed) < _FIXED.size:
@@ -163,7 +206,7 @@ def _validate(path: str) -> _SnapshotFile:
         header = fixed + rest[: -_CRC.size]
         if crc32(header) != _CRC.unpack_from(rest, len(rest) - _CRC.size)[0]:
             raise StorageCorruption(path, 0, "snapshot header checksum mismatch")
-        if os.path.basename(path) != _snapshot_name(last_index):
+        if named and os.path.basename(path) != _snapshot_name(last_index):
             raise StorageCorruption(path, 0, f"the header says last index {last_index}")
         data_length, data_crc = _TRAILER.unpack_from(rest, ids_size)
         data_offset = len(header) + _CRC.size
