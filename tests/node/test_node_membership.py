@@ -11,6 +11,7 @@ import pytest
 from ranet.core import ChangeKind
 from ranet.errors import ConfigurationError
 from ranet.node import AppendLog, Node, NodeConfig
+from ranet.node.config import Address
 from ranet.node.supervisor import free_ports
 from tests.node.test_node_api import FAST, leader_and_follower, run, running, wait_until
 
@@ -23,13 +24,21 @@ def node(data: Path, node_id: int, peers: dict[int, tuple[str, int]], *, join: b
     return Node(config, AppendLog())
 
 
+def three_founders_and_a_fourth(
+    data: Path,
+) -> tuple[dict[int, Address], dict[int, Address], list[Node], Node]:
+    """Addresses of nodes 0-3 and of the founders 0-2; the founders' nodes, and
+    node 3, started to join later."""
+    ports = free_ports(4)
+    addresses = {i: ("127.0.0.1", ports[i]) for i in range(4)}
+    founders = {i: addresses[i] for i in range(3)}
+    nodes = [node(data, i, founders, join=False) for i in range(3)]
+    return addresses, founders, nodes, node(data, 3, addresses, join=True)
+
+
 def test_grow_from_three_to_four_then_remove_the_leader(tmp_path: Path) -> None:
     async def scenario() -> None:
-        ports = free_ports(4)
-        addresses = {i: ("127.0.0.1", ports[i]) for i in range(4)}
-        founders = {i: addresses[i] for i in range(3)}
-        nodes = [node(tmp_path, i, founders, join=False) for i in range(3)]
-        newcomer = node(tmp_path, 3, addresses, join=True)
+        addresses, _, nodes, newcomer = three_founders_and_a_fourth(tmp_path)
         async with running([*nodes, newcomer]):
             leader, _ = await leader_and_follower(nodes)
             for i in range(40):  # enough that the newcomer catches up by snapshot
@@ -43,7 +52,7 @@ def test_grow_from_three_to_four_then_remove_the_leader(tmp_path: Path) -> None:
             await wait_until(lambda: progress.match_index >= leader.core.commit_index)
             await leader.change_membership(ChangeKind.PROMOTE, 3)
             assert all(n.core.voters == {0, 1, 2, 3} for n in [*nodes, newcomer])
-            assert (3, f"127.0.0.1:{ports[3]}", "voter") in leader.members()
+            assert (3, f"127.0.0.1:{addresses[3][1]}", "voter") in leader.members()
             old = leader.config.node_id
             await leader.change_membership(ChangeKind.REMOVE, old)  # removes itself
             await wait_until(lambda: not leader.is_leader)
@@ -97,11 +106,7 @@ def test_a_joined_members_address_survives_a_restart(tmp_path: Path, writes: int
     the configuration's context (Raft §7)."""
 
     async def scenario() -> None:
-        ports = free_ports(4)
-        addresses = {i: ("127.0.0.1", ports[i]) for i in range(4)}
-        founders = {i: addresses[i] for i in range(3)}
-        nodes = [node(tmp_path, i, founders, join=False) for i in range(3)]
-        newcomer = node(tmp_path, 3, addresses, join=True)
+        addresses, founders, nodes, newcomer = three_founders_and_a_fourth(tmp_path)
         async with running([*nodes, newcomer]):
             leader, follower = await leader_and_follower(nodes)
             await leader.propose(b"first")
