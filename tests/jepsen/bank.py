@@ -7,10 +7,12 @@ covers the amount, write both new balances in one MULTI ... EXEC; a
 transaction whose watched keys changed is aborted by the cluster and simply
 dropped. Between the read and the EXEC a client waits a little, so that
 transfers race and WATCH has to do its work. Reader clients read every
-balance in one MGET.
+balance in one MGET; with ``backups`` set, one more client takes backups
+(RAFT.BACKUP, as ``ranet backup save`` does) from node after node and
+reads the balances in each.
 
-What must hold, whatever the faults: every read that succeeds sees the
-same total and no negative balance (a transfer is applied whole or not at
+What must hold, whatever the faults: every read that succeeds, and every
+backup, sees the same total and no negative balance (a transfer is applied whole or not at
 all, and never on balances it did not read), and after the faults every
 node reads the same balances with that total. A transfer whose outcome is
 unknown (a timeout, a dropped connection) changes nothing in this: applied
@@ -23,18 +25,25 @@ racing transfers overwrite each other and the total drifts.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 import redis.asyncio
+
+from ranet.kv.store import KVStore
+from ranet.node.backup import read_backup
+from ranet.storage.snapshots import save_snapshot_file
 
 ACCOUNTS = [f"account:{i}" for i in range(5)]
 START = 100
 TOTAL = START * len(ACCOUNTS)
 TIMEOUT = 3.0  # seconds a client waits for one reply
 RACE = 0.005  # seconds between reading the balances and EXEC: transfers overlap
+BACKUP_EVERY = 0.3  # seconds between two backups
 
 
 @dataclass
@@ -44,6 +53,7 @@ class Bank:
     addresses: list[tuple[str, int]]
     rng: random.Random
     watch: bool = True
+    backups: Path | None = None  # where backups are written, if taken
     outcomes: Counter[str] = field(default_factory=Counter)
     breaches: list[str] = field(default_factory=list)
 
@@ -61,6 +71,8 @@ class Bank:
     async def run(self, stop: asyncio.Event, transferers: int = 6, readers: int = 2) -> None:
         clients = [self._transfers(i, stop) for i in range(transferers)]
         clients += [self._reads(transferers + i, stop) for i in range(readers)]
+        if self.backups is not None:
+            clients.append(self._backups(self.backups, stop))
         await asyncio.gather(*clients)
 
     async def balances(self, node: int) -> list[int] | None:
@@ -126,6 +138,29 @@ class Bank:
             self.outcomes["read"] += 1
             self.check(balances, f"a read through node {node % len(self.addresses)}")
             await asyncio.sleep(0.01)
+
+    async def _backups(self, folder: Path, stop: asyncio.Event) -> None:
+        """Backups through node after node: each must hold a whole state."""
+        for number in itertools.count():
+            if stop.is_set():
+                return
+            node = number % len(self.addresses)
+            async with self._client(node) as client:
+                try:
+                    contents = await client.execute_command("RAFT.BACKUP")
+                except (redis.RedisError, OSError):
+                    self.outcomes["backup failed"] += 1
+                    contents = None
+            if contents is not None:
+                path = folder / f"bank-{number}.backup"
+                save_snapshot_file(str(path), [contents])  # as `ranet backup save` does
+                store = KVStore()
+                store.restore(read_backup(path)[1])
+                path.unlink()
+                self.outcomes["backup"] += 1
+                balances = [int(store.read([b"GET", key.encode()])) for key in ACCOUNTS]
+                self.check(balances, f"a backup through node {node}")
+            await asyncio.sleep(BACKUP_EVERY)
 
     def check(self, balances: list[int], where: str) -> None:
         if sum(balances) != TOTAL or min(balances) < 0:

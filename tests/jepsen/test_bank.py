@@ -1,6 +1,7 @@
 """Jepsen's bank test against five real nodes: transfers with WATCH / MULTI /
 EXEC under kills, pauses and partitions must never create or destroy money
-(tests/jepsen/bank.py says what is checked). The nodes snapshot every 200
+(tests/jepsen/bank.py says what is checked), in reads and in backups taken
+meanwhile. The nodes snapshot every 200
 entries, so restarted nodes rebuild the WATCH versions from snapshots as well
 as from their logs. Short runs by default; ``--soak`` runs each scenario for
 RANET_JEPSEN_SECONDS (default 300)."""
@@ -34,7 +35,7 @@ async def bank_run(
         cluster = network.cluster
         await serving(cluster)
         addresses = [("127.0.0.1", cluster.client_ports[n]) for n in cluster.nodes]
-        bank = Bank(addresses, rng, watch=watch)
+        bank = Bank(addresses, rng, watch=watch, backups=data_dir)
         await bank.open()
         stop = asyncio.Event()
         nemesis = Nemesis(network, faults, rng) if faults else None
@@ -74,6 +75,7 @@ def test_transfers_keep_the_total_under_faults(tmp_path: Path) -> None:
     bank = run_event_loop(bank_run(tmp_path, SCENARIOS["mixed"], CI_SECONDS, rng, watch=True))
     verify(bank)
     assert bank.outcomes["aborted"] > 0  # transfers did race, and WATCH stopped some
+    assert bank.outcomes["backup"] > 0
 
 
 def test_without_watch_racing_transfers_break_the_total(tmp_path: Path) -> None:
