@@ -85,6 +85,10 @@ class ConfigurationError(RanetError):
     """A configuration value is missing or invalid."""
 
 
+class AuthenticationError(RanetError):
+    """A node refused the password a client gave (or needs one it did not give)."""
+
+
 class HistoryError(RanetError, ValueError):
     """A recorded operation history is malformed, or a recorder was driven out of order."""
 

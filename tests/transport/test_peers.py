@@ -403,3 +403,28 @@ def test_stop_ends_a_dial_whose_connection_completes_as_it_is_cancelled() -> Non
 
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
         runner.run(asyncio.wait_for(scenario(), 10))  # TimeoutError if stop() hangs
+
+
+def test_peers_sharing_a_secret_talk_and_one_without_it_is_not_heard(
+    run: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With a peer secret, a node delivers only what peers that prove it send."""
+
+    async def scenario() -> None:
+        async with mesh(2, secret=b"shared") as (a, b):
+            await exchange(a, b, 1)
+            await exchange(b, a, 1)
+        outsider, node = make_node(1, secret=b"guessed"), make_node(2, secret=b"shared")
+        try:
+            for transport in (outsider.transport, node.transport):
+                await transport.start()
+            outsider.transport.update_peers({2: node.address})
+            outsider.transport.send(Heartbeat(1, 2, 1, 0))
+            await eventually(lambda: "node 1 did not prove the peer secret" in caplog.text)
+            assert node.inbox == []
+        finally:
+            for transport in (outsider.transport, node.transport):
+                await transport.stop()
+
+    with caplog.at_level(logging.WARNING, logger="ranet.transport"):
+        run(scenario())

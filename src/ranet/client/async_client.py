@@ -115,6 +115,7 @@ class AsyncClient:
         session: bool = True,
         client_id: int | None = None,
         rng: random.Random | None = None,
+        password: bytes | str | None = None,
     ) -> None:
         if not endpoints:
             raise ValueError("a client needs at least one endpoint")
@@ -123,6 +124,7 @@ class AsyncClient:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeouts must be positive")
         self.endpoints = list(endpoints)
+        self._password = password.encode() if isinstance(password, str) else password
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.retry = retry if retry is not None else RetryPolicy()
@@ -317,7 +319,9 @@ class AsyncClient:
                 self._move_on(connection)  # the node hung up between calls
             address = self.endpoint
             try:
-                connection = await Connection.open(address, timeout=self.connect_timeout)
+                connection = await Connection.open(
+                    address, timeout=self.connect_timeout, password=self._password
+                )
             except (OSError, TimeoutError, ValueError) as error:
                 self._connection = None
                 self._index = (self._index + 1) % len(self.endpoints)

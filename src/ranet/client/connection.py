@@ -28,6 +28,8 @@ from collections.abc import Sequence
 
 import hiredis
 
+from ranet.errors import AuthenticationError
+
 _READ_SIZE = 1 << 16
 
 
@@ -53,12 +55,28 @@ class Connection:
         self._reader = asyncio.get_running_loop().create_task(self._read_replies(reader))
 
     @classmethod
-    async def open(cls, address: str, *, timeout: float) -> Connection:
-        """Connect to ``host:port``; ``OSError`` or ``TimeoutError`` if it cannot."""
+    async def open(
+        cls, address: str, *, timeout: float, password: bytes | None = None
+    ) -> Connection:
+        """Connect to ``host:port`` (and AUTH with ``password``, if given);
+        ``OSError`` or ``TimeoutError`` if it cannot, ``AuthenticationError``
+        if the node refuses the password."""
         host, _, port = address.rpartition(":")
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
-        return cls(address, reader, writer)
+        connection = cls(address, reader, writer)
+        if password is not None:
+            try:
+                reply = await connection.receive(
+                    connection.send([b"AUTH", password]), timeout=timeout
+                )
+            except BaseException:
+                connection.close()
+                raise
+            if isinstance(reply, hiredis.ReplyError):
+                connection.close()
+                raise AuthenticationError(f"{address}: {reply}")
+        return connection
 
     @property
     def closed(self) -> bool:

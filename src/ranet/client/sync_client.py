@@ -32,6 +32,7 @@ class Client:
         retry: RetryPolicy | None = None,
         session: bool = True,
         client_id: int | None = None,
+        password: bytes | str | None = None,
     ) -> None:
         self._client = AsyncClient(
             endpoints,
@@ -40,6 +41,7 @@ class Client:
             retry=retry,
             session=session,
             client_id=client_id,
+            password=password,
         )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import hiredis
 
 from ranet.client.connection import Connection
+from ranet.errors import AuthenticationError, ConfigurationError
+from ranet.secret_file import add_password_option, password_from
 
 DEFAULT_ENDPOINTS = ",".join(f"127.0.0.1:{6379 + n}" for n in range(5))
 TIMEOUT = 10.0
@@ -62,6 +64,7 @@ def _endpoints(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="HOST:PORT,...",
         help="the nodes' client (Redis protocol) addresses (default: 127.0.0.1:6379-6383)",
     )
+    add_password_option(parser)
     return parser
 
 
@@ -71,14 +74,14 @@ def run_member(args: argparse.Namespace) -> int:
         argv.append(str(args.node_id).encode())
     if args.action == "add":
         argv.append(args.address.encode())
-    return _run(args.endpoints, argv, _show_members if args.action == "list" else _show_done)
+    return _run(args, argv, _show_members if args.action == "list" else _show_done)
 
 
 def run_leader(args: argparse.Namespace) -> int:
     argv = [b"RAFT.TRANSFER"]
     if args.node_id is not None:
         argv.append(str(args.node_id).encode())
-    return _run(args.endpoints, argv, lambda reply: f"node {reply} is now the leader")
+    return _run(args, argv, lambda reply: f"node {reply} is now the leader")
 
 
 def _show_members(reply: object) -> str:
@@ -90,10 +93,11 @@ def _show_done(reply: object) -> str:
     return "done (committed)"
 
 
-def _run(endpoints: str, argv: list[bytes], show: Callable[[object], str]) -> int:
+def _run(args: argparse.Namespace, argv: list[bytes], show: Callable[[object], str]) -> int:
     try:
-        reply = asyncio.run(_send_to_leader(endpoints.split(","), argv))
-    except LookupError as error:
+        password = password_from(args)
+        reply = asyncio.run(_send_to_leader(args.endpoints.split(","), argv, password))
+    except (LookupError, ConfigurationError, AuthenticationError) as error:
         print(f"ranet: {error}", file=sys.stderr)
         return 1
     if isinstance(reply, hiredis.ReplyError):
@@ -103,11 +107,13 @@ def _run(endpoints: str, argv: list[bytes], show: Callable[[object], str]) -> in
     return 0
 
 
-async def _send_to_leader(endpoints: list[str], argv: list[bytes]) -> object:
+async def _send_to_leader(
+    endpoints: list[str], argv: list[bytes], password: bytes | None
+) -> object:
     reachable = 0
     for endpoint in endpoints:
         try:
-            connection = await Connection.open(endpoint.strip(), timeout=TIMEOUT)
+            connection = await Connection.open(endpoint.strip(), timeout=TIMEOUT, password=password)
         except (OSError, TimeoutError):
             continue
         reachable += 1

@@ -24,9 +24,10 @@ import hiredis
 
 from ranet.client import AsyncClient, RetryPolicy
 from ranet.client.async_client import CONNECTION_STATE
-from ranet.errors import CommandError, Unavailable
+from ranet.errors import AuthenticationError, CommandError, ConfigurationError, Unavailable
 from ranet.kv.commands import READ, lookup
 from ranet.node.config import DEFAULT_CLIENT_PORT, DEFAULT_CLUSTER_SIZE
+from ranet.secret_file import add_password_option, password_from
 
 DEFAULT_ENDPOINTS = ",".join(
     f"127.0.0.1:{DEFAULT_CLIENT_PORT + node_id}" for node_id in range(DEFAULT_CLUSTER_SIZE)
@@ -61,6 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="how long to keep trying the nodes (default 5)",
     )
+    add_password_option(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--raw", dest="raw", action="store_true", default=None, help="print raw replies"
@@ -91,7 +93,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     raw = args.raw if args.raw is not None else not sys.stdout.isatty()
     try:
-        reply = asyncio.run(_execute(endpoints, argv, args.timeout))
+        password = password_from(args)
+        reply = asyncio.run(_execute(endpoints, argv, args.timeout, password))
+    except (ConfigurationError, AuthenticationError) as error:
+        print(f"ranet kv: error: {error}", file=sys.stderr)
+        return 2
     except CommandError as error:
         reply, status = hiredis.ReplyError(str(error)), EXIT_ERROR_REPLY
     except Unavailable as error:
@@ -114,9 +120,11 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-async def _execute(endpoints: list[str], argv: list[bytes], timeout: float) -> object:
+async def _execute(
+    endpoints: list[str], argv: list[bytes], timeout: float, password: bytes | None
+) -> object:
     retry = RetryPolicy(deadline=timeout)
-    async with AsyncClient(endpoints, timeout=timeout, retry=retry) as client:
+    async with AsyncClient(endpoints, timeout=timeout, retry=retry, password=password) as client:
         return await client.execute(*argv)
 
 

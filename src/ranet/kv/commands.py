@@ -540,6 +540,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("echo", 2, CONNECTION),
     _connection_command("select", 2, CONNECTION),
     _connection_command("hello", -1, CONNECTION),
+    _connection_command("auth", -2, CONNECTION, flags="noscript loading stale fast no-auth"),
     _connection_command("client", -2, CONNECTION, flags=""),
     _connection_command("quit", -1, CONNECTION),
     _connection_command("info", -1, CONNECTION, flags="", group="server"),

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import os
 import time
@@ -49,6 +50,7 @@ from typing import Any, cast
 
 from ranet import __version__
 from ranet.errors import (
+    ConfigurationError,
     ListenError,
     NotLeader,
     ProposalDropped,
@@ -80,6 +82,14 @@ DEFAULT_COMMAND_TIMEOUT = 5.0
 _MAX_QUEUED_BYTES = 256 << 10  # stop reading a client whose unanswered commands pass this
 _WRITE_SLICE = 1 << 16  # replies are written in slices of about this size
 _HTTP_WORDS = (b"post", b"host:")  # commands that show a client is a browser
+_BEFORE_AUTH = frozenset({b"auth", b"hello", b"quit"})  # what a client may send unauthenticated
+NO_AUTH = "NOAUTH Authentication required."
+HELLO_NO_AUTH = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+    "select the RESP protocol version at the same time"
+)
+WRONG_PASSWORD = "WRONGPASS invalid username-password pair or user is disabled."
 _HANG_UP = Status("hang up")  # _execute's answer when the connection must close unanswered
 _JOINED = Status("joined")  # _execute's answer for a command that joined the run before it
 _MISMATCH = "ERR internal error: the backend's replies do not match the commands"
@@ -125,8 +135,12 @@ class RespServer:
         node_id: int,
         limits: RequestLimits = DEFAULT_LIMITS,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        password: bytes | None = None,
     ) -> None:
+        if password is not None and not password:
+            raise ConfigurationError("the password must not be empty")
         self.backend = backend
+        self.password = password
         self.node_id = node_id
         self.limits = limits
         self.command_timeout = command_timeout
@@ -322,6 +336,7 @@ class _Client(asyncio.Protocol):
         self._lone: asyncio.Future[Any] | None = None  # the call of a lone command
         self._lone_kind: Kind = WRITE
         self._transaction = TransactionState(server.limits.max_command_len)
+        self.authenticated = server.password is None
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -418,6 +433,8 @@ class _Client(asyncio.Protocol):
         spec = resolve(argv)
         if isinstance(spec, ErrorReply) or self._transaction.queued is not None:
             return False
+        if not self.authenticated:
+            return False  # _execute refuses it
         kind = spec.kind
         if kind is not WRITE and kind is not READ:
             return False
@@ -645,6 +662,8 @@ class _Client(asyncio.Protocol):
 
     def _execute(self, argv: list[bytes]) -> Encodable | _Call:
         """Run one command as far as it runs here: a reply, or the backend call to make."""
+        if not self.authenticated and argv[0].lower() not in _BEFORE_AUTH:
+            return self._refuse_unauthenticated(argv)
         spec = resolve(argv)
         if self._transaction.queued is not None and (
             isinstance(spec, ErrorReply) or spec.name not in RUN_INSIDE_MULTI
@@ -664,7 +683,38 @@ class _Client(asyncio.Protocol):
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
         return handler(self, argv)
 
+    def _refuse_unauthenticated(self, argv: list[bytes]) -> Encodable:
+        if argv[0].lower() in _HTTP_WORDS:  # as below: hang up on a browser
+            log.warning("client %s (%s) sent an HTTP request; closed", self.id, self.peer)
+            self._quitting = True
+            return _HANG_UP
+        return ErrorReply(NO_AUTH)
+
     # -- connection commands ---------------------------------------------------
+
+    def _auth(self, argv: list[bytes]) -> Reply:
+        """AUTH [username] password: as Redis's single ``default`` user."""
+        if len(argv) > 3:
+            return ErrorReply("ERR syntax error")
+        if len(argv) == 2 and self.server.password is None:
+            return ErrorReply(
+                "ERR AUTH <password> called without any password configured for the "
+                "default user. Are you sure your configuration is correct?"
+            )
+        refused = self._log_in(argv[1] if len(argv) == 3 else b"default", argv[-1])
+        return OK if refused is None else refused
+
+    def _log_in(self, user: bytes, password: bytes) -> ErrorReply | None:
+        """Authenticate the connection, or say why not (a failed attempt leaves
+        an authenticated connection authenticated, as in Redis)."""
+        expected = self.server.password
+        if user != b"default" or (
+            expected is not None and not hmac.compare_digest(password, expected)
+        ):
+            log.info("client %s (%s): authentication failed", self.id, self.peer)
+            return ErrorReply(WRONG_PASSWORD)
+        self.authenticated = True
+        return None
 
     def _ping(self, argv: list[bytes]) -> Reply:
         if len(argv) > 2:
@@ -757,7 +807,9 @@ class _Client(asyncio.Protocol):
 
     def _hello(self, argv: list[bytes]) -> Encodable:
         """HELLO [protover [AUTH username password] [SETNAME name]]: all checked, then applied."""
-        name = None
+        name: bytes | None = None
+        credentials: tuple[bytes, bytes] | None = None
+        version: int | None = 3 if self.resp3 else 2
         if len(argv) > 1:
             version = parse_int(argv[1])
             if version is None:
@@ -768,10 +820,7 @@ class _Client(asyncio.Protocol):
             while i < len(argv):
                 option, left = argv[i].upper(), len(argv) - i - 1
                 if option == b"AUTH" and left >= 2:
-                    if argv[i + 1] != b"default":  # no users: "default" needs no password
-                        return ErrorReply(
-                            "WRONGPASS invalid username-password pair or user is disabled."
-                        )
+                    credentials = argv[i + 1], argv[i + 2]
                     i += 3
                 elif option == b"SETNAME" and left >= 1:
                     name = argv[i + 1]
@@ -780,7 +829,13 @@ class _Client(asyncio.Protocol):
                     i += 2
                 else:
                     return ErrorReply(f"ERR Syntax error in HELLO option '{_text(argv[i])}'")
-            self.resp3 = version == 3
+        if credentials is not None:
+            refused = self._log_in(*credentials)
+            if refused is not None:
+                return refused
+        if not self.authenticated:
+            return ErrorReply(HELLO_NO_AUTH)
+        self.resp3 = version == 3
         if name is not None:
             self.name = name
         return {
@@ -875,6 +930,7 @@ class _Client(asyncio.Protocol):
 Handler = Callable[[_Client, list[bytes]], Encodable | _Call]
 
 _CONNECTION_COMMANDS: dict[bytes, Handler] = {
+    b"auth": _Client._auth,
     b"ping": _Client._ping,
     b"echo": _Client._echo,
     b"select": _Client._select,

@@ -57,6 +57,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--slow", action="store_true", help="the seed's timing (heartbeat 1 s, elections 5-8 s)"
     )
+    for option, what in (
+        ("--password-file", "clients' password"),
+        ("--peer-secret-file", "peer secret"),
+    ):
+        parser.add_argument(
+            option, type=Path, metavar="FILE", help=f"every node's {what} (ranet node {option})"
+        )
     parser.set_defaults(handler=run)
 
 
@@ -70,6 +77,18 @@ def run(args: argparse.Namespace) -> int:
     return run_event_loop(_main(args))
 
 
+def _node_args(args: argparse.Namespace) -> list[str]:
+    """The options every node of the cluster is started with."""
+    options = ["--slow"] if args.slow else []
+    for option, path in (
+        ("--password-file", args.password_file),
+        ("--peer-secret-file", args.peer_secret_file),
+    ):
+        if path is not None:
+            options += [option, str(path.resolve())]
+    return options
+
+
 async def _main(args: argparse.Namespace) -> int:
     ports = [args.base_port + i for i in range(args.nodes)]
     client_ports = [DEFAULT_CLIENT_PORT + i for i in range(args.nodes)]
@@ -78,7 +97,7 @@ async def _main(args: argparse.Namespace) -> int:
         args.data_dir,
         ports=ports,
         client_ports=client_ports,
-        node_args=["--slow"] if args.slow else [],
+        node_args=_node_args(args),
         on_line=lambda node_id, line: print(f"[node {node_id}] {line}", flush=True),
     )
     print(f"starting {args.nodes} nodes, data in {args.data_dir.resolve()}")

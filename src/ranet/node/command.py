@@ -42,6 +42,7 @@ from ranet.node.events import (
 )
 from ranet.node.loop import run as run_event_loop
 from ranet.node.runtime import Node
+from ranet.secret_file import read_secret
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -86,6 +87,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(RAFT.MEMBER ADD on the leader); --peers lists the cluster and this node",
     )
     parser.add_argument("--cluster-id", default="ranet", help="name shared by the cluster's nodes")
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="Redis clients must AUTH with the password on this file's first line",
+    )
+    parser.add_argument(
+        "--peer-secret-file",
+        type=Path,
+        metavar="FILE",
+        help="peers must prove the secret on this file's first line (the same on every node)",
+    )
     parser.add_argument(
         "--slow",
         action="store_true",
@@ -143,6 +156,7 @@ def config_from(args: argparse.Namespace) -> NodeConfig:
         fsync=not args.unsafe_no_fsync,
         join=args.join,
         snapshot_entries=args.snapshot_entries,
+        peer_secret=read_secret(args.peer_secret_file) if args.peer_secret_file else None,
     )
     return config.with_profile("slow" if args.slow else "default")
 
@@ -152,12 +166,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = config_from(args)
         client = client_address_from(args, config)
+        password = read_secret(args.password_file) if args.password_file else None
     except RanetError as error:
         print(f"ranet node: error: {error}", file=sys.stderr)
         return 2
     use_console = args.console or (not args.no_console and sys.stdin.isatty())
     try:
-        return run_event_loop(serve(config, client, use_console=use_console, quiet=args.quiet))
+        return run_event_loop(
+            serve(config, client, password, use_console=use_console, quiet=args.quiet)
+        )
     except (RanetError, OSError) as error:
         print(f"ranet node {config.node_id}: error: {error}", file=sys.stderr)
         return 1
@@ -183,7 +200,12 @@ def event_printer() -> Callable[[NodeEvent], None]:
 
 
 async def serve(
-    config: NodeConfig, client: Address | None, *, use_console: bool, quiet: bool
+    config: NodeConfig,
+    client: Address | None,
+    password: bytes | None,
+    *,
+    use_console: bool,
+    quiet: bool,
 ) -> int:
     store = KVStore()
     node = Node(
@@ -196,7 +218,13 @@ async def serve(
     await node.start()
     server = None
     if client is not None:
-        server = RespServer(NodeBackend(node, store), client[0], client[1], node_id=config.node_id)
+        server = RespServer(
+            NodeBackend(node, store),
+            client[0],
+            client[1],
+            node_id=config.node_id,
+            password=password,
+        )
         try:
             await server.start()
         except BaseException:

@@ -56,7 +56,8 @@ class NodeConfig:
     limit), and the log before it discarded (``snapshot_entries`` 0: never
     snapshot); snapshots travel in chunks of
     ``snapshot_chunk_bytes``, and one received may not exceed
-    ``max_snapshot_bytes``.
+    ``max_snapshot_bytes``. With ``peer_secret``, peers must prove they share
+    it before the node hears them (transport/handshake.py).
     """
 
     node_id: int
@@ -73,6 +74,7 @@ class NodeConfig:
     snapshot_bytes: int = DEFAULT_SNAPSHOT_BYTES
     snapshot_chunk_bytes: int = 1 << 20
     max_snapshot_bytes: int = 1 << 30
+    peer_secret: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.node_id not in self.peers:
@@ -90,6 +92,8 @@ class NodeConfig:
             raise ConfigurationError("snapshot_bytes must be 0 (no byte limit) or positive")
         if not 0 < self.snapshot_chunk_bytes <= 16 << 20:
             raise ConfigurationError("snapshot_chunk_bytes must be between 1 byte and 16 MiB")
+        if self.peer_secret is not None and not self.peer_secret:
+            raise ConfigurationError("the peer secret must not be empty")
 
     @property
     def bind_address(self) -> Address:

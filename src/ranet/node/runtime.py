@@ -231,6 +231,7 @@ class Node:
                 peers,
                 default_codec(NODE_MESSAGES + SNAPSHOT_MESSAGES),
                 self._on_message,
+                secret=config.peer_secret,
             )
             await self.transport.start()
         except BaseException:

@@ -48,7 +48,7 @@ from typing import cast
 from ranet.errors import DecodeError, FrameError, HandshakeError, ListenError
 from ranet.transport.codec import Codec
 from ranet.transport.framing import HEADER, MAX_FRAME, FrameDecoder, encode_frame
-from ranet.transport.handshake import MAX_HANDSHAKE, Handshake
+from ranet.transport.handshake import MAX_HANDSHAKE, Handshake, peer_proof
 
 Address = tuple[str, int]
 
@@ -282,7 +282,9 @@ class _Inbound(asyncio.Protocol):
         """Check the handshake; from now on this connection speaks for that peer."""
         owner = self.owner
         handshake = Handshake.decode(payload)
-        handshake.check(owner.cluster_id, owner.node_id, owner._peers, owner.codec.fingerprint)
+        handshake.check(
+            owner.cluster_id, owner.node_id, owner._peers, owner.codec.fingerprint, owner.secret
+        )
         self.peer_id = handshake.dialer_id
         self.name = f"peer {self.peer_id} ({self.name})"
         self.decoder.max_frame = owner.max_frame
@@ -323,7 +325,8 @@ class PeerTransport:
     """Sends messages to peers and delivers theirs to ``on_message`` (see module rules).
 
     ``peers`` maps node ids to addresses; an entry for this node itself is
-    ignored, so a full membership map may be passed. Every message type of
+    ignored, so a full membership map may be passed. With ``secret`` every
+    handshake proves it and every accepted one must (handshake.py). Every message type of
     ``codec`` must have ``src`` and ``dst`` fields.
     """
 
@@ -342,6 +345,7 @@ class PeerTransport:
         backoff: tuple[float, float] = (0.05, 2.0),
         connect_timeout: float = 2.0,
         handshake_timeout: float = 5.0,
+        secret: bytes | None = None,
     ) -> None:
         for cls in codec.types:
             names = {field.name for field in dataclasses.fields(cls)}
@@ -349,6 +353,7 @@ class PeerTransport:
                 raise TypeError(f"{cls.__name__} needs src and dst fields to travel between peers")
         self.node_id = node_id
         self.cluster_id = cluster_id
+        self.secret = secret
         self.codec = codec
         self.on_message = on_message
         self.max_frame = max_frame
@@ -462,8 +467,11 @@ class PeerTransport:
             address = (address[0], int(address[1]))
             peer = self._peers.get(node_id)
             if peer is None:
+                proof = b""
+                if self.secret is not None:
+                    proof = peer_proof(self.secret, self.cluster_id, self.node_id, node_id)
                 handshake = Handshake(
-                    self.cluster_id, self.node_id, node_id, self.codec.fingerprint
+                    self.cluster_id, self.node_id, node_id, self.codec.fingerprint, proof
                 )
                 peer = _Peer(
                     node_id, address, encode_frame(handshake.encode()), self.max_queue_bytes
