@@ -670,12 +670,7 @@ class _Client(asyncio.Protocol):
         ):
             return self._transaction.queue(argv, spec)
         if isinstance(spec, ErrorReply):
-            name = argv[0].lower()
-            if name in _HTTP_WORDS:  # as Redis: a browser's request, aimed at us by a web page
-                log.warning("client %s (%s) sent an HTTP request; closed", self.id, self.peer)
-                self._quitting = True
-                return _HANG_UP
-            return spec
+            return self._hang_up() if argv[0].lower() in _HTTP_WORDS else spec
         if spec.kind is WRITE or spec.kind is READ:
             return self._run_call(spec.kind, argv)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
@@ -684,11 +679,13 @@ class _Client(asyncio.Protocol):
         return handler(self, argv)
 
     def _refuse_unauthenticated(self, argv: list[bytes]) -> Encodable:
-        if argv[0].lower() in _HTTP_WORDS:  # as below: hang up on a browser
-            log.warning("client %s (%s) sent an HTTP request; closed", self.id, self.peer)
-            self._quitting = True
-            return _HANG_UP
-        return ErrorReply(NO_AUTH)
+        return self._hang_up() if argv[0].lower() in _HTTP_WORDS else ErrorReply(NO_AUTH)
+
+    def _hang_up(self) -> Encodable:
+        """As Redis: a browser's request, aimed at us by a web page, is not answered."""
+        log.warning("client %s (%s) sent an HTTP request; closed", self.id, self.peer)
+        self._quitting = True
+        return _HANG_UP
 
     # -- connection commands ---------------------------------------------------
 
