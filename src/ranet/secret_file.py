@@ -2,19 +2,14 @@
 
 Nodes read theirs from ``--password-file`` (what Redis clients must AUTH
 with) and ``--peer-secret-file`` (what peers must prove, transport/handshake.py);
-the command-line tools read the client password from ``--password-file`` or
-the ``RANET_PASSWORD`` environment variable.
+the command-line tools read the client password (client/tool_options.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 from ranet.errors import ConfigurationError
-
-PASSWORD_ENV = "RANET_PASSWORD"
 
 
 def read_secret(path: str | Path) -> bytes:
@@ -30,21 +25,3 @@ def read_secret(path: str | Path) -> bytes:
     if not secret:
         raise ConfigurationError(f"the secret file {path} starts with an empty line")
     return secret
-
-
-def add_password_option(parser: argparse.ArgumentParser) -> None:
-    """``--password-file`` for a tool that connects to the nodes' Redis port."""
-    parser.add_argument(
-        "--password-file",
-        type=Path,
-        metavar="FILE",
-        help=f"AUTH with the password on this file's first line (or set {PASSWORD_ENV})",
-    )
-
-
-def password_from(args: argparse.Namespace) -> bytes | None:
-    """The client password a tool was given, if any: its file, else the environment."""
-    if args.password_file is not None:
-        return read_secret(args.password_file)
-    from_environment = os.environ.get(PASSWORD_ENV)
-    return from_environment.encode() if from_environment else None

@@ -1,6 +1,6 @@
-"""A cluster of real `ranet node` processes with a client password and a peer
-secret: redis-py and ranet's own tools get in with the password (file or
-RANET_PASSWORD), and are refused clearly without it."""
+"""A cluster of real `ranet node` processes with a client password, a peer
+secret and TLS on both ports: redis-py and ranet's own tools get in with the
+password (file or RANET_PASSWORD) over TLS, and are refused clearly without."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import redis
 from ranet.node.supervisor import LocalCluster
 from tests.kv_cluster.test_redis_clients import in_thread
 from tests.process.helpers import elect, run
+from tests.tls_certs import make_tls
 
 PASSWORD = "open sesame"
 
@@ -29,11 +30,15 @@ def ranet(*args: str | Path, password: str | None = None) -> subprocess.Complete
     )  # fmt: skip
 
 
-def test_a_cluster_with_a_password_and_a_peer_secret(tmp_path: Path) -> None:
+def test_a_cluster_with_a_password_a_peer_secret_and_tls(tmp_path: Path) -> None:
     password_file, secret_file = tmp_path / "password", tmp_path / "peer-secret"
     password_file.write_text(PASSWORD + "\n")
     secret_file.write_text("between the nodes\n")
-    options = ["--password-file", str(password_file), "--peer-secret-file", str(secret_file)]
+    tls = make_tls(tmp_path / "tls")
+    files = {"--password-file": password_file, "--peer-secret-file": secret_file,
+             "--tls-cert": tls.cert, "--tls-key": tls.key, "--tls-ca": tls.ca}  # fmt: skip
+    options = [str(part) for option in files.items() for part in option]
+    secure = {"ssl": True, "ssl_ca_certs": str(tls.ca), "socket_timeout": 15}
     cluster = LocalCluster(3, tmp_path / "data", node_args=options)
 
     async def scenario() -> None:
@@ -45,23 +50,27 @@ def test_a_cluster_with_a_password_and_a_peer_secret(tmp_path: Path) -> None:
 
             def clients() -> None:
                 port = cluster.client_ports[follower]
-                with redis.Redis(port=port, password=PASSWORD, socket_timeout=15) as client:
+                with redis.Redis(port=port, password=PASSWORD, **secure) as client:
                     assert client.set("greeting", "hello")  # forwarded to the leader
                 with (
-                    redis.Redis(port=port, socket_timeout=15) as client,
+                    redis.Redis(port=port, **secure) as client,
                     pytest.raises(redis.AuthenticationError),
                 ):
                     client.get("greeting")
+                with (
+                    redis.Redis(port=port, password=PASSWORD, socket_timeout=15) as client,
+                    pytest.raises(redis.ConnectionError),
+                ):
+                    client.get("greeting")  # not over TLS
 
-                done = ranet("kv", "--endpoints", endpoints, "get", "greeting", password=PASSWORD)
+                tools = ["--endpoints", endpoints, "--tls-ca", tls.ca]
+                done = ranet("kv", *tools, "get", "greeting", password=PASSWORD)
                 assert done.stdout == "hello\n", done.stderr
-                refused = ranet("kv", "--endpoints", endpoints, "get", "greeting", password="no")
+                refused = ranet("kv", *tools, "get", "greeting", password="no")
                 assert refused.returncode == 2 and "WRONGPASS" in refused.stderr
-                members = ranet("member", "list", "--endpoints", endpoints,
-                                "--password-file", password_file)  # fmt: skip
+                members = ranet("member", "list", *tools, "--password-file", password_file)
                 assert members.returncode == 0 and members.stdout.count("voter") == 3
-                saved = ranet("backup", "save", tmp_path / "kv.backup", "--endpoints", endpoints,
-                              password=PASSWORD)  # fmt: skip
+                saved = ranet("backup", "save", tmp_path / "kv.backup", *tools, password=PASSWORD)
                 assert saved.returncode == 0, saved.stderr
 
             await in_thread(clients)
@@ -70,3 +79,9 @@ def test_a_cluster_with_a_password_and_a_peer_secret(tmp_path: Path) -> None:
 
     run(scenario())
     assert "1 keys" in ranet("backup", "inspect", tmp_path / "kv.backup").stdout
+
+
+def test_tls_needs_all_three_files(tmp_path: Path) -> None:
+    done = ranet("node", "0", "--no-console", "--data-dir", tmp_path, "--tls-cert", tmp_path / "x")
+    assert done.returncode == 2
+    assert "TLS needs all three of --tls-cert, --tls-key and --tls-ca" in done.stderr

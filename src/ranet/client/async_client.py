@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -116,6 +117,7 @@ class AsyncClient:
         client_id: int | None = None,
         rng: random.Random | None = None,
         password: bytes | str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not endpoints:
             raise ValueError("a client needs at least one endpoint")
@@ -125,6 +127,7 @@ class AsyncClient:
             raise ValueError("timeouts must be positive")
         self.endpoints = list(endpoints)
         self._password = password.encode() if isinstance(password, str) else password
+        self._ssl_context = ssl_context
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.retry = retry if retry is not None else RetryPolicy()
@@ -320,7 +323,10 @@ class AsyncClient:
             address = self.endpoint
             try:
                 connection = await Connection.open(
-                    address, timeout=self.connect_timeout, password=self._password
+                    address,
+                    timeout=self.connect_timeout,
+                    password=self._password,
+                    ssl_context=self._ssl_context,
                 )
             except (OSError, TimeoutError, ValueError) as error:
                 self._connection = None

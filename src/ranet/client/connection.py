@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections import deque
 from collections.abc import Sequence
 
@@ -56,14 +57,23 @@ class Connection:
 
     @classmethod
     async def open(
-        cls, address: str, *, timeout: float, password: bytes | None = None
+        cls,
+        address: str,
+        *,
+        timeout: float,
+        password: bytes | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> Connection:
-        """Connect to ``host:port`` (and AUTH with ``password``, if given);
-        ``OSError`` or ``TimeoutError`` if it cannot, ``AuthenticationError``
-        if the node refuses the password."""
+        """Connect to ``host:port`` - over TLS with ``ssl_context``, the node's
+        certificate checked for that host - and AUTH with ``password``, if
+        given; ``OSError`` or ``TimeoutError`` if it cannot (``ssl.SSLError``,
+        an ``OSError``, if the certificate does not check out),
+        ``AuthenticationError`` if the node refuses the password."""
         host, _, port = address.rpartition(":")
+        host = host.strip("[]")
+        tls = {} if ssl_context is None else {"ssl": ssl_context, "server_hostname": host}
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+            reader, writer = await asyncio.open_connection(host, int(port), **tls)
         connection = cls(address, reader, writer)
         if password is not None:
             try:

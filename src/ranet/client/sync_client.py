@@ -9,6 +9,7 @@ connection, and their writes serialized by the one session.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
@@ -33,6 +34,7 @@ class Client:
         session: bool = True,
         client_id: int | None = None,
         password: bytes | str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._client = AsyncClient(
             endpoints,
@@ -42,6 +44,7 @@ class Client:
             session=session,
             client_id=client_id,
             password=password,
+            ssl_context=ssl_context,
         )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import hiredis
 
 from ranet.client.connection import Connection
+from ranet.client.tool_options import ToolConnection, add_connection_options, connection_from
 from ranet.errors import AuthenticationError, ConfigurationError
-from ranet.secret_file import add_password_option, password_from
 
 DEFAULT_ENDPOINTS = ",".join(f"127.0.0.1:{6379 + n}" for n in range(5))
 TIMEOUT = 10.0
@@ -64,7 +64,7 @@ def _endpoints(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="HOST:PORT,...",
         help="the nodes' client (Redis protocol) addresses (default: 127.0.0.1:6379-6383)",
     )
-    add_password_option(parser)
+    add_connection_options(parser)
     return parser
 
 
@@ -95,8 +95,8 @@ def _show_done(reply: object) -> str:
 
 def _run(args: argparse.Namespace, argv: list[bytes], show: Callable[[object], str]) -> int:
     try:
-        password = password_from(args)
-        reply = asyncio.run(_send_to_leader(args.endpoints.split(","), argv, password))
+        reach = connection_from(args)
+        reply = asyncio.run(_send_to_leader(args.endpoints.split(","), argv, reach))
     except (LookupError, ConfigurationError, AuthenticationError) as error:
         print(f"ranet: {error}", file=sys.stderr)
         return 1
@@ -107,13 +107,16 @@ def _run(args: argparse.Namespace, argv: list[bytes], show: Callable[[object], s
     return 0
 
 
-async def _send_to_leader(
-    endpoints: list[str], argv: list[bytes], password: bytes | None
-) -> object:
+async def _send_to_leader(endpoints: list[str], argv: list[bytes], reach: ToolConnection) -> object:
     reachable = 0
     for endpoint in endpoints:
         try:
-            connection = await Connection.open(endpoint.strip(), timeout=TIMEOUT, password=password)
+            connection = await Connection.open(
+                endpoint.strip(),
+                timeout=TIMEOUT,
+                password=reach.password,
+                ssl_context=reach.ssl_context,
+            )
         except (OSError, TimeoutError):
             continue
         reachable += 1

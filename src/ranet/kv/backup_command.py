@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 from ranet.client.connection import Connection
+from ranet.client.tool_options import ToolConnection, add_connection_options, connection_from
 from ranet.core import SnapshotMeta
 from ranet.errors import RanetError
 from ranet.kv.admin_command import DEFAULT_ENDPOINTS
 from ranet.kv.store import KVStore
 from ranet.node.backup import backup_data_dir, read_backup, restore_data_dir, save_backup
 from ranet.node.config import decode_addresses, parse_peers
-from ranet.secret_file import add_password_option, password_from
 from ranet.storage.snapshots import save_snapshot_file
 
 CONNECT_TIMEOUT = 5.0
@@ -58,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="read a stopped node's data directory instead (when no majority is left): "
         "its snapshot and every entry of its log",
     )
-    add_password_option(save)
+    add_connection_options(save)
     save.add_argument(
         "--committed-only",
         action="store_true",
@@ -110,17 +110,20 @@ def _save(args: argparse.Namespace) -> SnapshotMeta:
         return meta
     if args.committed_only:
         raise LookupError("--committed-only goes with --data-dir")
-    contents = asyncio.run(_fetch(args.endpoints.split(","), password_from(args)))
+    contents = asyncio.run(_fetch(args.endpoints.split(","), connection_from(args)))
     return save_snapshot_file(str(args.file), [contents])
 
 
-async def _fetch(endpoints: list[str], password: bytes | None) -> bytes:
+async def _fetch(endpoints: list[str], reach: ToolConnection) -> bytes:
     """RAFT.BACKUP from the first node that serves it."""
     failures = []
     for endpoint in endpoints:
         try:
             connection = await Connection.open(
-                endpoint.strip(), timeout=CONNECT_TIMEOUT, password=password
+                endpoint.strip(),
+                timeout=CONNECT_TIMEOUT,
+                password=reach.password,
+                ssl_context=reach.ssl_context,
             )
         except (OSError, TimeoutError) as error:
             failures.append(f"{endpoint}: {error or 'no answer'}")

@@ -24,10 +24,10 @@ import hiredis
 
 from ranet.client import AsyncClient, RetryPolicy
 from ranet.client.async_client import CONNECTION_STATE
+from ranet.client.tool_options import ToolConnection, add_connection_options, connection_from
 from ranet.errors import AuthenticationError, CommandError, ConfigurationError, Unavailable
 from ranet.kv.commands import READ, lookup
 from ranet.node.config import DEFAULT_CLIENT_PORT, DEFAULT_CLUSTER_SIZE
-from ranet.secret_file import add_password_option, password_from
 
 DEFAULT_ENDPOINTS = ",".join(
     f"127.0.0.1:{DEFAULT_CLIENT_PORT + node_id}" for node_id in range(DEFAULT_CLUSTER_SIZE)
@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="how long to keep trying the nodes (default 5)",
     )
-    add_password_option(parser)
+    add_connection_options(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--raw", dest="raw", action="store_true", default=None, help="print raw replies"
@@ -93,8 +93,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     raw = args.raw if args.raw is not None else not sys.stdout.isatty()
     try:
-        password = password_from(args)
-        reply = asyncio.run(_execute(endpoints, argv, args.timeout, password))
+        reply = asyncio.run(_execute(endpoints, argv, args.timeout, connection_from(args)))
     except (ConfigurationError, AuthenticationError) as error:
         print(f"ranet kv: error: {error}", file=sys.stderr)
         return 2
@@ -121,10 +120,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _execute(
-    endpoints: list[str], argv: list[bytes], timeout: float, password: bytes | None
+    endpoints: list[str], argv: list[bytes], timeout: float, reach: ToolConnection
 ) -> object:
     retry = RetryPolicy(deadline=timeout)
-    async with AsyncClient(endpoints, timeout=timeout, retry=retry, password=password) as client:
+    async with AsyncClient(
+        endpoints,
+        timeout=timeout,
+        retry=retry,
+        password=reach.password,
+        ssl_context=reach.ssl_context,
+    ) as client:
         return await client.execute(*argv)
 
 

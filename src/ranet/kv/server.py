@@ -41,6 +41,7 @@ import contextlib
 import hmac
 import logging
 import os
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -136,11 +137,13 @@ class RespServer:
         limits: RequestLimits = DEFAULT_LIMITS,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         password: bytes | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if password is not None and not password:
             raise ConfigurationError("the password must not be empty")
         self.backend = backend
         self.password = password
+        self.ssl_context = ssl_context
         self.node_id = node_id
         self.limits = limits
         self.command_timeout = command_timeout
@@ -166,7 +169,9 @@ class RespServer:
         host, port = self._listen
         loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(lambda: _Client(self), host, port)
+            self._server = await loop.create_server(
+                lambda: _Client(self), host, port, ssl=self.ssl_context
+            )
         except OSError as error:
             reason = os.strerror(error.errno) if error.errno else str(error)
             raise ListenError(

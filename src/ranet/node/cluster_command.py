@@ -57,14 +57,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--slow", action="store_true", help="the seed's timing (heartbeat 1 s, elections 5-8 s)"
     )
-    for option, what in (
-        ("--password-file", "clients' password"),
-        ("--peer-secret-file", "peer secret"),
-    ):
+    for option, what in _FILE_OPTIONS:
         parser.add_argument(
             option, type=Path, metavar="FILE", help=f"every node's {what} (ranet node {option})"
         )
     parser.set_defaults(handler=run)
+
+
+_FILE_OPTIONS = (
+    ("--password-file", "clients' password"),
+    ("--peer-secret-file", "peer secret"),
+    ("--tls-cert", "TLS certificate (one naming 127.0.0.1 serves them all)"),
+    ("--tls-key", "TLS key"),
+    ("--tls-ca", "CA certificate"),
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,10 +86,8 @@ def run(args: argparse.Namespace) -> int:
 def _node_args(args: argparse.Namespace) -> list[str]:
     """The options every node of the cluster is started with."""
     options = ["--slow"] if args.slow else []
-    for option, path in (
-        ("--password-file", args.password_file),
-        ("--peer-secret-file", args.peer_secret_file),
-    ):
+    for option, _ in _FILE_OPTIONS:
+        path = getattr(args, option.removeprefix("--").replace("-", "_"))
         if path is not None:
             options += [option, str(path.resolve())]
     return options

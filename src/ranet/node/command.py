@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ranet.core import Role
-from ranet.errors import RanetError
+from ranet.errors import ConfigurationError, RanetError
 from ranet.kv.node_backend import REPLY_CODEC, NodeBackend, describe_command
 from ranet.kv.server import RespServer
 from ranet.kv.store import KVStore
@@ -43,6 +43,7 @@ from ranet.node.events import (
 from ranet.node.loop import run as run_event_loop
 from ranet.node.runtime import Node
 from ranet.secret_file import read_secret
+from ranet.tls import TlsFiles
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -99,6 +100,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="peers must prove the secret on this file's first line (the same on every node)",
     )
+    for option, what in TLS_OPTIONS:
+        parser.add_argument(
+            option, type=Path, metavar="FILE", help=f"TLS on both ports: {what} (PEM)"
+        )
     parser.add_argument(
         "--slow",
         action="store_true",
@@ -145,6 +150,23 @@ def client_address_from(args: argparse.Namespace, config: NodeConfig) -> Address
     return host, DEFAULT_CLIENT_PORT + config.node_id
 
 
+TLS_OPTIONS = (
+    ("--tls-cert", "this node's certificate"),
+    ("--tls-key", "its key"),
+    ("--tls-ca", "the cluster's CA certificate"),
+)
+
+
+def tls_files_from(args: argparse.Namespace) -> TlsFiles | None:
+    """``--tls-cert``, ``--tls-key`` and ``--tls-ca``: all three, or none."""
+    files = (args.tls_cert, args.tls_key, args.tls_ca)
+    if not any(files):
+        return None
+    if not all(files):
+        raise ConfigurationError("TLS needs all three of --tls-cert, --tls-key and --tls-ca")
+    return TlsFiles(*files)
+
+
 def config_from(args: argparse.Namespace) -> NodeConfig:
     peers = parse_peers(args.peers) if args.peers else default_peers()
     config = NodeConfig(
@@ -157,6 +179,7 @@ def config_from(args: argparse.Namespace) -> NodeConfig:
         join=args.join,
         snapshot_entries=args.snapshot_entries,
         peer_secret=read_secret(args.peer_secret_file) if args.peer_secret_file else None,
+        tls=tls_files_from(args),
     )
     return config.with_profile("slow" if args.slow else "default")
 
@@ -224,6 +247,7 @@ async def serve(
             client[1],
             node_id=config.node_id,
             password=password,
+            ssl_context=None if config.tls is None else config.tls.server_context(peers=False),
         )
         try:
             await server.start()

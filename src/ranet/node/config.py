@@ -17,6 +17,7 @@ import msgpack
 
 from ranet.core import CoreConfig
 from ranet.errors import ConfigurationError
+from ranet.tls import TlsFiles
 
 Address = tuple[str, int]
 
@@ -57,7 +58,8 @@ class NodeConfig:
     snapshot); snapshots travel in chunks of
     ``snapshot_chunk_bytes``, and one received may not exceed
     ``max_snapshot_bytes``. With ``peer_secret``, peers must prove they share
-    it before the node hears them (transport/handshake.py).
+    it before the node hears them (transport/handshake.py). With ``tls``, peer
+    links are mutual TLS under the cluster's CA (ranet/tls.py).
     """
 
     node_id: int
@@ -75,6 +77,7 @@ class NodeConfig:
     snapshot_chunk_bytes: int = 1 << 20
     max_snapshot_bytes: int = 1 << 30
     peer_secret: bytes | None = None
+    tls: TlsFiles | None = None
 
     def __post_init__(self) -> None:
         if self.node_id not in self.peers:

@@ -232,6 +232,7 @@ class Node:
                 default_codec(NODE_MESSAGES + SNAPSHOT_MESSAGES),
                 self._on_message,
                 secret=config.peer_secret,
+                tls=None if config.tls is None else config.tls.peer_contexts(),
             )
             await self.transport.start()
         except BaseException:

@@ -41,9 +41,10 @@ import logging
 import os
 import random
 import socket
+import ssl
 from collections.abc import Callable
 from functools import partial
-from typing import cast
+from typing import Any, cast
 
 from ranet.errors import DecodeError, FrameError, HandshakeError, ListenError
 from ranet.transport.codec import Codec
@@ -326,7 +327,9 @@ class PeerTransport:
 
     ``peers`` maps node ids to addresses; an entry for this node itself is
     ignored, so a full membership map may be passed. With ``secret`` every
-    handshake proves it and every accepted one must (handshake.py). Every message type of
+    handshake proves it and every accepted one must (handshake.py). With
+    ``tls`` - the contexts for accepting and for dialing (ranet/tls.py) -
+    every link is mutual TLS, its TLS handshake bounded like the connect. Every message type of
     ``codec`` must have ``src`` and ``dst`` fields.
     """
 
@@ -346,6 +349,7 @@ class PeerTransport:
         connect_timeout: float = 2.0,
         handshake_timeout: float = 5.0,
         secret: bytes | None = None,
+        tls: tuple[ssl.SSLContext, ssl.SSLContext] | None = None,
     ) -> None:
         for cls in codec.types:
             names = {field.name for field in dataclasses.fields(cls)}
@@ -354,6 +358,7 @@ class PeerTransport:
         self.node_id = node_id
         self.cluster_id = cluster_id
         self.secret = secret
+        self.tls = tls  # (accepting, dialing) contexts: mutual TLS on every link
         self.codec = codec
         self.on_message = on_message
         self.max_frame = max_frame
@@ -385,7 +390,9 @@ class PeerTransport:
         host, port = self._listen
         loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(lambda: _Inbound(self), host, port)
+            self._server = await loop.create_server(
+                lambda: _Inbound(self), host, port, **self._tls_options(accepting=True)
+            )
         except OSError as exc:
             raise ListenError(
                 exc.errno,
@@ -510,7 +517,9 @@ class PeerTransport:
                     # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a
                     # cancel that arrives as the connect completes, and stop() hangs.
                     async with asyncio.timeout(self.connect_timeout):
-                        _, link = await loop.create_connection(partial(_Link, peer), host, port)
+                        _, link = await loop.create_connection(
+                            partial(_Link, peer), host, port, **self._tls_options(host=host)
+                        )
                 except (OSError, TimeoutError) as exc:
                     reason = str(exc) or type(exc).__name__
                     self._report(peer, f"cannot reach it at {_format_address(where)} ({reason})")
@@ -532,6 +541,18 @@ class PeerTransport:
         finally:
             if link is not None:
                 await link.shutdown()
+
+    def _tls_options(self, *, accepting: bool = False, host: str = "") -> dict[str, Any]:
+        """The TLS arguments of ``create_server`` or ``create_connection``, if any."""
+        if self.tls is None:
+            return {}
+        if accepting:
+            return {"ssl": self.tls[0], "ssl_handshake_timeout": self.handshake_timeout}
+        return {
+            "ssl": self.tls[1],
+            "server_hostname": host,
+            "ssl_handshake_timeout": self.connect_timeout,
+        }
 
     def _report(self, peer: _Peer, problem: str) -> None:
         """Log a link problem at info once per outage; repeats go to debug."""

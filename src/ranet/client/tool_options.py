@@ -1,0 +1,54 @@
+"""How ranet's command-line tools reach nodes that want a password or speak TLS.
+
+``ranet kv``, ``member``, ``leader`` and ``backup save`` take the client
+password from ``--password-file`` (its first line) or the ``RANET_PASSWORD``
+environment variable, and with ``--tls-ca FILE`` connect over TLS, checking
+the node's certificate against that CA (ranet/tls.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from ranet.secret_file import read_secret
+from ranet.tls import client_context
+
+PASSWORD_ENV = "RANET_PASSWORD"
+
+
+@dataclass(slots=True, frozen=True)
+class ToolConnection:
+    """What a tool's connections need: the password to AUTH with, the TLS context."""
+
+    password: bytes | None = None
+    ssl_context: ssl.SSLContext | None = None
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help=f"AUTH with the password on this file's first line (or set {PASSWORD_ENV})",
+    )
+    parser.add_argument(
+        "--tls-ca",
+        type=Path,
+        metavar="FILE",
+        help="connect over TLS, checking the nodes' certificates against this CA",
+    )
+
+
+def connection_from(args: argparse.Namespace) -> ToolConnection:
+    """The password (its file, else the environment) and TLS context a tool was given."""
+    password = None
+    if args.password_file is not None:
+        password = read_secret(args.password_file)
+    elif from_environment := os.environ.get(PASSWORD_ENV):
+        password = from_environment.encode()
+    ssl_context = None if args.tls_ca is None else client_context(args.tls_ca)
+    return ToolConnection(password, ssl_context)
