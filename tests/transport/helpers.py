@@ -169,3 +169,20 @@ def count_socket_writes(node: Node, peer_id: int) -> list[int]:
     sizes: list[int] = []
     peer.transport = _CountingWrites(peer.transport, sizes)  # type: ignore[assignment]
     return sizes
+
+
+async def outsider_gets_nothing_through(
+    outsider: Node, node: Node, evidence: Callable[[], bool]
+) -> None:
+    """``outsider`` (node 1) dials ``node`` (node 2) and sends it a heartbeat;
+    once ``evidence`` shows the link was refused, nothing may have arrived."""
+    try:
+        for transport in (outsider.transport, node.transport):
+            await transport.start()
+        outsider.transport.update_peers({2: node.address})
+        outsider.transport.send(Heartbeat(1, 2, 1, 0))
+        await eventually(evidence)
+        assert node.inbox == []
+    finally:
+        for transport in (outsider.transport, node.transport):
+            await transport.stop()

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from ranet.core.messages import Heartbeat
 from ranet.errors import ConfigurationError
 from ranet.tls import TlsFiles
 from tests.tls_certs import make_tls
 
-from .helpers import Runner, eventually, exchange, make_node, mesh
+from .helpers import Runner, exchange, make_node, mesh, outsider_gets_nothing_through
 
 
 def test_nodes_with_the_clusters_certificates_talk_both_ways(run: Runner, tmp_path: Path) -> None:
@@ -38,18 +37,11 @@ def test_an_outsider_gets_no_message_through(
     other = make_tls(tmp_path / "other").peer_contexts() if outsider_tls == "another CA" else None
 
     async def scenario() -> None:
-        outsider, node = make_node(1, tls=other), make_node(2, tls=cluster)
-        try:
-            for transport in (outsider.transport, node.transport):
-                await transport.start()
-            outsider.transport.update_peers({2: node.address})
-            outsider.transport.send(Heartbeat(1, 2, 1, 0))
-            # the outsider's dial fails or is closed, and it says so
-            await eventually(lambda: "node 1: peer 2" in caplog.text)
-            assert node.inbox == []
-        finally:
-            for transport in (outsider.transport, node.transport):
-                await transport.stop()
+        await outsider_gets_nothing_through(
+            make_node(1, tls=other),
+            make_node(2, tls=cluster),
+            lambda: "node 1: peer 2" in caplog.text,  # its dial failed or was closed, it says
+        )
 
     with caplog.at_level(logging.INFO, logger="ranet.transport"):
         run(scenario())

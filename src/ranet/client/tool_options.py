@@ -14,6 +14,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from ranet.client.connection import Connection
 from ranet.secret_file import read_secret
 from ranet.tls import client_context
 
@@ -26,6 +27,12 @@ class ToolConnection:
 
     password: bytes | None = None
     ssl_context: ssl.SSLContext | None = None
+
+    async def open(self, endpoint: str, timeout: float) -> Connection:
+        """A connection to ``endpoint``, over TLS and authenticated as given."""
+        return await Connection.open(
+            endpoint.strip(), timeout=timeout, password=self.password, ssl_context=self.ssl_context
+        )
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:

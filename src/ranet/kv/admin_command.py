@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 import hiredis
 
-from ranet.client.connection import Connection
 from ranet.client.tool_options import ToolConnection, add_connection_options, connection_from
 from ranet.errors import AuthenticationError, ConfigurationError
 
@@ -111,12 +110,7 @@ async def _send_to_leader(endpoints: list[str], argv: list[bytes], reach: ToolCo
     reachable = 0
     for endpoint in endpoints:
         try:
-            connection = await Connection.open(
-                endpoint.strip(),
-                timeout=TIMEOUT,
-                password=reach.password,
-                ssl_context=reach.ssl_context,
-            )
+            connection = await reach.open(endpoint, TIMEOUT)
         except (OSError, TimeoutError):
             continue
         reachable += 1

@@ -14,7 +14,6 @@ import asyncio
 import sys
 from pathlib import Path
 
-from ranet.client.connection import Connection
 from ranet.client.tool_options import ToolConnection, add_connection_options, connection_from
 from ranet.core import SnapshotMeta
 from ranet.errors import RanetError
@@ -119,12 +118,7 @@ async def _fetch(endpoints: list[str], reach: ToolConnection) -> bytes:
     failures = []
     for endpoint in endpoints:
         try:
-            connection = await Connection.open(
-                endpoint.strip(),
-                timeout=CONNECT_TIMEOUT,
-                password=reach.password,
-                ssl_context=reach.ssl_context,
-            )
+            connection = await reach.open(endpoint, CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as error:
             failures.append(f"{endpoint}: {error or 'no answer'}")
             continue
