@@ -116,6 +116,83 @@ SCAN 0 COUNT x
 SCAN 0 COUNT
 SCAN 0 SIZE 3
 SCAN 0 MATCH nothing-matches* COUNT 1000
+HSET h f1 v1 f2 v2
+HSET h f1 v1b f3 v3
+HGET h f1
+HGET h nofield
+HGET nohash f
+HMGET h f1 nofield f3
+HMGET nohash a b
+HSET h f4
+HSET h
+HSETNX h f1 x
+HSETNX h f5 v5
+HSETNX newhash f v
+HLEN h
+HLEN nohash
+HEXISTS h f5
+HEXISTS h nofield
+HSTRLEN h f1
+HSTRLEN h nofield
+HKEYS h
+HVALS h
+HGETALL h
+HGETALL nohash
+HKEYS nohash
+HDEL h f2 nofield f2
+HDEL h nofield
+HDEL nohash f
+HINCRBY h n 5
+HINCRBY h n -7
+HINCRBY h f1 1
+HINCRBY h n x
+HINCRBY h n 9223372036854775807
+HINCRBY h n -9223372036854775808
+HINCRBY h n -9223372036854775808
+HMSET h2 a 1 b 2
+HMSET h2 a
+HGETALL h2
+TYPE h
+TYPE a
+GET h
+SET hs v
+HSET hs f v
+HGET hs f
+HGETALL hs
+HINCRBY hs f 1
+HDEL hs f
+INCR h
+INCRBY h 2
+APPEND h x
+STRLEN h
+GETDEL h
+GETSET h x
+SET h x GET
+GETEX h
+MGET h a
+SETNX h v
+EXISTS h
+HSCAN h 0
+HSCAN h 0 MATCH f*
+HSCAN h 0 COUNT 100 MATCH n
+HSCAN h x
+HSCAN h 0 COUNT 0
+HSCAN h 0 COUNT x
+HSCAN h 0 MATCH
+HSCAN h 0 SIZE 1
+HSCAN nohash 0
+HSCAN hs 0
+HDEL h f1 f3 f4 f5 n
+EXISTS h
+HGETALL h
+SET h now-a-string
+HGET h f
+RENAME h2 h3
+HGETALL h3
+EXPIRE h3 100
+TTL h3
+SET h3 plain
+TYPE h3
 """
 
 
@@ -166,9 +243,17 @@ def test_scan_iterates_the_same_keys(redis_server: Path) -> None:
         for client in (reference, ours):
             client.flushdb()
             client.mset({f"user:{i}": i for i in range(500)} | {f"order:{i}": i for i in range(50)})
-        for options in ({}, {"match": "order:*", "count": 7}, {"_type": "hash"}):
+            for i in range(30):
+                client.hset(f"cart:{i}", mapping={"item": i, "count": 1})
+        for options in (
+            {},
+            {"match": "order:*", "count": 7},
+            {"_type": "hash"},
+            {"_type": "string", "match": "*:1*"},
+            {"_type": "list"},
+        ):
             assert scan_all(ours, **options) == scan_all(reference, **options)
-        assert len(scan_all(ours)) == 550
+        assert len(scan_all(ours)) == 580
 
 
 def test_ranet_answers_as_redis_does(redis_server: Path) -> None:

@@ -30,6 +30,13 @@ def test_transactions_and_watch_across_leader_and_followers(tmp_path: Path) -> N
                     assert pipe.execute() == [True, 2, b"2", [b"2", None]]
                 assert [nodes[n].get("a") for n in cluster.nodes] == [b"2"] * 3
 
+                with follower.pipeline() as pipe:  # a hash's map reply crosses the forwarding
+                    pipe.hset("h", mapping={"x": 1, "y": 2}).hincrby("h", "x", 5).hgetall("h")
+                    assert pipe.execute() == [2, 6, {b"x": b"6", b"y": b"2"}]
+                resp3 = connect(cluster, followers[1], protocol=3)
+                assert resp3.hgetall("h") == {b"x": b"6", b"y": b"2"}  # a RESP3 map
+                assert [nodes[n].hget("h", "y") for n in cluster.nodes] == [b"2"] * 3
+
                 with follower.pipeline() as pipe:  # WATCH read on a follower
                     pipe.watch("a")
                     assert pipe.get("a") == b"2"

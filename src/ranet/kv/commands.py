@@ -18,8 +18,10 @@ every failure with an ``ErrorReply`` worded exactly as Redis 7 words it and
 never raises. A write handler is deterministic: it reads time only from
 ``keyspace.now_ms``, which comes from the log.
 
-All values are strings (bytes): there are no lists, hashes or sets, so the
-WRONGTYPE error of Redis cannot occur.
+A value is a string (bytes) or a hash (``Hash``; the hash commands are in
+hashes.py). A string command given a hash answers Redis's WRONGTYPE error
+(MGET answers null for it, as Redis does); commands on keys (DEL, EXPIRE,
+RENAME, ...) take either.
 """
 
 from __future__ import annotations
@@ -29,17 +31,21 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 
+from ranet.kv import hashes
+from ranet.kv.arguments import (
+    INT64_MAX,
+    INT64_MIN,
+    NOT_AN_INTEGER,
+    OVERFLOW,
+    SYNTAX_ERROR,
+    WRONG_TYPE,
+    arity_error,
+    parse_int,
+    text_of,
+)
 from ranet.kv.glob import compile_pattern, match_tokens
-from ranet.kv.keyspace import VERSION_SLOTS, Keyspace
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
-
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-_MAX_INT_TEXT = 20  # bytes in "-9223372036854775808"; longer text is never an integer
-
-SYNTAX_ERROR = ErrorReply("ERR syntax error")
-NOT_AN_INTEGER = ErrorReply("ERR value is not an integer or out of range")
-OVERFLOW = ErrorReply("ERR increment or decrement would overflow")
 
 
 class Kind(Enum):
@@ -66,25 +72,6 @@ class CommandSpec:
     categories: tuple[str, ...]  # ACL categories, e.g. ("@write", "@string", "@fast")
 
 
-def parse_int(text: bytes) -> int | None:
-    """The signed 64-bit integer ``text`` spells exactly, or ``None``.
-
-    Mirrors Redis's ``string2ll``: an optional ``-`` then digits, no leading
-    zero (except ``0`` itself), no ``+``, no spaces, within 64 bits.
-    """
-    if not 0 < len(text) <= _MAX_INT_TEXT:
-        return None
-    digits = text[1:] if text[0] == 45 else text  # 45 is "-"
-    if not digits.isdigit() or (digits[0] == 48 and text != b"0"):  # 48 is "0"
-        return None
-    value = int(text)
-    return value if INT64_MIN <= value <= INT64_MAX else None
-
-
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "replace")
-
-
 def _invalid_expire_time(argv: list[bytes]) -> ErrorReply:
     return ErrorReply(f"ERR invalid expire time in '{argv[0].lower().decode()}' command")
 
@@ -93,7 +80,14 @@ def _invalid_expire_time(argv: list[bytes]) -> ErrorReply:
 
 
 def _get(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    return keyspace.get(argv[1])
+    value = keyspace.get(argv[1])
+    return WRONG_TYPE if value.__class__ is Hash else value
+
+
+def _string(keyspace: Keyspace, key: bytes) -> bytes | ErrorReply | None:
+    """The string at ``key``, ``None`` if absent, WRONGTYPE for a hash."""
+    value = keyspace.get(key)
+    return WRONG_TYPE if isinstance(value, Hash) else value
 
 
 # option -> (milliseconds per unit, relative to now?)
@@ -142,7 +136,9 @@ def _set(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         deadline = _set_deadline(keyspace, argv, expiry, amount)
         if isinstance(deadline, ErrorReply):
             return deadline
-    old = keyspace.get(key)
+    old = _string(keyspace, key) if get else keyspace.get(key)
+    if isinstance(old, ErrorReply):
+        return old
     if (nx and old is not None) or (xx and old is None):
         return old if get else None
     if keep_ttl:
@@ -188,8 +184,9 @@ def _setex(keyspace: Keyspace, argv: list[bytes], unit: bytes) -> Reply:
 
 def _getset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """GETSET key value: SET key value GET (the deadline goes, as with SET)."""
-    old = keyspace.get(argv[1])
-    keyspace.put(argv[1], argv[2])
+    old = _string(keyspace, argv[1])
+    if not isinstance(old, ErrorReply):
+        keyspace.put(argv[1], argv[2])
     return old
 
 
@@ -208,9 +205,9 @@ def _getex(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         if isinstance(deadline, ErrorReply):
             return deadline
     key = argv[1]
-    value = keyspace.get(key)
-    if value is None:
-        return None
+    value = _string(keyspace, key)
+    if value is None or isinstance(value, ErrorReply):
+        return value
     if deadline is not None:
         keyspace.expire_at(key, deadline)  # one already passed removes the key
     elif option == b"PERSIST":
@@ -219,8 +216,8 @@ def _getex(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _getdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    value = keyspace.get(argv[1])
-    if value is not None:
+    value = _string(keyspace, argv[1])
+    if isinstance(value, bytes):
         keyspace.delete(argv[1])
     return value
 
@@ -236,8 +233,10 @@ def _msetnx(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _mget(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """MGET key [key ...]: a key that holds no string reads as null, as in Redis."""
     get = keyspace.get
-    return [get(key) for key in argv[1:]]
+    values = [get(key) for key in argv[1:]]
+    return [None if value.__class__ is Hash else value for value in values]
 
 
 def _mset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -260,7 +259,9 @@ def _incr_by(keyspace: Keyspace, argv: list[bytes], sign: int) -> Reply:
             return ErrorReply("ERR decrement would overflow")
         amount = parsed
     key = argv[1]
-    old = keyspace.get(key)
+    old = _string(keyspace, key)
+    if isinstance(old, ErrorReply):
+        return old
     current = 0 if old is None else parse_int(old)
     if current is None:
         return NOT_AN_INTEGER
@@ -273,7 +274,9 @@ def _incr_by(keyspace: Keyspace, argv: list[bytes], sign: int) -> Reply:
 
 def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     key, suffix = argv[1], argv[2]
-    old = keyspace.get(key)
+    old = _string(keyspace, key)
+    if isinstance(old, ErrorReply):
+        return old
     if old is None:
         keyspace.put(key, suffix)
         return len(suffix)
@@ -282,8 +285,8 @@ def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _strlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    value = keyspace.get(argv[1])
-    return 0 if value is None else len(value)
+    value = _string(keyspace, argv[1])
+    return value if isinstance(value, ErrorReply) else 0 if value is None else len(value)
 
 
 def _cas(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -293,7 +296,10 @@ def _cas(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     taken with ``SET key owner NX PX ms`` still ends when handed over by CAS.
     """
     key = argv[1]
-    if keyspace.get(key) != argv[2]:  # a missing key is None, never equal
+    current = _string(keyspace, key)
+    if isinstance(current, ErrorReply):
+        return current
+    if current != argv[2]:  # a missing key is None, never equal
         return 0
     keyspace.replace(key, argv[3])
     return 1
@@ -310,8 +316,12 @@ def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _type(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """TYPE key: every value is a string."""
-    return Status("none" if keyspace.get(argv[1]) is None else "string")
+    """TYPE key: string, hash or none."""
+    return Status(_type_name(keyspace.get(argv[1])))
+
+
+def _type_name(value: object) -> str:
+    return "none" if value is None else "hash" if isinstance(value, Hash) else "string"
 
 
 def _rename(keyspace: Keyspace, argv: list[bytes], if_absent: bool) -> Reply:
@@ -359,12 +369,11 @@ _SCAN_COUNT = 10  # keys a page aims at when SCAN names no COUNT, as in Redis
 def _scan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]: a page of keys and
     the cursor of the next (``Keyspace.scan``: a cursor is a slot, and 0
-    ends the iteration). Every value is a string: TYPE other than ``string``
-    matches nothing."""
+    ends the iteration). TYPE keeps the keys holding that type."""
     cursor = int(argv[1]) if argv[1].isdigit() else -1
     if not 0 <= cursor <= _UINT64_MAX:
         return ErrorReply("ERR invalid cursor")
-    count, pattern, of_type = _SCAN_COUNT, b"*", b"string"
+    count, pattern, of_type = _SCAN_COUNT, b"*", None
     for i in range(2, len(argv), 2):
         option = argv[i].upper()
         if i + 1 == len(argv) or option not in (b"COUNT", b"MATCH", b"TYPE"):
@@ -381,11 +390,12 @@ def _scan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         else:
             of_type = argv[i + 1].lower()
     next_cursor, keys = keyspace.scan(min(cursor, VERSION_SLOTS + 1), count)
-    if of_type != b"string":
-        keys = []
-    elif pattern != b"*":
+    if pattern != b"*":
         tokens = compile_pattern(pattern)
         keys = [key for key in keys if match_tokens(tokens, key)]
+    if of_type is not None:
+        wanted = of_type.decode("ascii", "replace")
+        keys = [key for key in keys if _type_name(keyspace.get(key)) == wanted]
     return [b"%d" % next_cursor, keys]
 
 
@@ -407,7 +417,7 @@ def _expire(keyspace: Keyspace, argv: list[bytes], unit_ms: int, relative: bool)
     for option in argv[3:]:
         condition = option.upper()
         if condition not in _EXPIRE_CONDITIONS:
-            return ErrorReply(f"ERR Unsupported option {_text(option)}")
+            return ErrorReply(f"ERR Unsupported option {text_of(option)}")
         conditions.add(condition)
     if b"NX" in conditions and len(conditions) > 1:
         return ErrorReply("ERR NX and XX, GT or LT options at the same time are not compatible")
@@ -491,6 +501,7 @@ def _command(
 _ANY_KEYS = (1, -1, 1)
 _NO_KEYS = (0, 0, 0)
 _keyspace_command = partial(_command, group="keyspace")
+_hash_command = partial(_command, group="hash")
 _connection_command = partial(_command, keys=_NO_KEYS, group="connection")
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -513,6 +524,20 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _command("strlen", 2, READ, _strlen),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
+    _hash_command("hset", -4, WRITE, hashes.hset, flags="denyoom fast"),
+    _hash_command("hsetnx", 4, WRITE, hashes.hsetnx, flags="denyoom fast"),
+    _hash_command("hmset", -4, WRITE, partial(hashes.hset, count_new=False), flags="denyoom fast"),
+    _hash_command("hget", 3, READ, hashes.hget),
+    _hash_command("hmget", -3, READ, hashes.hmget),
+    _hash_command("hdel", -3, WRITE, hashes.hdel),
+    _hash_command("hexists", 3, READ, hashes.hexists),
+    _hash_command("hlen", 2, READ, hashes.hlen),
+    _hash_command("hstrlen", 3, READ, hashes.hstrlen),
+    _hash_command("hkeys", 2, READ, hashes.hkeys, flags=""),
+    _hash_command("hvals", 2, READ, hashes.hvals, flags=""),
+    _hash_command("hgetall", 2, READ, hashes.hgetall, flags=""),
+    _hash_command("hincrby", 4, WRITE, hashes.hincrby, flags="denyoom fast"),
+    _hash_command("hscan", -3, READ, hashes.hscan, flags=""),
     _keyspace_command("del", -2, WRITE, _del, flags="", keys=_ANY_KEYS),
     _keyspace_command("unlink", -2, WRITE, _del, keys=_ANY_KEYS),
     _keyspace_command(
@@ -575,13 +600,6 @@ def lookup(name: bytes) -> CommandSpec | None:
     return _TABLE.get(name) or _TABLE.get(name.upper())
 
 
-def arity_error(name: bytes | str) -> ErrorReply:
-    """Redis's reply to a known command called with the wrong number of arguments."""
-    if isinstance(name, bytes):
-        name = _text(name)
-    return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")
-
-
 _QUOTE_BUDGET = 128  # Redis quotes the arguments of an unknown command up to 128 bytes
 
 
@@ -598,7 +616,7 @@ def unknown_command(argv: list[bytes]) -> ErrorReply:
         if len(quoted) >= _QUOTE_BUDGET:
             break
         quoted += b"'" + arg[: _QUOTE_BUDGET - len(quoted)] + b"' "
-    text = _text(b"unknown command '" + argv[0][:128] + b"', with args beginning with: " + quoted)
+    text = text_of(b"unknown command '" + argv[0][:128] + b"', with args beginning with: " + quoted)
     return ErrorReply("ERR " + text.replace("\r", " ").replace("\n", " "))
 
 
@@ -664,4 +682,4 @@ def command_reply(argv: list[bytes]) -> Reply:
         if subcommand == b"COUNT":
             return len(COMMANDS)
         return [spec.name.encode() for spec in COMMANDS]
-    return ErrorReply(f"ERR unknown subcommand '{_text(argv[1][:128])}'. Try COMMAND HELP.")
+    return ErrorReply(f"ERR unknown subcommand '{text_of(argv[1][:128])}'. Try COMMAND HELP.")

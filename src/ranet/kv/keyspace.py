@@ -1,6 +1,7 @@
 """The keys and values of the store, with deterministic expiry.
 
-Keys and values are bytes in a plain dict (``data``). A key may carry a
+Keys are bytes in a plain dict (``data``); a value is bytes (a string) or a
+``Hash`` (a dict of fields to values, bytes both). A key may carry a
 deadline, in unix milliseconds, in ``expires``. Time is never read from a
 clock here: ``now_ms`` is set by the store, from the timestamps the leader
 wrote into the log, so every replica expires the same keys at the same entry.
@@ -32,6 +33,13 @@ replicated state - derived from applied entries alone and carried in
 snapshots - so every replica decides the same. Counting costs a write about
 0.1-0.3 us on each node (a CRC-32 and a list item; docs/performance.md).
 
+Hashes are changed in place, but a snapshot serializes its copy of ``data``
+on another thread later (store.py), and that copy holds the same ``Hash``
+objects. So a snapshot's capture bumps ``generation``, and a hash about to
+change is first copied if it was made in an older generation (``own``):
+copy-on-write, one copy per changed hash per snapshot, nothing for a store
+without hashes.
+
 SCAN walks the same slots (``scan``): the cursor is the next slot, so a key
 present from the first call to the last is returned, once while the index
 stays as it is. The keys
@@ -59,17 +67,41 @@ SCAN_START = VERSION_SLOTS
 """The cursor of a SCAN that starts at slot 0 but is not the first call (0 ends a scan)."""
 
 
+class Hash(dict[bytes, bytes]):
+    """A hash value: fields to values, in insertion order (the same on every
+    replica: each applies the same changes, and snapshots keep the order).
+    ``generation`` is the keyspace's generation it was made or copied in."""
+
+    __slots__ = ("generation",)
+
+    def __init__(self, fields: dict[bytes, bytes] | None = None, generation: int = 0) -> None:
+        super().__init__(fields or ())
+        self.generation = generation
+
+
+Value = bytes | Hash
+
+
 class Keyspace:
-    __slots__ = ("_by_slot", "_deadlines", "_to_index", "data", "expires", "now_ms", "versions")
+    __slots__ = (
+        "_by_slot",
+        "_deadlines",
+        "_to_index",
+        "data",
+        "expires",
+        "generation",
+        "now_ms",
+        "versions",
+    )
 
     def __init__(
         self,
-        data: dict[bytes, bytes] | None = None,
+        data: dict[bytes, Value] | None = None,
         expires: dict[bytes, int] | None = None,
         now_ms: int = 0,
         versions: list[int] | None = None,
     ) -> None:
-        self.data: dict[bytes, bytes] = {} if data is None else data
+        self.data: dict[bytes, Value] = {} if data is None else data
         self.expires: dict[bytes, int] = {} if expires is None else expires
         self.now_ms = now_ms
         self.versions = [0] * VERSION_SLOTS if versions is None else versions
@@ -77,6 +109,7 @@ class Keyspace:
         heapq.heapify(self._deadlines)
         self._by_slot: list[set[bytes]] | None = None  # each slot's keys, from the first SCAN
         self._to_index: list[bytes] = []  # keys the index still has to take in
+        self.generation = 0  # bumped by each snapshot's capture (copy-on-write of hashes)
 
     def advance(self, now_ms: int) -> None:
         """Move time forward to ``now_ms`` and remove the keys that expired by then."""
@@ -147,14 +180,29 @@ class Keyspace:
         deadline = self.expires.get(key)
         return deadline is not None and deadline <= self.now_ms
 
-    def get(self, key: bytes) -> bytes | None:
+    def capture(self) -> dict[bytes, Value]:
+        """A copy of ``data`` that later changes leave alone (for a snapshot)."""
+        self.generation += 1
+        return self.data.copy()
+
+    def own(self, key: bytes) -> Hash:
+        """The hash of ``key``, about to change: a copy if a snapshot may still
+        be reading it, and the change counted (a version, for WATCH)."""
+        value = self.data[key]
+        assert value.__class__ is Hash
+        if value.generation != self.generation:
+            value = self.data[key] = Hash(value, self.generation)
+        self._changed(key)
+        return value
+
+    def get(self, key: bytes) -> Value | None:
         """The value of ``key``, or ``None`` if it is absent or expired."""
         value = self.data.get(key)
         if value is not None and self.expires and self._expired(key):
             return None
         return value
 
-    def put(self, key: bytes, value: bytes) -> None:
+    def put(self, key: bytes, value: Value) -> None:
         """Set ``key`` to ``value`` with no deadline (as SET does)."""
         slot = crc32(key) & _SLOT_MASK  # replace(), inlined: this is every SET
         if self._by_slot is not None and key not in self.data:
@@ -164,7 +212,7 @@ class Keyspace:
             self.expires.pop(key, None)
         self.versions[slot] += 1
 
-    def replace(self, key: bytes, value: bytes) -> None:
+    def replace(self, key: bytes, value: Value) -> None:
         """Set ``key`` to ``value``, keeping any deadline it has (as INCR,
         APPEND, CAS and SET KEEPTTL do; the key may be new)."""
         slot = crc32(key) & _SLOT_MASK

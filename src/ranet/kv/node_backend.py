@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from ranet.core import ChangeKind
 from ranet.errors import ConfigurationError, NotLeader, ProposalDropped, Timeout
 from ranet.kv import envelope
-from ranet.kv.commands import is_read, parse_int
+from ranet.kv.arguments import parse_int
+from ranet.kv.commands import is_read
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Reply, from_wire, to_wire
 from ranet.kv.store import KVStore
 from ranet.node.config import parse_address

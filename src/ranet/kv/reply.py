@@ -1,7 +1,8 @@
 """The values a command answers with, as the Redis protocol types them.
 
 Plain Python values stand for most RESP types: ``int`` is an integer reply,
-``bytes`` a bulk string, ``None`` a null, ``list`` an array (of replies).
+``bytes`` a bulk string, ``None`` a null, ``list`` an array (of replies),
+``dict`` a map (HGETALL's; a flat array in RESP2).
 Two small classes cover the rest: ``Status`` ("+OK") and ``ErrorReply``
 ("-ERR ..."). The state machine returns these; the server encodes them.
 An ``ErrorReply`` is a normal answer (the command ran and failed), never an
@@ -39,7 +40,7 @@ class BulkParts:
 
 
 OK = Status("OK")
-Reply = Status | ErrorReply | int | bytes | None | list  # list items are Replies
+Reply = Status | ErrorReply | int | bytes | None | list | dict  # items are Replies
 
 
 def to_wire(reply: Reply) -> object:
@@ -50,6 +51,8 @@ def to_wire(reply: Reply) -> object:
         return ["-", reply.message]
     if isinstance(reply, list):
         return ["*", [to_wire(item) for item in reply]]
+    if isinstance(reply, dict):
+        return ["%", [[to_wire(key), to_wire(value)] for key, value in reply.items()]]
     return reply
 
 
@@ -61,5 +64,7 @@ def from_wire(value: object) -> Reply:
             return Status(body)
         if tag == "-":
             return ErrorReply(body)
+        if tag == "%":
+            return {from_wire(key): from_wire(value) for key, value in body}
         return [from_wire(item) for item in body]
     return value  # type: ignore[return-value]

@@ -48,7 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ranet.errors import ConfigurationError, RespProtocolError
-from ranet.kv.commands import parse_int
+from ranet.kv.arguments import parse_int
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 Encodable = Reply | dict  # a dict is a RESP3 map (a flat array in RESP2), e.g. HELLO's reply

@@ -60,16 +60,9 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
+from ranet.kv.arguments import arity_error, parse_int
 from ranet.kv.backend import Backend
-from ranet.kv.commands import (
-    READ,
-    WRITE,
-    Kind,
-    arity_error,
-    command_reply,
-    parse_int,
-    resolve,
-)
+from ranet.kv.commands import READ, WRITE, Kind, command_reply, resolve
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions

@@ -40,11 +40,12 @@ import msgpack
 from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv.commands import READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
-from ranet.kv.keyspace import VERSION_SLOTS, Keyspace
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, Value
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 
-SNAPSHOT_FORMAT = "ranet.kv/2"
+SNAPSHOT_FORMAT = "ranet.kv/3"
+_V2_FORMAT = "ranet.kv/2"  # before hashes: every value a string
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
 _SNAPSHOT_FIELDS = {*_V1_FIELDS, "versions"}
@@ -164,7 +165,7 @@ class KVStore:
         between chunks instead of stalling it for the whole store.
         """
         keyspace = self._keyspace
-        data = keyspace.data.copy()
+        data = keyspace.capture()
         header = {
             "format": SNAPSHOT_FORMAT,
             "clock_ms": self._clock_ms,
@@ -235,7 +236,7 @@ def _little_endian(versions: array[int]) -> array[int]:
     return versions
 
 
-def _serialize(header: dict[str, object], data: dict[bytes, bytes]) -> list[bytes]:
+def _serialize(header: dict[str, object], data: dict[bytes, Value]) -> list[bytes]:
     """The snapshot as one msgpack map, its key space packed chunk by chunk:
     the parts, which concatenated are the snapshot (never joined here)."""
     packer = msgpack.Packer()
@@ -258,7 +259,11 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     _require(isinstance(fields, dict), "not a map")
     v1 = fields.get("format") == _V1_FORMAT
     _require(set(fields) == (_V1_FIELDS if v1 else _SNAPSHOT_FIELDS), "unexpected fields")
-    _require(v1 or fields["format"] == SNAPSHOT_FORMAT, f"format is not {SNAPSHOT_FORMAT!r}")
+    _require(
+        v1 or fields["format"] in (SNAPSHOT_FORMAT, _V2_FORMAT),
+        f"format is not {SNAPSHOT_FORMAT!r}",
+    )
+    hashes = fields.get("format") == SNAPSHOT_FORMAT
     clock_ms = fields["clock_ms"]
     _require(type(clock_ms) is int and clock_ms >= 0, "clock_ms is not a non-negative integer")
     versions = None if v1 else _parse_versions(fields["versions"])
@@ -267,17 +272,20 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
         isinstance(chunks, list) and all(isinstance(chunk, list) for chunk in chunks),
         "data is not a list of chunks",
     )
-    values: dict[bytes, bytes] = {}
+    values: dict[bytes, Value] = {}
     for chunk in chunks:
         _require(
             all(
-                isinstance(pair, list) and len(pair) == 2
-                and type(pair[0]) is bytes and type(pair[1]) is bytes
+                isinstance(pair, list) and len(pair) == 2 and type(pair[0]) is bytes
+                and (type(pair[1]) is bytes or (hashes and _is_hash(pair[1])))
                 for pair in chunk
             ),
-            "data holds something other than [key, value] pairs of byte strings",
+            "data holds something other than [key, value] pairs of byte strings or hashes",
         )  # fmt: skip
         values.update(chunk)
+    if hashes:
+        for key in [key for key, value in values.items() if type(value) is dict]:
+            values[key] = Hash(values[key])
     _require(
         isinstance(expires, dict)
         and all(k in values and type(d) is int and d > clock_ms for k, d in expires.items()),
@@ -285,6 +293,15 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     )
     sessions = _parse_sessions(fields["sessions"], clock_ms)
     return clock_ms, Keyspace(values, expires, clock_ms, versions), sessions
+
+
+def _is_hash(value: object) -> bool:
+    """A hash as a snapshot holds it: a non-empty map of byte strings."""
+    return (
+        type(value) is dict
+        and len(value) > 0
+        and all(type(field) is bytes and type(item) is bytes for field, item in value.items())
+    )
 
 
 def _parse_versions(stored: object) -> list[int]:

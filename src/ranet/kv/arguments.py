@@ -1,0 +1,40 @@
+"""What the command handlers share: Redis's integer parsing and its common error replies."""
+
+from __future__ import annotations
+
+from ranet.kv.reply import ErrorReply
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_MAX_INT_TEXT = 20  # bytes in "-9223372036854775808"; longer text is never an integer
+
+SYNTAX_ERROR = ErrorReply("ERR syntax error")
+NOT_AN_INTEGER = ErrorReply("ERR value is not an integer or out of range")
+OVERFLOW = ErrorReply("ERR increment or decrement would overflow")
+WRONG_TYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+def parse_int(text: bytes) -> int | None:
+    """The signed 64-bit integer ``text`` spells exactly, or ``None``.
+
+    Mirrors Redis's ``string2ll``: an optional ``-`` then digits, no leading
+    zero (except ``0`` itself), no ``+``, no spaces, within 64 bits.
+    """
+    if not 0 < len(text) <= _MAX_INT_TEXT:
+        return None
+    digits = text[1:] if text[0] == 45 else text  # 45 is "-"
+    if not digits.isdigit() or (digits[0] == 48 and text != b"0"):  # 48 is "0"
+        return None
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else None
+
+
+def text_of(arg: bytes) -> str:
+    return arg.decode("utf-8", "replace")
+
+
+def arity_error(name: bytes | str) -> ErrorReply:
+    """Redis's reply to a known command called with the wrong number of arguments."""
+    if isinstance(name, bytes):
+        name = text_of(name)
+    return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")

@@ -1,0 +1,209 @@
+"""The hash commands: HSET, HGET, HDEL, HINCRBY and the rest, as Redis 7 has them.
+
+A hash is a ``Hash`` value of the key space (fields to values, bytes both,
+in insertion order). Handlers follow the rules of commands.py: arity already
+checked, every failure an ``ErrorReply`` worded as Redis words it, never an
+exception, time never read. A key holding a string answers ``WRONGTYPE``
+(and a string command on a hash does too, commands.py). A hash never exists
+empty: the last field deleted removes the key, as in Redis. A change goes
+through ``Keyspace.own``, which copies a hash a snapshot may still be reading
+and counts the change for WATCH; a command that would change nothing (HDEL
+of absent fields, HSETNX of a present one) does not touch the hash at all.
+"""
+
+from __future__ import annotations
+
+from ranet.kv.arguments import (
+    INT64_MAX,
+    INT64_MIN,
+    NOT_AN_INTEGER,
+    OVERFLOW,
+    SYNTAX_ERROR,
+    WRONG_TYPE,
+    arity_error,
+    parse_int,
+)
+from ranet.kv.glob import compile_pattern, match_tokens
+from ranet.kv.keyspace import Hash, Keyspace
+from ranet.kv.reply import OK, ErrorReply, Reply
+
+NOT_AN_INTEGER_FIELD = ErrorReply("ERR hash value is not an integer")
+_UINT64_MAX = 2**64 - 1
+
+
+def _hash(keyspace: Keyspace, key: bytes) -> Hash | ErrorReply | None:
+    """The hash at ``key`` to read, ``None`` if there is none, or WRONGTYPE."""
+    value = keyspace.get(key)
+    if value is None or isinstance(value, Hash):
+        return value
+    return WRONG_TYPE
+
+
+def _hash_to_change(keyspace: Keyspace, key: bytes) -> Hash | ErrorReply:
+    """The hash at ``key``, made if absent, ready to change; or WRONGTYPE."""
+    value = keyspace.get(key)
+    if value is None:
+        keyspace.put(key, Hash(generation=keyspace.generation))
+    elif not isinstance(value, Hash):
+        return WRONG_TYPE
+    return keyspace.own(key)
+
+
+def hset(keyspace: Keyspace, argv: list[bytes], *, count_new: bool = True) -> Reply:
+    """HSET key field value [field value ...]: how many fields are new.
+    HMSET (``count_new`` false): the same, answering OK."""
+    if len(argv) % 2 != 0:
+        return arity_error(argv[0])
+    fields = _hash_to_change(keyspace, argv[1])
+    if isinstance(fields, ErrorReply):
+        return fields
+    before = len(fields)
+    for i in range(2, len(argv), 2):
+        fields[argv[i]] = argv[i + 1]
+    return len(fields) - before if count_new else OK
+
+
+def hsetnx(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """HSETNX key field value: 1 if the field was absent and is now set, else 0."""
+    fields = _hash(keyspace, argv[1])
+    if isinstance(fields, ErrorReply):
+        return fields
+    if fields is not None and argv[2] in fields:
+        return 0
+    hset(keyspace, argv)
+    return 1
+
+
+def hget(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    fields = _hash(keyspace, argv[1])
+    if fields is None or isinstance(fields, ErrorReply):
+        return fields
+    return fields.get(argv[2])
+
+
+def hmget(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    fields = _hash(keyspace, argv[1])
+    if isinstance(fields, ErrorReply):
+        return fields
+    if fields is None:
+        return [None] * (len(argv) - 2)
+    return [fields.get(field) for field in argv[2:]]
+
+
+def hdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """HDEL key field [field ...]: how many were there; the key goes with the last."""
+    key = argv[1]
+    fields = _hash(keyspace, key)
+    if fields is None or isinstance(fields, ErrorReply):
+        return 0 if fields is None else fields
+    present = {field for field in argv[2:] if field in fields}
+    if not present:
+        return 0
+    if len(present) == len(fields):
+        keyspace.delete(key)
+    else:
+        owned = keyspace.own(key)
+        for field in present:
+            del owned[field]
+    return len(present)
+
+
+def hexists(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    fields = _hash(keyspace, argv[1])
+    if isinstance(fields, ErrorReply):
+        return fields
+    return int(fields is not None and argv[2] in fields)
+
+
+def hlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    fields = _hash(keyspace, argv[1])
+    if isinstance(fields, ErrorReply):
+        return fields
+    return 0 if fields is None else len(fields)
+
+
+def hstrlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    fields = _hash(keyspace, argv[1])
+    if fields is None or isinstance(fields, ErrorReply):
+        return 0 if fields is None else fields
+    return len(fields.get(argv[2], b""))
+
+
+def hkeys(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    fields = _hash(keyspace, argv[1])
+    if fields is None or isinstance(fields, ErrorReply):
+        return [] if fields is None else fields
+    return list(fields)
+
+
+def hvals(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    fields = _hash(keyspace, argv[1])
+    if fields is None or isinstance(fields, ErrorReply):
+        return [] if fields is None else fields
+    return list(fields.values())
+
+
+def hgetall(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """HGETALL key: a map (RESP3), a flat field-value array (RESP2)."""
+    fields = _hash(keyspace, argv[1])
+    if fields is None or isinstance(fields, ErrorReply):
+        return {} if fields is None else fields
+    return dict(fields)
+
+
+def hincrby(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """HINCRBY key field increment: the new value; the field starts at 0."""
+    amount = parse_int(argv[3])
+    if amount is None:
+        return NOT_AN_INTEGER
+    key, field = argv[1], argv[2]
+    fields = _hash(keyspace, key)
+    if isinstance(fields, ErrorReply):
+        return fields
+    old = None if fields is None else fields.get(field)
+    current = 0 if old is None else parse_int(old)
+    if current is None:
+        return NOT_AN_INTEGER_FIELD
+    result = current + amount
+    if not INT64_MIN <= result <= INT64_MAX:
+        return OVERFLOW
+    changing = _hash_to_change(keyspace, key)
+    assert isinstance(changing, Hash)  # the type was checked above
+    changing[field] = b"%d" % result
+    return result
+
+
+def hscan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """HSCAN key cursor [MATCH pattern] [COUNT n] [NOVALUES]: every matching
+    field (and value) in one page, cursor 0 - COUNT is a hint Redis too may
+    exceed, and one page cannot miss a field nor return one twice."""
+    cursor = int(argv[2]) if argv[2].isdigit() else -1
+    if not 0 <= cursor <= _UINT64_MAX:
+        return ErrorReply("ERR invalid cursor")
+    pattern, values = b"*", True
+    i = 3
+    while i < len(argv):
+        option = argv[i].upper()
+        if option == b"NOVALUES":
+            values, i = False, i + 1
+            continue
+        if i + 1 == len(argv) or option not in (b"COUNT", b"MATCH"):
+            return SYNTAX_ERROR
+        if option == b"COUNT":
+            number = parse_int(argv[i + 1])
+            if number is None:
+                return NOT_AN_INTEGER
+            if number < 1:
+                return SYNTAX_ERROR
+        else:
+            pattern = argv[i + 1]
+        i += 2
+    fields = _hash(keyspace, argv[1])
+    if isinstance(fields, ErrorReply):
+        return fields
+    items = [] if fields is None else list(fields.items())
+    if pattern != b"*":
+        tokens = compile_pattern(pattern)
+        items = [(field, value) for field, value in items if match_tokens(tokens, field)]
+    page = [part for item in items for part in (item if values else item[:1])]
+    return [b"0", page]

@@ -1,0 +1,164 @@
+"""Hashes in the state machine (kv/hashes.py): the commands, WRONGTYPE both
+ways, WATCH versions, and snapshots - whose serialization, running after the
+capture on another thread, must see the hashes as they were at the capture
+(copy-on-write, keyspace.py). Replies worded as Redis's are checked against
+redis-server itself in test_against_redis.py."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import msgpack
+import pytest
+
+from ranet.errors import SnapshotFormatError
+from ranet.kv.arguments import WRONG_TYPE
+from ranet.kv.reply import OK, ErrorReply, Status
+from ranet.kv.store import KVStore
+from tests.kv.store_fixtures import call, entry
+from tests.kv.test_store_model import KEYS, VALUES, random_command
+
+FIELDS = [b"f", b"g", b"h"]
+WRONG_TYPES = [
+    ("GET", "h"), ("INCR", "h"), ("APPEND", "h", "x"), ("CAS", "h", "a", "b"), ("STRLEN", "h"),
+    ("HGET", "s", "f"), ("HSET", "s", "f", "v"), ("HINCRBY", "s", "f", "1"), ("HLEN", "s"),
+]  # fmt: skip
+
+
+def test_the_commands_change_and_read_a_hash() -> None:
+    store = KVStore()
+    assert call(store, "HSET", "h", "f", "1", "g", "2") == 2
+    assert call(store, "HSET", "h", "f", "one", "x", "3") == 1
+    assert call(store, "HGETALL", "h") == {b"f": b"one", b"g": b"2", b"x": b"3"}
+    assert call(store, "HINCRBY", "h", "n", "-4") == -4
+    assert call(store, "HINCRBY", "h", "f", "1") == ErrorReply("ERR hash value is not an integer")
+    assert call(store, "HDEL", "h", "f", "g", "x", "nope") == 3
+    assert call(store, "HDEL", "h", "n") == 1
+    assert call(store, "EXISTS", "h") == 0  # the last field took the key with it
+    assert call(store, "HGETALL", "h") == {}
+
+
+def test_a_string_command_on_a_hash_and_a_hash_command_on_a_string_answer_wrongtype() -> None:
+    store = KVStore()
+    call(store, "HSET", "h", "f", "v")
+    call(store, "SET", "s", "1")
+    for command in WRONG_TYPES:
+        assert call(store, *command) == WRONG_TYPE, command
+    assert call(store, "MGET", "h", "s") == [None, b"1"]
+    assert (call(store, "TYPE", "h"), call(store, "TYPE", "s")) == (
+        Status("hash"),
+        Status("string"),
+    )
+    assert call(store, "SET", "h", "now a string") == OK  # SET replaces any type
+    assert call(store, "GET", "h") == b"now a string"
+
+
+def test_changes_move_the_version_and_no_ops_and_reads_do_not() -> None:
+    store = KVStore()
+    call(store, "HSET", "h", "f", "v")
+
+    def moved(*command: str) -> bool:
+        before = store.versions([b"h"])
+        call(store, *command)
+        return store.versions([b"h"]) != before
+
+    assert moved("HSET", "h", "f", "v")  # Redis signals every HSET
+    assert moved("HINCRBY", "h", "n", "1")
+    assert moved("HDEL", "h", "n")
+    assert moved("HSETNX", "h", "new", "v")
+    assert not moved("HSETNX", "h", "f", "other")
+    assert not moved("HDEL", "h", "absent")
+    for read in (("HGET", "h", "f"), ("HGETALL", "h"), ("HSCAN", "h", "0"), ("HLEN", "h")):
+        assert not moved(*read)
+
+
+def test_a_snapshot_holds_the_hashes_as_they_were_at_its_capture() -> None:
+    """The capture copies the key space's dict, not each hash: without the
+    copy-on-write of hashes, the changes below would leak into the snapshot."""
+    store = KVStore()
+    call(store, "HSET", "h", "f", "1", "g", "2")
+    call(store, "HSET", "other", "f", "1")
+    expected = store.snapshot()
+    serialize = store.snapshot_later()
+    call(store, "HSET", "h", "f", "changed", "new", "3")
+    call(store, "HDEL", "h", "g")
+    call(store, "HINCRBY", "other", "f", "5")
+    assert b"".join(serialize()) == expected
+    restored = KVStore()
+    restored.restore(expected)
+    assert call(restored, "HGETALL", "h") == {b"f": b"1", b"g": b"2"}
+    assert call(store, "HGETALL", "h") == {b"f": b"changed", b"new": b"3"}
+
+
+def random_hash_or_string_command(rng: random.Random) -> list[bytes]:
+    if rng.random() < 0.5:
+        return random_command(rng)
+    key, field, value = rng.choice(KEYS), rng.choice(FIELDS), rng.choice(VALUES)
+    return rng.choice([
+        [b"HSET", key, field, value, rng.choice(FIELDS), rng.choice(VALUES)],
+        [b"HSETNX", key, field, value],
+        [b"HDEL", key, field, rng.choice(FIELDS)],
+        [b"HINCRBY", key, field, rng.choice([b"1", b"-3", b"9223372036854775807"])],
+        [b"HGETALL", key],
+        [b"HMGET", key, field, rng.choice(FIELDS)],
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_snapshot_serialized_later_is_the_state_at_its_capture(seed: int) -> None:
+    """Random string and hash commands; now and then a snapshot is captured
+    and serialized only some entries later, as a node's worker does: it must
+    be byte for byte the snapshot serialized at once, and a replica restored
+    from it must answer as the one that applied everything."""
+    rng = random.Random(seed)
+    store, replica = KVStore(), KVStore()
+    pending: list[tuple[Callable[[], list[bytes]], bytes, int]] = []
+    for step in range(3_000):
+        data = entry(*random_hash_or_string_command(rng), at=step * 10)
+        reply = store.apply(data)
+        assert replica.apply(data) == reply, f"seed {seed}, step {step}"
+        if rng.random() < 0.05:
+            pending.append((store.snapshot_later(), store.snapshot(), step))
+        for later in [p for p in pending if rng.random() < 0.2]:
+            serialize, expected, taken = later
+            assert b"".join(serialize()) == expected, f"taken at {taken}, serialized at {step}"
+            pending.remove(later)
+        if rng.random() < 0.02:
+            replica = KVStore()
+            replica.restore(store.snapshot())
+    assert len(store) > 0
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ({}, "byte strings or hashes"),
+        ({b"f": 1}, "byte strings or hashes"),
+        ({1: b"v"}, "undecodable"),
+    ],
+    ids=["empty", "value not bytes", "field not bytes"],
+)
+def test_a_snapshot_with_a_malformed_hash_is_refused(value: object, reason: str) -> None:
+    store = KVStore()
+    call(store, "HSET", "h", "f", "v")
+    fields = msgpack.unpackb(store.snapshot(), strict_map_key=False)
+    fields["data"] = [[[b"h", value]]]
+    with pytest.raises(SnapshotFormatError, match=reason):
+        KVStore().restore(msgpack.packb(fields))
+
+
+def test_a_format_2_snapshot_may_hold_no_hash() -> None:
+    store = KVStore()
+    call(store, "HSET", "h", "f", "v")
+    fields = msgpack.unpackb(store.snapshot())
+    fields["format"] = "ranet.kv/2"
+    with pytest.raises(SnapshotFormatError, match="byte strings or hashes"):
+        KVStore().restore(msgpack.packb(fields))
+    call(store, "DEL", "h")
+    call(store, "SET", "s", "v")
+    fields = msgpack.unpackb(store.snapshot())
+    fields["format"] = "ranet.kv/2"
+    restored = KVStore()
+    restored.restore(msgpack.packb(fields))  # a format 2 snapshot of strings still restores
+    assert call(restored, "GET", "s") == b"v"
