@@ -1,4 +1,5 @@
-"""What the command handlers share: Redis's integer parsing and its common error replies."""
+"""What the command handlers share: Redis's integer parsing, SCAN-style
+options, and the common error replies."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ SYNTAX_ERROR = ErrorReply("ERR syntax error")
 NOT_AN_INTEGER = ErrorReply("ERR value is not an integer or out of range")
 OVERFLOW = ErrorReply("ERR increment or decrement would overflow")
 WRONG_TYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
+INVALID_CURSOR = ErrorReply("ERR invalid cursor")
+_UINT64_MAX = 2**64 - 1
 
 
 def parse_int(text: bytes) -> int | None:
@@ -38,3 +41,35 @@ def arity_error(name: bytes | str) -> ErrorReply:
     if isinstance(name, bytes):
         name = text_of(name)
     return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")
+
+
+def parse_cursor(text: bytes) -> int | None:
+    """A SCAN cursor: an unsigned 64-bit number, or ``None``."""
+    cursor = int(text) if text.isdigit() else -1
+    return cursor if 0 <= cursor <= _UINT64_MAX else None
+
+
+def scan_options(
+    argv: list[bytes], start: int, names: tuple[bytes, ...], flags: tuple[bytes, ...] = ()
+) -> dict[bytes, bytes] | ErrorReply:
+    """The options of a SCAN-like command from ``argv[start:]``: ``NAME
+    value`` pairs among ``names`` and bare ``flags`` (mapped to ``b""``),
+    checked in order as Redis checks them - COUNT a positive integer."""
+    options: dict[bytes, bytes] = {}
+    i = start
+    while i < len(argv):
+        option = argv[i].upper()
+        if option in flags:
+            options[option], i = b"", i + 1
+            continue
+        if i + 1 == len(argv) or option not in names:
+            return SYNTAX_ERROR
+        value = argv[i + 1]
+        if option == b"COUNT":
+            number = parse_int(value)
+            if number is None:
+                return NOT_AN_INTEGER
+            if number < 1:
+                return SYNTAX_ERROR
+        options[option], i = value, i + 2
+    return options

@@ -35,12 +35,15 @@ from ranet.kv import hashes
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
+    INVALID_CURSOR,
     NOT_AN_INTEGER,
     OVERFLOW,
     SYNTAX_ERROR,
     WRONG_TYPE,
     arity_error,
+    parse_cursor,
     parse_int,
+    scan_options,
     text_of,
 )
 from ranet.kv.glob import compile_pattern, match_tokens
@@ -362,7 +365,6 @@ def _keys(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return [key for key in keyspace if match_tokens(tokens, key)]
 
 
-_UINT64_MAX = 2**64 - 1
 _SCAN_COUNT = 10  # keys a page aims at when SCAN names no COUNT, as in Redis
 
 
@@ -370,31 +372,20 @@ def _scan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]: a page of keys and
     the cursor of the next (``Keyspace.scan``: a cursor is a slot, and 0
     ends the iteration). TYPE keeps the keys holding that type."""
-    cursor = int(argv[1]) if argv[1].isdigit() else -1
-    if not 0 <= cursor <= _UINT64_MAX:
-        return ErrorReply("ERR invalid cursor")
-    count, pattern, of_type = _SCAN_COUNT, b"*", None
-    for i in range(2, len(argv), 2):
-        option = argv[i].upper()
-        if i + 1 == len(argv) or option not in (b"COUNT", b"MATCH", b"TYPE"):
-            return SYNTAX_ERROR
-        if option == b"COUNT":
-            number = parse_int(argv[i + 1])
-            if number is None:
-                return NOT_AN_INTEGER
-            if number < 1:
-                return SYNTAX_ERROR
-            count = number
-        elif option == b"MATCH":
-            pattern = argv[i + 1]
-        else:
-            of_type = argv[i + 1].lower()
+    cursor = parse_cursor(argv[1])
+    if cursor is None:
+        return INVALID_CURSOR
+    options = scan_options(argv, 2, (b"COUNT", b"MATCH", b"TYPE"))
+    if isinstance(options, ErrorReply):
+        return options
+    count = int(options.get(b"COUNT", _SCAN_COUNT))
+    pattern, of_type = options.get(b"MATCH", b"*"), options.get(b"TYPE")
     next_cursor, keys = keyspace.scan(min(cursor, VERSION_SLOTS + 1), count)
     if pattern != b"*":
         tokens = compile_pattern(pattern)
         keys = [key for key in keys if match_tokens(tokens, key)]
     if of_type is not None:
-        wanted = of_type.decode("ascii", "replace")
+        wanted = of_type.lower().decode("ascii", "replace")
         keys = [key for key in keys if _type_name(keyspace.get(key)) == wanted]
     return [b"%d" % next_cursor, keys]
 

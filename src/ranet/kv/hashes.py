@@ -16,19 +16,20 @@ from __future__ import annotations
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
+    INVALID_CURSOR,
     NOT_AN_INTEGER,
     OVERFLOW,
-    SYNTAX_ERROR,
     WRONG_TYPE,
     arity_error,
+    parse_cursor,
     parse_int,
+    scan_options,
 )
 from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Hash, Keyspace
 from ranet.kv.reply import OK, ErrorReply, Reply
 
 NOT_AN_INTEGER_FIELD = ErrorReply("ERR hash value is not an integer")
-_UINT64_MAX = 2**64 - 1
 
 
 def _hash(keyspace: Keyspace, key: bytes) -> Hash | ErrorReply | None:
@@ -177,27 +178,12 @@ def hscan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """HSCAN key cursor [MATCH pattern] [COUNT n] [NOVALUES]: every matching
     field (and value) in one page, cursor 0 - COUNT is a hint Redis too may
     exceed, and one page cannot miss a field nor return one twice."""
-    cursor = int(argv[2]) if argv[2].isdigit() else -1
-    if not 0 <= cursor <= _UINT64_MAX:
-        return ErrorReply("ERR invalid cursor")
-    pattern, values = b"*", True
-    i = 3
-    while i < len(argv):
-        option = argv[i].upper()
-        if option == b"NOVALUES":
-            values, i = False, i + 1
-            continue
-        if i + 1 == len(argv) or option not in (b"COUNT", b"MATCH"):
-            return SYNTAX_ERROR
-        if option == b"COUNT":
-            number = parse_int(argv[i + 1])
-            if number is None:
-                return NOT_AN_INTEGER
-            if number < 1:
-                return SYNTAX_ERROR
-        else:
-            pattern = argv[i + 1]
-        i += 2
+    if parse_cursor(argv[2]) is None:
+        return INVALID_CURSOR
+    options = scan_options(argv, 3, (b"COUNT", b"MATCH"), (b"NOVALUES",))
+    if isinstance(options, ErrorReply):
+        return options
+    pattern, values = options.get(b"MATCH", b"*"), b"NOVALUES" not in options
     fields = _hash(keyspace, argv[1])
     if isinstance(fields, ErrorReply):
         return fields
