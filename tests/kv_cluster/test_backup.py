@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ranet.node.supervisor import LocalCluster
@@ -103,3 +104,64 @@ def test_errors_are_clear(tmp_path: Path) -> None:
         "backup", "restore", tmp_path / "junk", "5", "--peers", "0=127.0.0.1:1",
         "--data-dir", tmp_path / "d",
     )  # fmt: skip
+
+
+def test_a_cluster_that_lost_its_majority_comes_back_from_a_survivors_disk(
+    tmp_path: Path,
+) -> None:
+    """Disaster recovery as docs/snapshots.md tells it: two of three nodes are
+    lost for good (SIGKILL, disks gone), the survivor is killed too; its data
+    directory is backed up offline and a new cluster restored from it holds
+    every acknowledged write."""
+    backup_file = tmp_path / "survivor.backup"
+
+    async def lose_the_majority() -> tuple[int, dict[bytes, bytes]]:
+        cluster = LocalCluster(3, tmp_path / "old", node_args=["--snapshot-entries", "50"])
+        try:
+            await cluster.start()
+            leader = await elect(cluster)
+
+            def write() -> dict[bytes, bytes]:
+                client = connect(cluster, leader)
+                for n in range(120):  # one by one: each acknowledged, some in snapshots
+                    client.set(f"key:{n}", n)
+                return {k: client.get(k) for k in client.keys("*")}
+
+            acknowledged = await in_thread(write)
+            survivor = (leader + 1) % 3
+
+            def wait_until_the_survivor_has_every_entry() -> None:  # as an operator picks it
+                committed = connect(cluster, leader).info("raft")["commit_index"]
+                deadline = time.monotonic() + 10
+                while connect(cluster, survivor).info("raft")["last_log_index"] < committed:
+                    assert time.monotonic() < deadline, "the survivor does not catch up"
+                    time.sleep(0.02)
+
+            await in_thread(wait_until_the_survivor_has_every_entry)
+            for node in cluster.nodes:
+                await cluster.kill(node)  # SIGKILL everyone; only the survivor's disk is kept
+            return survivor, acknowledged
+        finally:
+            await cluster.stop(timeout=5)
+
+    survivor, acknowledged = run(lose_the_majority())
+    ranet("backup", "save", backup_file, "--data-dir", tmp_path / "old" / f"node-{survivor}")
+    new = LocalCluster(1, tmp_path / "new")  # start again small; grow with ranet member add
+    ranet("backup", "restore", backup_file, 0, "--peers", new.peers_option_for(0),
+          "--data-dir", tmp_path / "new" / "node-0")  # fmt: skip
+
+    async def come_back() -> None:
+        try:
+            await new.start()
+            await elect(new)
+
+            def check() -> None:
+                client = connect(new, 0)
+                assert {k: client.get(k) for k in client.keys("*")} == acknowledged
+                assert client.set("after", "recovery")
+
+            await in_thread(check)
+        finally:
+            await new.stop(timeout=5)
+
+    run(come_back())
