@@ -18,10 +18,10 @@ every failure with an ``ErrorReply`` worded exactly as Redis 7 words it and
 never raises. A write handler is deterministic: it reads time only from
 ``keyspace.now_ms``, which comes from the log.
 
-A value is a string (bytes) or a hash (``Hash``; the hash commands are in
-hashes.py). A string command given a hash answers Redis's WRONGTYPE error
-(MGET answers null for it, as Redis does); commands on keys (DEL, EXPIRE,
-RENAME, ...) take either.
+A value is a string (bytes), a hash (``Hash``; the hash commands are in
+hashes.py) or a set (``Set``; sets.py). A string command given another type
+answers Redis's WRONGTYPE error (MGET answers null for it, as Redis does);
+commands on keys (DEL, EXPIRE, RENAME, ...) take any.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 
-from ranet.kv import hashes
+from ranet.kv import hashes, sets
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
@@ -47,7 +47,7 @@ from ranet.kv.arguments import (
     text_of,
 )
 from ranet.kv.glob import compile_pattern, match_tokens
-from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, Set
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 
@@ -84,13 +84,13 @@ def _invalid_expire_time(argv: list[bytes]) -> ErrorReply:
 
 def _get(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = keyspace.get(argv[1])
-    return WRONG_TYPE if value.__class__ is Hash else value
+    return value if value is None or value.__class__ is bytes else WRONG_TYPE
 
 
 def _string(keyspace: Keyspace, key: bytes) -> bytes | ErrorReply | None:
-    """The string at ``key``, ``None`` if absent, WRONGTYPE for a hash."""
+    """The string at ``key``, ``None`` if absent, WRONGTYPE for a hash or set."""
     value = keyspace.get(key)
-    return WRONG_TYPE if isinstance(value, Hash) else value
+    return value if value is None or isinstance(value, bytes) else WRONG_TYPE
 
 
 # option -> (milliseconds per unit, relative to now?)
@@ -239,7 +239,7 @@ def _mget(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """MGET key [key ...]: a key that holds no string reads as null, as in Redis."""
     get = keyspace.get
     values = [get(key) for key in argv[1:]]
-    return [None if value.__class__ is Hash else value for value in values]
+    return [value if value.__class__ is bytes else None for value in values]
 
 
 def _mset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -319,12 +319,14 @@ def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _type(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """TYPE key: string, hash or none."""
+    """TYPE key: string, hash, set or none."""
     return Status(_type_name(keyspace.get(argv[1])))
 
 
 def _type_name(value: object) -> str:
-    return "none" if value is None else "hash" if isinstance(value, Hash) else "string"
+    if value is None:
+        return "none"
+    return "hash" if isinstance(value, Hash) else "set" if isinstance(value, Set) else "string"
 
 
 def _rename(keyspace: Keyspace, argv: list[bytes], if_absent: bool) -> Reply:
@@ -493,6 +495,7 @@ _ANY_KEYS = (1, -1, 1)
 _NO_KEYS = (0, 0, 0)
 _keyspace_command = partial(_command, group="keyspace")
 _hash_command = partial(_command, group="hash")
+_set_command = partial(_command, group="set")
 _connection_command = partial(_command, keys=_NO_KEYS, group="connection")
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -529,6 +532,31 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _hash_command("hgetall", 2, READ, hashes.hgetall, flags=""),
     _hash_command("hincrby", 4, WRITE, hashes.hincrby, flags="denyoom fast"),
     _hash_command("hscan", -3, READ, hashes.hscan, flags=""),
+    _set_command("sadd", -3, WRITE, sets.sadd, flags="denyoom fast"),
+    _set_command("srem", -3, WRITE, sets.srem),
+    _set_command("sismember", 3, READ, sets.sismember),
+    _set_command("smismember", -3, READ, sets.smismember),
+    _set_command("smembers", 2, READ, sets.smembers, flags=""),
+    _set_command("scard", 2, READ, sets.scard),
+    _set_command("spop", -2, WRITE, sets.spop),
+    _set_command("srandmember", -2, READ, sets.srandmember, flags=""),
+    _set_command("smove", 4, WRITE, sets.smove, keys=(1, 2, 1)),
+    _set_command("sscan", -3, READ, sets.sscan, flags=""),
+    *(
+        _set_command(f"s{how}", -2, READ, partial(sets.combine, how=how), flags="", keys=_ANY_KEYS)
+        for how in ("inter", "union", "diff")
+    ),
+    *(
+        _set_command(
+            f"s{how}store",
+            -3,
+            WRITE,
+            partial(sets.combine_and_store, how=how),
+            flags="denyoom",
+            keys=_ANY_KEYS,
+        )
+        for how in ("inter", "union", "diff")
+    ),
     _keyspace_command("del", -2, WRITE, _del, flags="", keys=_ANY_KEYS),
     _keyspace_command("unlink", -2, WRITE, _del, keys=_ANY_KEYS),
     _keyspace_command(

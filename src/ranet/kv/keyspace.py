@@ -1,7 +1,7 @@
 """The keys and values of the store, with deterministic expiry.
 
-Keys are bytes in a plain dict (``data``); a value is bytes (a string) or a
-``Hash`` (a dict of fields to values, bytes both). A key may carry a
+Keys are bytes in a plain dict (``data``); a value is bytes (a string), a
+``Hash`` (fields to values, bytes both) or a ``Set`` (of bytes). A key may carry a
 deadline, in unix milliseconds, in ``expires``. Time is never read from a
 clock here: ``now_ms`` is set by the store, from the timestamps the leader
 wrote into the log, so every replica expires the same keys at the same entry.
@@ -33,12 +33,12 @@ replicated state - derived from applied entries alone and carried in
 snapshots - so every replica decides the same. Counting costs a write about
 0.1-0.3 us on each node (a CRC-32 and a list item; docs/performance.md).
 
-Hashes are changed in place, but a snapshot serializes its copy of ``data``
-on another thread later (store.py), and that copy holds the same ``Hash``
-objects. So a snapshot's capture bumps ``generation``, and a hash about to
-change is first copied if it was made in an older generation (``own``):
-copy-on-write, one copy per changed hash per snapshot, nothing for a store
-without hashes.
+Hashes and sets are changed in place, but a snapshot serializes its copy of
+``data`` on another thread later (store.py), and that copy holds the same
+objects. So a snapshot's capture bumps ``generation``, and a hash or set
+about to change is first copied if it was made in an older generation
+(``own``): copy-on-write, one copy per changed value per snapshot, nothing
+for strings.
 
 SCAN walks the same slots (``scan``): the cursor is the next slot, so a key
 present from the first call to the last is returned, once while the index
@@ -56,7 +56,8 @@ written; a key removed before its turn is skipped.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 from zlib import crc32
 
 _COMPACT_SLACK = 1024  # stale heap entries tolerated beyond twice the live deadlines
@@ -67,19 +68,32 @@ SCAN_START = VERSION_SLOTS
 """The cursor of a SCAN that starts at slot 0 but is not the first call (0 ends a scan)."""
 
 
-class Hash(dict[bytes, bytes]):
-    """A hash value: fields to values, in insertion order (the same on every
-    replica: each applies the same changes, and snapshots keep the order).
-    ``generation`` is the keyspace's generation it was made or copied in."""
+class Container(dict[bytes, Any]):
+    """A value made of parts, changed in place, in insertion order (the same
+    on every replica: each applies the same changes, and snapshots keep the
+    order). ``generation`` is the keyspace's generation it was made or
+    copied in (copy-on-write, above)."""
 
     __slots__ = ("generation",)
 
-    def __init__(self, fields: dict[bytes, bytes] | None = None, generation: int = 0) -> None:
-        super().__init__(fields or ())
+    def __init__(self, items: Iterable[Any] = (), generation: int = 0) -> None:
+        super().__init__(items)
         self.generation = generation
 
 
-Value = bytes | Hash
+class Hash(Container):
+    """A hash: fields to values, bytes both."""
+
+
+class Set(Container):
+    """A set: its members are the keys (bytes), their values ``None``."""
+
+    @classmethod
+    def of(cls, members: Iterable[bytes], generation: int = 0) -> Set:
+        return cls(((member, None) for member in members), generation)
+
+
+Value = bytes | Hash | Set
 
 
 class Keyspace:
@@ -185,13 +199,13 @@ class Keyspace:
         self.generation += 1
         return self.data.copy()
 
-    def own(self, key: bytes) -> Hash:
-        """The hash of ``key``, about to change: a copy if a snapshot may still
-        be reading it, and the change counted (a version, for WATCH)."""
+    def own(self, key: bytes) -> Any:
+        """The hash or set of ``key``, about to change: a copy if a snapshot
+        may still be reading it, and the change counted (a version, for WATCH)."""
         value = self.data[key]
-        assert value.__class__ is Hash
+        assert isinstance(value, Container)
         if value.generation != self.generation:
-            value = self.data[key] = Hash(value, self.generation)
+            value = self.data[key] = type(value)(value, self.generation)
         self._changed(key)
         return value
 

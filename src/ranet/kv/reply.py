@@ -39,6 +39,10 @@ class BulkParts:
         self.parts = parts
 
 
+class Members(list):  # type: ignore[type-arg]
+    """The members of a set (SMEMBERS, SINTER, ...): a set in RESP3, an array in RESP2."""
+
+
 OK = Status("OK")
 Reply = Status | ErrorReply | int | bytes | None | list | dict  # items are Replies
 
@@ -50,7 +54,7 @@ def to_wire(reply: Reply) -> object:
     if isinstance(reply, ErrorReply):
         return ["-", reply.message]
     if isinstance(reply, list):
-        return ["*", [to_wire(item) for item in reply]]
+        return ["~" if type(reply) is Members else "*", [to_wire(item) for item in reply]]
     if isinstance(reply, dict):
         return ["%", [[to_wire(key), to_wire(value)] for key, value in reply.items()]]
     return reply
@@ -66,5 +70,6 @@ def from_wire(value: object) -> Reply:
             return ErrorReply(body)
         if tag == "%":
             return {from_wire(key): from_wire(value) for key, value in body}
-        return [from_wire(item) for item in body]
+        items = [from_wire(item) for item in body]
+        return Members(items) if tag == "~" else items
     return value  # type: ignore[return-value]

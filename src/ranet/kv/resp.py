@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 from ranet.errors import ConfigurationError, RespProtocolError
 from ranet.kv.arguments import parse_int
-from ranet.kv.reply import OK, ErrorReply, Reply, Status
+from ranet.kv.reply import OK, ErrorReply, Members, Reply, Status
 
 Encodable = Reply | dict  # a dict is a RESP3 map (a flat array in RESP2), e.g. HELLO's reply
 
@@ -392,7 +392,8 @@ def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
     elif isinstance(reply, ErrorReply):
         out.append(b"-%b\r\n" % _one_line(reply.message))
     elif isinstance(reply, list):
-        out.append(b"*%d\r\n" % len(reply))
+        kind = b"~" if resp3 and type(reply) is Members else b"*"
+        out.append(b"%b%d\r\n" % (kind, len(reply)))
         for item in reply:
             _encode_into(item, out, resp3)
     elif isinstance(reply, dict):

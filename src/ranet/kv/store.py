@@ -40,12 +40,12 @@ import msgpack
 from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv.commands import READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
-from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, Value
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, Set, Value
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 
 SNAPSHOT_FORMAT = "ranet.kv/3"
-_V2_FORMAT = "ranet.kv/2"  # before hashes: every value a string
+_V2_FORMAT = "ranet.kv/2"  # before hashes and sets: every value a string
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
 _SNAPSHOT_FIELDS = {*_V1_FIELDS, "versions"}
@@ -263,7 +263,7 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
         v1 or fields["format"] in (SNAPSHOT_FORMAT, _V2_FORMAT),
         f"format is not {SNAPSHOT_FORMAT!r}",
     )
-    hashes = fields.get("format") == SNAPSHOT_FORMAT
+    containers = fields.get("format") == SNAPSHOT_FORMAT  # hashes and sets came with format 3
     clock_ms = fields["clock_ms"]
     _require(type(clock_ms) is int and clock_ms >= 0, "clock_ms is not a non-negative integer")
     versions = None if v1 else _parse_versions(fields["versions"])
@@ -277,15 +277,16 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
         _require(
             all(
                 isinstance(pair, list) and len(pair) == 2 and type(pair[0]) is bytes
-                and (type(pair[1]) is bytes or (hashes and _is_hash(pair[1])))
+                and (type(pair[1]) is bytes or (containers and _is_container(pair[1])))
                 for pair in chunk
             ),
-            "data holds something other than [key, value] pairs of byte strings or hashes",
+            "data holds something other than [key, value] pairs of strings, hashes or sets",
         )  # fmt: skip
         values.update(chunk)
-    if hashes:
+    if containers:
         for key in [key for key, value in values.items() if type(value) is dict]:
-            values[key] = Hash(values[key])
+            parts = values[key]
+            values[key] = Set(parts) if None in parts.values() else Hash(parts)
     _require(
         isinstance(expires, dict)
         and all(k in values and type(d) is int and d > clock_ms for k, d in expires.items()),
@@ -295,13 +296,13 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     return clock_ms, Keyspace(values, expires, clock_ms, versions), sessions
 
 
-def _is_hash(value: object) -> bool:
-    """A hash as a snapshot holds it: a non-empty map of byte strings."""
-    return (
-        type(value) is dict
-        and len(value) > 0
-        and all(type(field) is bytes and type(item) is bytes for field, item in value.items())
-    )
+def _is_container(value: object) -> bool:
+    """A hash or a set as a snapshot holds it: a non-empty map of byte strings
+    to byte strings (a hash) or to nil (a set, its members the keys)."""
+    if type(value) is not dict or not value or not all(type(part) is bytes for part in value):
+        return False
+    kinds = {type(item) for item in value.values()}
+    return kinds == {bytes} or kinds == {type(None)}
 
 
 def _parse_versions(stored: object) -> list[int]:

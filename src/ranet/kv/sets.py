@@ -1,0 +1,224 @@
+"""The set commands: SADD, SREM, SMEMBERS, SPOP and the rest, as Redis 7 has them.
+
+A set is a ``Set`` value of the key space (members in insertion order). The
+rules of commands.py and hashes.py hold: arity checked before, Redis's
+wording for every error, WRONGTYPE for a key of another type, no empty set
+(the last member removed takes the key), changes through ``Keyspace.own``
+(copy-on-write for snapshots, a version for WATCH) and none for a command
+that changes nothing.
+
+One departure, for determinism: SPOP is a write, applied on every replica,
+and must remove the same members everywhere, so where Redis picks at random
+it pops the oldest members (insertion order). SRANDMEMBER only reads, on one
+node, and does pick at random.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from itertools import islice
+
+from ranet.kv.arguments import (
+    INVALID_CURSOR,
+    NOT_AN_INTEGER,
+    WRONG_TYPE,
+    parse_cursor,
+    parse_int,
+    scan_options,
+)
+from ranet.kv.glob import compile_pattern, match_tokens
+from ranet.kv.keyspace import Keyspace, Set
+from ranet.kv.reply import ErrorReply, Members, Reply
+
+_NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
+_random = random.Random()
+
+
+def _set(keyspace: Keyspace, key: bytes) -> Set | ErrorReply | None:
+    """The set at ``key`` to read, ``None`` if there is none, or WRONGTYPE."""
+    value = keyspace.get(key)
+    if value is None or isinstance(value, Set):
+        return value
+    return WRONG_TYPE
+
+
+def _sets(keyspace: Keyspace, keys: Iterable[bytes]) -> list[Set] | ErrorReply:
+    """The sets at ``keys`` (an absent key is an empty set), or WRONGTYPE."""
+    found = []
+    for key in keys:
+        members = _set(keyspace, key)
+        if isinstance(members, ErrorReply):
+            return members
+        found.append(Set() if members is None else members)
+    return found
+
+
+def sadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SADD key member [member ...]: how many were not members yet."""
+    key = argv[1]
+    members = _set(keyspace, key)
+    if isinstance(members, ErrorReply):
+        return members
+    new = [member for member in dict.fromkeys(argv[2:]) if members is None or member not in members]
+    if not new:
+        return 0
+    if members is None:
+        keyspace.put(key, Set.of(new, keyspace.generation))
+        return len(new)
+    keyspace.own(key).update(dict.fromkeys(new))
+    return len(new)
+
+
+def srem(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SREM key member [member ...]: how many were members; the key goes with the last."""
+    key = argv[1]
+    members = _set(keyspace, key)
+    if members is None or isinstance(members, ErrorReply):
+        return 0 if members is None else members
+    present = [member for member in dict.fromkeys(argv[2:]) if member in members]
+    _remove(keyspace, key, members, present)
+    return len(present)
+
+
+def _remove(keyspace: Keyspace, key: bytes, members: Set, gone: list[bytes]) -> None:
+    if not gone:
+        return
+    if len(gone) == len(members):
+        keyspace.delete(key)
+        return
+    owned = keyspace.own(key)
+    for member in gone:
+        del owned[member]
+
+
+def sismember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    members = _set(keyspace, argv[1])
+    if isinstance(members, ErrorReply):
+        return members
+    return int(members is not None and argv[2] in members)
+
+
+def smismember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    members = _set(keyspace, argv[1])
+    if isinstance(members, ErrorReply):
+        return members
+    return [int(members is not None and member in members) for member in argv[2:]]
+
+
+def smembers(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    members = _set(keyspace, argv[1])
+    if isinstance(members, ErrorReply):
+        return members
+    return Members(members or ())
+
+
+def scard(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    members = _set(keyspace, argv[1])
+    if isinstance(members, ErrorReply):
+        return members
+    return 0 if members is None else len(members)
+
+
+def spop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SPOP key [count]: the oldest member (null if none), or up to ``count``
+    of them as a set - the same members on every replica (module docstring)."""
+    if len(argv) > 3:
+        return ErrorReply("ERR syntax error")
+    count = None if len(argv) == 2 else parse_int(argv[2])
+    if len(argv) == 3 and (count is None or count < 0):
+        return _NOT_POSITIVE
+    key = argv[1]
+    members = _set(keyspace, key)
+    if isinstance(members, ErrorReply):
+        return members
+    if members is None:
+        return None if count is None else Members()
+    taken = list(islice(members, 1 if count is None else count))
+    _remove(keyspace, key, members, taken)
+    if count is None:
+        return taken[0]
+    return Members(taken)
+
+
+def srandmember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SRANDMEMBER key [count]: a random member, or ``count`` distinct ones
+    (a negative count: that many, repeats allowed). A read: random is fine."""
+    if len(argv) > 3:
+        return ErrorReply("ERR syntax error")
+    count = None if len(argv) == 2 else parse_int(argv[2])
+    if len(argv) == 3 and count is None:
+        return NOT_AN_INTEGER
+    members = _set(keyspace, argv[1])
+    if isinstance(members, ErrorReply):
+        return members
+    pool = list(members or ())
+    if count is None:
+        return _random.choice(pool) if pool else None
+    if count < 0:
+        return [_random.choice(pool) for _ in range(-count)] if pool else []
+    return _random.sample(pool, min(count, len(pool)))
+
+
+def _combine(keyspace: Keyspace, keys: list[bytes], how: str) -> Members | ErrorReply:
+    """The members of the sets at ``keys`` combined: ``inter``, ``union`` or ``diff``."""
+    sets = _sets(keyspace, keys)
+    if isinstance(sets, ErrorReply):
+        return sets
+    first, rest = sets[0], sets[1:]
+    if how == "union":
+        return Members(dict.fromkeys(member for members in sets for member in members))
+    if how == "inter":
+        return Members(m for m in first if all(m in members for members in rest))
+    return Members(m for m in first if not any(m in members for members in rest))
+
+
+def combine(keyspace: Keyspace, argv: list[bytes], how: str) -> Reply:
+    """SINTER / SUNION / SDIFF key [key ...]."""
+    return _combine(keyspace, argv[1:], how)
+
+
+def combine_and_store(keyspace: Keyspace, argv: list[bytes], how: str) -> Reply:
+    """SINTERSTORE / SUNIONSTORE / SDIFFSTORE destination key [key ...]: the
+    result replaces ``destination`` (its deadline too; empty: removed); its size."""
+    result = _combine(keyspace, argv[2:], how)
+    if isinstance(result, ErrorReply):
+        return result
+    if result:
+        keyspace.put(argv[1], Set.of(result, keyspace.generation))
+    else:
+        keyspace.delete(argv[1])
+    return len(result)
+
+
+def smove(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SMOVE source destination member: 1 if moved, 0 if not a member of source."""
+    source, destination, member = argv[1], argv[2], argv[3]
+    sets = _sets(keyspace, (source, destination))
+    if isinstance(sets, ErrorReply):
+        return sets
+    if member not in sets[0]:
+        return 0
+    if source != destination:
+        _remove(keyspace, source, sets[0], [member])
+        sadd(keyspace, [b"SADD", destination, member])
+    return 1
+
+
+def sscan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SSCAN key cursor [MATCH pattern] [COUNT n]: every matching member in
+    one page, cursor 0 (as HSCAN, hashes.py)."""
+    if parse_cursor(argv[2]) is None:
+        return INVALID_CURSOR
+    options = scan_options(argv, 3, (b"COUNT", b"MATCH"))
+    if isinstance(options, ErrorReply):
+        return options
+    members = _set(keyspace, argv[1])
+    if isinstance(members, ErrorReply):
+        return members
+    page = list(members or ())
+    pattern = options.get(b"MATCH", b"*")
+    if pattern != b"*":
+        tokens = compile_pattern(pattern)
+        page = [member for member in page if match_tokens(tokens, member)]
+    return [b"0", page]
