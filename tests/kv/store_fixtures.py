@@ -30,3 +30,10 @@ def call(store: KVStore, *args: Arg, at: int | None = None) -> Reply:
     if is_write(argv):
         return store.apply(entry(*argv, at=store.clock_ms if at is None else at))
     return store.read(argv, now_ms=at)
+
+
+def moves_version(store: KVStore, key: bytes, *args: Arg) -> bool:
+    """Whether running the command changes the WATCH version of ``key``."""
+    before = store.versions([key])
+    call(store, *args)
+    return store.versions([key]) != before

@@ -16,7 +16,7 @@ from ranet.errors import SnapshotFormatError
 from ranet.kv.arguments import WRONG_TYPE
 from ranet.kv.reply import OK, ErrorReply, Status
 from ranet.kv.store import KVStore
-from tests.kv.store_fixtures import call, entry
+from tests.kv.store_fixtures import call, entry, moves_version
 from tests.kv.test_store_model import KEYS, VALUES, random_command
 
 FIELDS = [b"f", b"g", b"h"]
@@ -59,9 +59,7 @@ def test_changes_move_the_version_and_no_ops_and_reads_do_not() -> None:
     call(store, "HSET", "h", "f", "v")
 
     def moved(*command: str) -> bool:
-        before = store.versions([b"h"])
-        call(store, *command)
-        return store.versions([b"h"]) != before
+        return moves_version(store, b"h", *command)
 
     assert moved("HSET", "h", "f", "v")  # Redis signals every HSET
     assert moved("HINCRBY", "h", "n", "1")

@@ -12,7 +12,7 @@ from ranet.kv.arguments import WRONG_TYPE
 from ranet.kv.reply import Members, from_wire, to_wire
 from ranet.kv.resp import encode_reply
 from ranet.kv.store import KVStore
-from tests.kv.store_fixtures import call, entry
+from tests.kv.store_fixtures import call, entry, moves_version
 
 from .fake_backend import WAIT, served
 
@@ -50,9 +50,7 @@ def test_changes_move_the_version_and_no_ops_do_not() -> None:
     call(store, "SADD", "s", "a", "b")
 
     def moved(*command: str) -> bool:
-        before = store.versions([b"s"])
-        call(store, *command)
-        return store.versions([b"s"]) != before
+        return moves_version(store, b"s", *command)
 
     assert moved("SADD", "s", "c")
     assert moved("SREM", "s", "c")
