@@ -3,7 +3,12 @@ options, and the common error replies."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import ErrorReply
+
+T = TypeVar("T")
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -73,3 +78,10 @@ def scan_options(
                 return SYNTAX_ERROR
         options[option], i = value, i + 2
     return options
+
+
+def of_type(keyspace: Keyspace, key: bytes, kind: type[T]) -> T | ErrorReply | None:
+    """The value at ``key`` if it is a ``kind`` (bytes, ``Hash``, ``Set``),
+    ``None`` if there is none, or Redis's WRONGTYPE error."""
+    value = keyspace.get(key)
+    return value if value is None or isinstance(value, kind) else WRONG_TYPE

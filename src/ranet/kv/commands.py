@@ -41,6 +41,7 @@ from ranet.kv.arguments import (
     SYNTAX_ERROR,
     WRONG_TYPE,
     arity_error,
+    of_type,
     parse_cursor,
     parse_int,
     scan_options,
@@ -88,9 +89,7 @@ def _get(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _string(keyspace: Keyspace, key: bytes) -> bytes | ErrorReply | None:
-    """The string at ``key``, ``None`` if absent, WRONGTYPE for a hash or set."""
-    value = keyspace.get(key)
-    return value if value is None or isinstance(value, bytes) else WRONG_TYPE
+    return of_type(keyspace, key, bytes)
 
 
 # option -> (milliseconds per unit, relative to now?)
@@ -238,8 +237,7 @@ def _msetnx(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 def _mget(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """MGET key [key ...]: a key that holds no string reads as null, as in Redis."""
     get = keyspace.get
-    values = [get(key) for key in argv[1:]]
-    return [value if value.__class__ is bytes else None for value in values]
+    return [value if (value := get(key)).__class__ is bytes else None for key in argv[1:]]
 
 
 def _mset(keyspace: Keyspace, argv: list[bytes]) -> Reply:

@@ -19,8 +19,8 @@ from ranet.kv.arguments import (
     INVALID_CURSOR,
     NOT_AN_INTEGER,
     OVERFLOW,
-    WRONG_TYPE,
     arity_error,
+    of_type,
     parse_cursor,
     parse_int,
     scan_options,
@@ -33,21 +33,13 @@ NOT_AN_INTEGER_FIELD = ErrorReply("ERR hash value is not an integer")
 
 
 def _hash(keyspace: Keyspace, key: bytes) -> Hash | ErrorReply | None:
-    """The hash at ``key`` to read, ``None`` if there is none, or WRONGTYPE."""
-    value = keyspace.get(key)
-    if value is None or isinstance(value, Hash):
-        return value
-    return WRONG_TYPE
+    return of_type(keyspace, key, Hash)
 
 
 def _hash_to_change(keyspace: Keyspace, key: bytes) -> Hash | ErrorReply:
     """The hash at ``key``, made if absent, ready to change; or WRONGTYPE."""
-    value = keyspace.get(key)
-    if value is None:
-        keyspace.put(key, Hash(generation=keyspace.generation))
-    elif not isinstance(value, Hash):
-        return WRONG_TYPE
-    return keyspace.own(key)
+    fields = _hash(keyspace, key)
+    return fields if isinstance(fields, ErrorReply) else keyspace.changeable(key, Hash)
 
 
 def hset(keyspace: Keyspace, argv: list[bytes], *, count_new: bool = True) -> Reply:
@@ -98,14 +90,7 @@ def hdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if fields is None or isinstance(fields, ErrorReply):
         return 0 if fields is None else fields
     present = {field for field in argv[2:] if field in fields}
-    if not present:
-        return 0
-    if len(present) == len(fields):
-        keyspace.delete(key)
-    else:
-        owned = keyspace.own(key)
-        for field in present:
-            del owned[field]
+    keyspace.remove_parts(key, present)
     return len(present)
 
 

@@ -56,8 +56,8 @@ written; a key removed before its turn is skipped.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 from zlib import crc32
 
 _COMPACT_SLACK = 1024  # stale heap entries tolerated beyond twice the live deadlines
@@ -94,6 +94,7 @@ class Set(Container):
 
 
 Value = bytes | Hash | Set
+C = TypeVar("C", bound=Container)
 
 
 class Keyspace:
@@ -208,6 +209,26 @@ class Keyspace:
             value = self.data[key] = type(value)(value, self.generation)
         self._changed(key)
         return value
+
+    def changeable(self, key: bytes, kind: type[C]) -> C:
+        """``own(key)``, made an empty ``kind`` first if absent (the caller
+        checked that a present value is a ``kind``)."""
+        if key not in self.data:
+            self.put(key, kind((), self.generation))
+        return self.own(key)  # type: ignore[no-any-return]
+
+    def remove_parts(self, key: bytes, parts: Collection[bytes]) -> None:
+        """Remove ``parts`` - fields or members, all present - from the hash or
+        set of ``key``; the key goes with the last, as in Redis. Nothing to
+        remove changes nothing (no version counted)."""
+        if not parts:
+            return
+        if len(parts) == len(self.data[key]):  # type: ignore[arg-type]
+            self.delete(key)
+            return
+        owned = self.own(key)
+        for part in parts:
+            del owned[part]
 
     def get(self, key: bytes) -> Value | None:
         """The value of ``key``, or ``None`` if it is absent or expired."""

@@ -271,6 +271,7 @@ class _Replies:
     """The replies to a run of commands, in one slot; ``sent`` of them are written."""
 
     __slots__ = ("replies", "sent")
+    encode = staticmethod(encode_reply)
 
     def __init__(self, replies: list[Reply]) -> None:
         self.replies = replies
@@ -279,6 +280,9 @@ class _Replies:
 
 class _Encoded(_Replies):
     """One reply already encoded, in pieces (a ``BulkParts``), written in slices."""
+
+    __slots__ = ()
+    encode = staticmethod(lambda piece, resp3: piece)
 
     def __init__(self, bulk: BulkParts) -> None:
         size = sum(map(len, bulk.parts))
@@ -621,11 +625,9 @@ class _Client(asyncio.Protocol):
             if kind is _Call:
                 break
             if kind is _Replies or kind is _Encoded:
-                replies = reply.replies
+                replies, encode = reply.replies, reply.encode
                 while reply.sent < len(replies) and size < _WRITE_SLICE:
-                    data = replies[reply.sent]
-                    if kind is _Replies:
-                        data = encode_reply(data, resp3)
+                    data = encode(replies[reply.sent], resp3)
                     pieces.append(data)
                     size += len(data)
                     reply.sent += 1
@@ -791,7 +793,11 @@ class _Client(asyncio.Protocol):
     def _raft_backup(self, argv: list[bytes]) -> _Call:
         """RAFT.BACKUP: a snapshot of the state holding every write completed
         before it, as a backup file's bytes (ranet/node/backup.py)."""
-        return _Call(None, self.server.backend.backup)
+        return _Call(None, self._backup)
+
+    async def _backup(self) -> Reply | _Encoded:
+        reply = await self.server.backend.backup()
+        return _Encoded(reply) if isinstance(reply, BulkParts) else reply
 
     def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
         """READONLY (``stale``) and READWRITE."""
@@ -1025,7 +1031,7 @@ def _reply_of(future: asyncio.Future[Any], kind: Kind | None, each: int) -> Any:
         reply = error_reply(error, kind)
     else:
         if not each:
-            return _Encoded(reply) if reply.__class__ is BulkParts else reply
+            return reply
         if isinstance(reply, list) and len(reply) == each:
             return _Replies(reply)
         got = f"{len(reply)} replies" if isinstance(reply, list) else type(reply).__name__

@@ -22,7 +22,7 @@ from itertools import islice
 from ranet.kv.arguments import (
     INVALID_CURSOR,
     NOT_AN_INTEGER,
-    WRONG_TYPE,
+    of_type,
     parse_cursor,
     parse_int,
     scan_options,
@@ -36,11 +36,7 @@ _random = random.Random()
 
 
 def _set(keyspace: Keyspace, key: bytes) -> Set | ErrorReply | None:
-    """The set at ``key`` to read, ``None`` if there is none, or WRONGTYPE."""
-    value = keyspace.get(key)
-    if value is None or isinstance(value, Set):
-        return value
-    return WRONG_TYPE
+    return of_type(keyspace, key, Set)
 
 
 def _sets(keyspace: Keyspace, keys: Iterable[bytes]) -> list[Set] | ErrorReply:
@@ -61,12 +57,8 @@ def sadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if isinstance(members, ErrorReply):
         return members
     new = [member for member in dict.fromkeys(argv[2:]) if members is None or member not in members]
-    if not new:
-        return 0
-    if members is None:
-        keyspace.put(key, Set.of(new, keyspace.generation))
-        return len(new)
-    keyspace.own(key).update(dict.fromkeys(new))
+    if new:
+        keyspace.changeable(key, Set).update(dict.fromkeys(new))
     return len(new)
 
 
@@ -77,19 +69,8 @@ def srem(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if members is None or isinstance(members, ErrorReply):
         return 0 if members is None else members
     present = [member for member in dict.fromkeys(argv[2:]) if member in members]
-    _remove(keyspace, key, members, present)
+    keyspace.remove_parts(key, present)
     return len(present)
-
-
-def _remove(keyspace: Keyspace, key: bytes, members: Set, gone: list[bytes]) -> None:
-    if not gone:
-        return
-    if len(gone) == len(members):
-        keyspace.delete(key)
-        return
-    owned = keyspace.own(key)
-    for member in gone:
-        del owned[member]
 
 
 def sismember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -135,7 +116,7 @@ def spop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if members is None:
         return None if count is None else Members()
     taken = list(islice(members, 1 if count is None else count))
-    _remove(keyspace, key, members, taken)
+    keyspace.remove_parts(key, taken)
     if count is None:
         return taken[0]
     return Members(taken)
@@ -200,7 +181,7 @@ def smove(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if member not in sets[0]:
         return 0
     if source != destination:
-        _remove(keyspace, source, sets[0], [member])
+        keyspace.remove_parts(source, [member])
         sadd(keyspace, [b"SADD", destination, member])
     return 1
 

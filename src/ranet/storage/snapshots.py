@@ -68,12 +68,17 @@ class _SnapshotFile:
 def snapshot_parts(meta: SnapshotMeta, data: SnapshotData) -> list[bytes]:
     """A snapshot file's contents as parts, in order: the header, then the data's
     parts (a large state is never joined into one more copy)."""
+    return _framed(meta, data)[0]
+
+
+def _framed(meta: SnapshotMeta, data: SnapshotData) -> tuple[list[bytes], int, int]:
+    """``snapshot_parts``, with the data's length and checksum."""
     parts = [data] if isinstance(data, bytes) else list(data)
     length, crc = 0, 0
     for part in parts:
         length += len(part)
         crc = crc32(part, crc)
-    return [_encode_header(meta, length, crc), *parts]
+    return [_encode_header(meta, length, crc), *parts], length, crc
 
 
 def save_snapshot_file(path: str, parts: list[bytes]) -> SnapshotMeta:
@@ -166,15 +171,13 @@ class SnapshotStore:
         """Durably store a snapshot, then remove the older ones. ``data`` may
         come in parts, written one after the other: a large state need not be
         joined into one more copy in memory."""
-        parts = snapshot_parts(meta, data)
+        parts, length, crc = _framed(meta, data)
         path = self._directory.file(_snapshot_name(meta.last_index))
         temporary = path + _TEMPORARY
         _write_parts(temporary, parts, self._directory.sync_file)
         os.rename(temporary, path)
         self._directory.sync_dir()
-        header = parts[0]  # it ends with the data's length and crc, then its own crc
-        length, crc = _TRAILER.unpack_from(header, len(header) - _TRAILER.size - _CRC.size)
-        self._latest = _SnapshotFile(path, meta, len(header), length, crc)
+        self._latest = _SnapshotFile(path, meta, len(parts[0]), length, crc)
         self._remove_older_than(meta.last_index)
 
     def load(self) -> tuple[SnapshotMeta, bytes] | None:
