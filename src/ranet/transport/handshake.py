@@ -20,7 +20,8 @@ cannot speak Raft to the node; an acceptor without one ignores the field,
 and a dialer without one sends the six fields of before. The proof is a
 password, not a session key: it keeps strangers out, but the traffic is
 not encrypted, and someone who can read it can replay the handshake (the
-same bound as Redis's ``masterauth``; TLS is not built).
+same bound as Redis's ``masterauth``); with TLS on (ranet/tls.py) the
+traffic, proof included, is encrypted and peers show certificates too.
 """
 
 from __future__ import annotations
