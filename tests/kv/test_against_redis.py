@@ -257,6 +257,140 @@ SINTER s2 h3
 SUNIONSTORE s2 h3
 SMOVE h3 s2 x
 TYPE s2
+RPUSH l a b c
+LPUSH l z y
+LRANGE l 0 -1
+LLEN l
+LLEN nolist
+TYPE l
+LRANGE l 1 2
+LRANGE l -2 -1
+LRANGE l -100 100
+LRANGE l 3 1
+LRANGE l 5 10
+LRANGE l x 1
+LRANGE nolist 0 -1
+LINDEX l 0
+LINDEX l -1
+LINDEX l 5
+LINDEX l x
+LINDEX nolist x
+LSET l 0 first
+LSET l -1 last
+LSET l 9 x
+LSET l x y
+LSET nolist 0 x
+LRANGE l 0 -1
+LPUSHX nolist a
+RPUSHX nolist a
+EXISTS nolist
+RPUSHX l a a b a
+LPOS l a
+LPOS l a RANK 2
+LPOS l a RANK -1
+LPOS l a COUNT 0
+LPOS l a COUNT 2
+LPOS l a RANK -1 COUNT 0
+LPOS l a MAXLEN 6
+LPOS l a MAXLEN 6 COUNT 0
+LPOS l a RANK 0
+LPOS l a RANK x
+LPOS l a COUNT -1
+LPOS l a COUNT x
+LPOS l a MAXLEN -1
+LPOS l a FOO 1
+LPOS l a RANK
+LPOS l nothing
+LPOS l nothing COUNT 1
+LPOS nolist a
+LPOS nolist a COUNT 1
+LREM l 1 a
+LRANGE l 0 -1
+LREM l -1 a
+LRANGE l 0 -1
+LREM l 0 a
+LRANGE l 0 -1
+LREM l 0 nothing
+LREM l x a
+LREM nolist 0 a
+LINSERT l BEFORE b new
+LINSERT l after b newer
+LINSERT l BEFORE nothing x
+LINSERT l MIDDLE b x
+LINSERT nolist BEFORE a x
+LRANGE l 0 -1
+LTRIM l 1 -2
+LRANGE l 0 -1
+LTRIM l 0 100
+LLEN l
+LTRIM l x 1
+LTRIM nolist 0 1
+LPOP l
+RPOP l
+LPOP l 2
+RPOP l 0
+RPOP l -1
+RPOP l x
+LPOP l 1 2
+LPOP nolist
+LPOP nolist 2
+LRANGE l 0 -1
+RPUSH q 1 2 3
+RPOP q 10
+EXISTS q
+RPUSH q 1 2 3
+LMOVE q q LEFT RIGHT
+LRANGE q 0 -1
+LMOVE q dst RIGHT LEFT
+LMOVE q dst LEFT LEFT
+LMOVE q dst UP LEFT
+LMOVE q dst LEFT DOWN
+LRANGE dst 0 -1
+RPOPLPUSH q dst
+EXISTS q
+LRANGE dst 0 -1
+RPOPLPUSH nolist dst
+LMOVE nolist dst LEFT LEFT
+RPUSH one x
+LMOVE one one RIGHT LEFT
+LRANGE one 0 -1
+RPUSH m1 a b c
+LMPOP 2 nolist m1 LEFT
+LMPOP 2 nolist m1 RIGHT COUNT 5
+EXISTS m1
+LMPOP 2 nolist m1 LEFT
+LMPOP 0 a LEFT
+LMPOP x a LEFT
+LMPOP 3 a b LEFT
+LMPOP 1 a MIDDLE
+LMPOP 1 a LEFT COUNT 0
+LMPOP 1 a LEFT COUNT x
+LMPOP 1 a LEFT COUNT 1 COUNT 2
+LMPOP 1 a LEFT FOO
+RPUSH s2l a
+LPUSH h3 x
+RPUSH h3 x
+LPOP h3
+LRANGE h3 0 -1
+LLEN h3
+LINDEX h3 0
+LSET h3 0 x
+LREM h3 0 x
+LINSERT h3 BEFORE a b
+LPOS h3 a
+LTRIM h3 0 1
+LMOVE h3 dst LEFT LEFT
+LMOVE dst h3 LEFT LEFT
+LMPOP 2 nolist h3 LEFT
+GET dst
+HGET dst f
+SADD dst x
+RENAME dst renamed
+LRANGE renamed 0 -1
+EXPIRE renamed 100
+TTL renamed
+SET renamed now-a-string
+TYPE renamed
 """
 
 
@@ -313,6 +447,7 @@ def test_scan_iterates_the_same_keys(redis_server: Path) -> None:
             for i in range(30):
                 client.hset(f"cart:{i}", mapping={"item": i, "count": 1})
                 client.sadd(f"tags:{i}", "a", "b")
+                client.rpush(f"queue:{i}", "job", "job")
         for options in (
             {},
             {"match": "order:*", "count": 7},
@@ -320,9 +455,10 @@ def test_scan_iterates_the_same_keys(redis_server: Path) -> None:
             {"_type": "string", "match": "*:1*"},
             {"_type": "set", "match": "tags:2*"},
             {"_type": "list"},
+            {"_type": "list", "match": "queue:1*"},
         ):
             assert scan_all(ours, **options) == scan_all(reference, **options)
-        assert len(scan_all(ours)) == 610
+        assert len(scan_all(ours)) == 640
 
 
 def test_ranet_answers_as_redis_does(redis_server: Path) -> None:

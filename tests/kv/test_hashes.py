@@ -90,7 +90,7 @@ def test_a_snapshot_holds_the_hashes_as_they_were_at_its_capture() -> None:
 
 
 def random_command_of_any_type(rng: random.Random) -> list[bytes]:
-    """A string, hash or set command on a few shared keys (so types collide)."""
+    """A string, hash, set or list command on a few shared keys (so types collide)."""
     if rng.random() < 0.4:
         return random_command(rng)
     key, other, part, value = (
@@ -112,12 +112,20 @@ def random_command_of_any_type(rng: random.Random) -> list[bytes]:
         [b"SUNIONSTORE", key, other, rng.choice(KEYS)],
         [b"SINTER", key, other],
         [b"SMEMBERS", key],
+        [rng.choice([b"LPUSH", b"RPUSH"]), key, part, value],
+        [rng.choice([b"LPOP", b"RPOP"]), key, *rng.choice([[], [b"2"]])],
+        [b"LSET", key, rng.choice([b"0", b"-1"]), value],
+        [b"LREM", key, rng.choice([b"0", b"1", b"-1"]), part],
+        [b"LINSERT", key, b"BEFORE", part, value],
+        [b"LTRIM", key, b"1", b"-1"],
+        [b"LMOVE", key, other, b"LEFT", b"RIGHT"],
+        [b"LRANGE", key, b"0", b"-1"],
     ])  # fmt: skip
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_a_snapshot_serialized_later_is_the_state_at_its_capture(seed: int) -> None:
-    """Random string, hash and set commands; now and then a snapshot is captured
+    """Random string, hash, set and list commands; now and then a snapshot is captured
     and serialized only some entries later, as a node's worker does: it must
     be byte for byte the snapshot serialized at once, and a replica restored
     from it must answer as the one that applied everything."""
@@ -145,9 +153,9 @@ def test_a_snapshot_serialized_later_is_the_state_at_its_capture(seed: int) -> N
 @pytest.mark.parametrize(
     "value, reason",
     [
-        ({}, "hashes or sets"),
-        ({b"f": 1}, "hashes or sets"),
-        ({b"f": b"v", b"g": None}, "hashes or sets"),
+        ({}, "sets or lists"),
+        ({b"f": 1}, "sets or lists"),
+        ({b"f": b"v", b"g": None}, "sets or lists"),
         ({1: b"v"}, "undecodable"),
     ],
     ids=["empty", "value not bytes", "hash and set mixed", "field not bytes"],
@@ -166,7 +174,7 @@ def test_a_format_2_snapshot_may_hold_no_hash() -> None:
     call(store, "HSET", "h", "f", "v")
     fields = msgpack.unpackb(store.snapshot())
     fields["format"] = "ranet.kv/2"
-    with pytest.raises(SnapshotFormatError, match="hashes or sets"):
+    with pytest.raises(SnapshotFormatError, match="sets or lists"):
         KVStore().restore(msgpack.packb(fields))
     call(store, "DEL", "h")
     call(store, "SET", "s", "v")

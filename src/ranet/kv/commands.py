@@ -19,9 +19,10 @@ never raises. A write handler is deterministic: it reads time only from
 ``keyspace.now_ms``, which comes from the log.
 
 A value is a string (bytes), a hash (``Hash``; the hash commands are in
-hashes.py) or a set (``Set``; sets.py). A string command given another type
-answers Redis's WRONGTYPE error (MGET answers null for it, as Redis does);
-commands on keys (DEL, EXPIRE, RENAME, ...) take any.
+hashes.py), a set (``Set``; sets.py) or a list (``List``; lists.py). A
+string command given another type answers Redis's WRONGTYPE error (MGET
+answers null for it, as Redis does); commands on keys (DEL, EXPIRE, RENAME,
+...) take any.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 
-from ranet.kv import hashes, sets
+from ranet.kv import hashes, lists, sets
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
@@ -48,7 +49,7 @@ from ranet.kv.arguments import (
     text_of,
 )
 from ranet.kv.glob import compile_pattern, match_tokens
-from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, Set
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 
@@ -316,15 +317,18 @@ def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return deleted
 
 
+_TYPE_NAMES = {Hash: "hash", Set: "set", List: "list"}
+
+
 def _type(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """TYPE key: string, hash, set or none."""
+    """TYPE key: string, hash, set, list or none."""
     return Status(_type_name(keyspace.get(argv[1])))
 
 
 def _type_name(value: object) -> str:
     if value is None:
         return "none"
-    return "hash" if isinstance(value, Hash) else "set" if isinstance(value, Set) else "string"
+    return _TYPE_NAMES.get(type(value), "string")
 
 
 def _rename(keyspace: Keyspace, argv: list[bytes], if_absent: bool) -> Reply:
@@ -494,6 +498,7 @@ _NO_KEYS = (0, 0, 0)
 _keyspace_command = partial(_command, group="keyspace")
 _hash_command = partial(_command, group="hash")
 _set_command = partial(_command, group="set")
+_list_command = partial(_command, group="list")
 _connection_command = partial(_command, keys=_NO_KEYS, group="connection")
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -555,6 +560,27 @@ COMMANDS: tuple[CommandSpec, ...] = (
         )
         for how in ("inter", "union", "diff")
     ),
+    _list_command("lpush", -3, WRITE, partial(lists.push, head=True), flags="denyoom fast"),
+    _list_command("rpush", -3, WRITE, partial(lists.push, head=False), flags="denyoom fast"),
+    _list_command(
+        "lpushx", -3, WRITE, partial(lists.push, head=True, existing=True), flags="denyoom fast"
+    ),
+    _list_command(
+        "rpushx", -3, WRITE, partial(lists.push, head=False, existing=True), flags="denyoom fast"
+    ),
+    _list_command("lpop", -2, WRITE, partial(lists.pop, head=True)),
+    _list_command("rpop", -2, WRITE, partial(lists.pop, head=False)),
+    _list_command("llen", 2, READ, lists.llen),
+    _list_command("lrange", 4, READ, lists.lrange, flags=""),
+    _list_command("ltrim", 4, WRITE, lists.ltrim, flags=""),
+    _list_command("lindex", 3, READ, lists.lindex, flags=""),
+    _list_command("lset", 4, WRITE, lists.lset, flags="denyoom"),
+    _list_command("lrem", 4, WRITE, lists.lrem, flags=""),
+    _list_command("linsert", 5, WRITE, lists.linsert, flags="denyoom"),
+    _list_command("lpos", -3, READ, lists.lpos, flags=""),
+    _list_command("lmove", 5, WRITE, lists.lmove, flags="denyoom", keys=(1, 2, 1)),
+    _list_command("rpoplpush", 3, WRITE, lists.rpoplpush, flags="denyoom", keys=(1, 2, 1)),
+    _list_command("lmpop", -4, WRITE, lists.lmpop, flags="movablekeys", keys=_NO_KEYS),
     _keyspace_command("del", -2, WRITE, _del, flags="", keys=_ANY_KEYS),
     _keyspace_command("unlink", -2, WRITE, _del, keys=_ANY_KEYS),
     _keyspace_command(

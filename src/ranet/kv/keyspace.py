@@ -1,7 +1,8 @@
 """The keys and values of the store, with deterministic expiry.
 
 Keys are bytes in a plain dict (``data``); a value is bytes (a string), a
-``Hash`` (fields to values, bytes both) or a ``Set`` (of bytes). A key may carry a
+``Hash`` (fields to values, bytes both), a ``Set`` (of bytes) or a ``List``
+(a deque of bytes). A key may carry a
 deadline, in unix milliseconds, in ``expires``. Time is never read from a
 clock here: ``now_ms`` is set by the store, from the timestamps the leader
 wrote into the log, so every replica expires the same keys at the same entry.
@@ -33,10 +34,10 @@ replicated state - derived from applied entries alone and carried in
 snapshots - so every replica decides the same. Counting costs a write about
 0.1-0.3 us on each node (a CRC-32 and a list item; docs/performance.md).
 
-Hashes and sets are changed in place, but a snapshot serializes its copy of
-``data`` on another thread later (store.py), and that copy holds the same
-objects. So a snapshot's capture bumps ``generation``, and a hash or set
-about to change is first copied if it was made in an older generation
+Hashes, sets and lists are changed in place, but a snapshot serializes its
+copy of ``data`` on another thread later (store.py), and that copy holds the
+same objects. So a snapshot's capture bumps ``generation``, and a hash, set
+or list about to change is first copied if it was made in an older generation
 (``own``): copy-on-write, one copy per changed value per snapshot, nothing
 for strings.
 
@@ -56,6 +57,7 @@ written; a key removed before its turn is skipped.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from zlib import crc32
@@ -93,8 +95,20 @@ class Set(Container):
         return cls(((member, None) for member in members), generation)
 
 
-Value = bytes | Hash | Set
-C = TypeVar("C", bound=Container)
+class List(deque[bytes]):
+    """A list: elements (bytes) in order, with O(1) pushes and pops at both
+    ends. ``generation`` as for ``Container``."""
+
+    __slots__ = ("generation",)
+
+    def __init__(self, items: Iterable[bytes] = (), generation: int = 0) -> None:
+        super().__init__(items)
+        self.generation = generation
+
+
+Value = bytes | Hash | Set | List
+Parts = Container | List  # the values changed in place (copy-on-write)
+P = TypeVar("P", Hash, Set, List)
 
 
 class Keyspace:
@@ -201,16 +215,17 @@ class Keyspace:
         return self.data.copy()
 
     def own(self, key: bytes) -> Any:
-        """The hash or set of ``key``, about to change: a copy if a snapshot
-        may still be reading it, and the change counted (a version, for WATCH)."""
+        """The hash, set or list of ``key``, about to change: a copy if a
+        snapshot may still be reading it, and the change counted (a version,
+        for WATCH)."""
         value = self.data[key]
-        assert isinstance(value, Container)
+        assert isinstance(value, Parts)
         if value.generation != self.generation:
             value = self.data[key] = type(value)(value, self.generation)
         self._changed(key)
         return value
 
-    def changeable(self, key: bytes, kind: type[C]) -> C:
+    def changeable(self, key: bytes, kind: type[P]) -> P:
         """``own(key)``, made an empty ``kind`` first if absent (the caller
         checked that a present value is a ``kind``)."""
         if key not in self.data:

@@ -40,11 +40,12 @@ import msgpack
 from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv.commands import READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
-from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, Set, Value
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, Value
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 
-SNAPSHOT_FORMAT = "ranet.kv/3"
+SNAPSHOT_FORMAT = "ranet.kv/4"
+_V3_FORMAT = "ranet.kv/3"  # before lists
 _V2_FORMAT = "ranet.kv/2"  # before hashes and sets: every value a string
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
@@ -239,7 +240,7 @@ def _little_endian(versions: array[int]) -> array[int]:
 def _serialize(header: dict[str, object], data: dict[bytes, Value]) -> list[bytes]:
     """The snapshot as one msgpack map, its key space packed chunk by chunk:
     the parts, which concatenated are the snapshot (never joined here)."""
-    packer = msgpack.Packer()
+    packer = msgpack.Packer(default=list)  # a List (a deque) packs as an array
     parts = [packer.pack_map_header(len(header) + 1)]
     for name, value in header.items():
         parts += (packer.pack(name), packer.pack(value))
@@ -260,10 +261,10 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     v1 = fields.get("format") == _V1_FORMAT
     _require(set(fields) == (_V1_FIELDS if v1 else _SNAPSHOT_FIELDS), "unexpected fields")
     _require(
-        v1 or fields["format"] in (SNAPSHOT_FORMAT, _V2_FORMAT),
+        v1 or fields["format"] in (SNAPSHOT_FORMAT, _V3_FORMAT, _V2_FORMAT),
         f"format is not {SNAPSHOT_FORMAT!r}",
     )
-    containers = fields.get("format") == SNAPSHOT_FORMAT  # hashes and sets came with format 3
+    kinds = _VALUE_KINDS.get(fields["format"], (bytes,))
     clock_ms = fields["clock_ms"]
     _require(type(clock_ms) is int and clock_ms >= 0, "clock_ms is not a non-negative integer")
     versions = None if v1 else _parse_versions(fields["versions"])
@@ -277,15 +278,17 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
         _require(
             all(
                 isinstance(pair, list) and len(pair) == 2 and type(pair[0]) is bytes
-                and (type(pair[1]) is bytes or (containers and _is_container(pair[1])))
+                and type(pair[1]) in kinds and _is_value(pair[1])
                 for pair in chunk
             ),
-            "data holds something other than [key, value] pairs of strings, hashes or sets",
+            "data holds something other than [key, value] pairs of strings, hashes, sets or lists",
         )  # fmt: skip
         values.update(chunk)
-    if containers:
-        for key in [key for key, value in values.items() if type(value) is dict]:
-            parts = values[key]
+    for key in [key for key, value in values.items() if type(value) is not bytes]:
+        parts = values[key]
+        if type(parts) is list:
+            values[key] = List(parts)
+        else:
             values[key] = Set(parts) if None in parts.values() else Hash(parts)
     _require(
         isinstance(expires, dict)
@@ -296,12 +299,23 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     return clock_ms, Keyspace(values, expires, clock_ms, versions), sessions
 
 
-def _is_container(value: object) -> bool:
-    """A hash or a set as a snapshot holds it: a non-empty map of byte strings
-    to byte strings (a hash) or to nil (a set, its members the keys)."""
-    if type(value) is not dict or not value or not all(type(part) is bytes for part in value):
+_VALUE_KINDS = {  # the msgpack types a value may have, by snapshot format
+    SNAPSHOT_FORMAT: (bytes, dict, list),
+    _V3_FORMAT: (bytes, dict),  # hashes and sets came with format 3, lists with 4
+}
+
+
+def _is_value(value: bytes | dict[object, object] | list[object]) -> bool:
+    """A value as a snapshot holds it: a string; a hash, a non-empty map of
+    byte strings to byte strings; a set, a non-empty map of byte strings (its
+    members) to nil; or a list, a non-empty array of byte strings."""
+    if type(value) is bytes:
+        return True
+    if not value or not all(type(part) is bytes for part in value):
         return False
-    kinds = {type(item) for item in value.values()}
+    if type(value) is list:
+        return True
+    kinds = {type(item) for item in value.values()}  # type: ignore[union-attr]
     return kinds == {bytes} or kinds == {type(None)}
 
 
