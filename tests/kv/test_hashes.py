@@ -90,7 +90,8 @@ def test_a_snapshot_holds_the_hashes_as_they_were_at_its_capture() -> None:
 
 
 def random_command_of_any_type(rng: random.Random) -> list[bytes]:
-    """A string, hash, set or list command on a few shared keys (so types collide)."""
+    """A string, hash, set, list or sorted set command on a few shared keys
+    (so types collide)."""
     if rng.random() < 0.4:
         return random_command(rng)
     key, other, part, value = (
@@ -120,12 +121,20 @@ def random_command_of_any_type(rng: random.Random) -> list[bytes]:
         [b"LTRIM", key, b"1", b"-1"],
         [b"LMOVE", key, other, b"LEFT", b"RIGHT"],
         [b"LRANGE", key, b"0", b"-1"],
+        [b"ZADD", key, rng.choice([b"1", b"-2.5", b"inf"]), part, b"3", rng.choice(FIELDS)],
+        [b"ZINCRBY", key, rng.choice([b"1", b"-inf"]), part],
+        [b"ZREM", key, part],
+        [rng.choice([b"ZPOPMIN", b"ZPOPMAX"]), key, *rng.choice([[], [b"2"]])],
+        [b"ZREMRANGEBYSCORE", key, b"(0", b"2"],
+        [b"ZUNIONSTORE", key, b"2", other, rng.choice(KEYS), b"WEIGHTS", b"2", b"1"],
+        [b"ZRANGESTORE", key, other, b"0", b"1"],
+        [b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"],
     ])  # fmt: skip
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_a_snapshot_serialized_later_is_the_state_at_its_capture(seed: int) -> None:
-    """Random string, hash, set and list commands; now and then a snapshot is captured
+    """Random string, hash, set, list and sorted set commands; now and then a snapshot is captured
     and serialized only some entries later, as a node's worker does: it must
     be byte for byte the snapshot serialized at once, and a replica restored
     from it must answer as the one that applied everything."""
@@ -153,9 +162,9 @@ def test_a_snapshot_serialized_later_is_the_state_at_its_capture(seed: int) -> N
 @pytest.mark.parametrize(
     "value, reason",
     [
-        ({}, "sets or lists"),
-        ({b"f": 1}, "sets or lists"),
-        ({b"f": b"v", b"g": None}, "sets or lists"),
+        ({}, "lists or sorted sets"),
+        ({b"f": 1}, "lists or sorted sets"),
+        ({b"f": b"v", b"g": None}, "lists or sorted sets"),
         ({1: b"v"}, "undecodable"),
     ],
     ids=["empty", "value not bytes", "hash and set mixed", "field not bytes"],
@@ -174,7 +183,7 @@ def test_a_format_2_snapshot_may_hold_no_hash() -> None:
     call(store, "HSET", "h", "f", "v")
     fields = msgpack.unpackb(store.snapshot())
     fields["format"] = "ranet.kv/2"
-    with pytest.raises(SnapshotFormatError, match="sets or lists"):
+    with pytest.raises(SnapshotFormatError, match="lists or sorted sets"):
         KVStore().restore(msgpack.packb(fields))
     call(store, "DEL", "h")
     call(store, "SET", "s", "v")

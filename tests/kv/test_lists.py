@@ -121,16 +121,14 @@ def test_a_snapshot_holds_the_lists_as_they_were_at_its_capture() -> None:
 
 
 @pytest.mark.parametrize(
-    "value, reason",
-    [([], "sets or lists"), ([b"a", 1], "sets or lists"), ([b"a", None], "sets or lists")],
-    ids=["empty", "element not bytes", "element nil"],
+    "value", [[], [b"a", 1], [b"a", None]], ids=["empty", "element not bytes", "element nil"]
 )
-def test_a_snapshot_with_a_malformed_list_is_refused(value: object, reason: str) -> None:
+def test_a_snapshot_with_a_malformed_list_is_refused(value: object) -> None:
     store = KVStore()
     call(store, "RPUSH", "l", "a")
     fields = msgpack.unpackb(store.snapshot())
     fields["data"] = [[[b"l", value]]]
-    with pytest.raises(SnapshotFormatError, match=reason):
+    with pytest.raises(SnapshotFormatError, match="lists or sorted sets"):
         KVStore().restore(msgpack.packb(fields))
 
 
@@ -139,7 +137,7 @@ def test_a_format_3_snapshot_may_hold_no_list_but_still_restores() -> None:
     call(store, "RPUSH", "l", "a")
     fields = msgpack.unpackb(store.snapshot())
     fields["format"] = "ranet.kv/3"
-    with pytest.raises(SnapshotFormatError, match="sets or lists"):
+    with pytest.raises(SnapshotFormatError, match="lists or sorted sets"):
         KVStore().restore(msgpack.packb(fields))
     call(store, "DEL", "l")
     call(store, "HSET", "h", "f", "v")

@@ -45,5 +45,5 @@ def test_nested_replies_read_back_with_hiredis(resp3: bool) -> None:
 
 
 def test_values_outside_the_reply_types_are_a_bug() -> None:
-    with pytest.raises(TypeError, match="no RESP encoding for float"):
-        encode_reply([1.5])
+    with pytest.raises(TypeError, match="no RESP encoding for complex"):
+        encode_reply([1j])

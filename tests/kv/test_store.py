@@ -191,10 +191,10 @@ def valid_fields() -> dict[str, Any]:
         lambda f: f.update(sessions=[[1, 1, 9_999, None]]),  # active after the clock
         lambda f: f.update(sessions=[[1, 1, 500, None], [2, 1, 400, None]]),  # out of order
         lambda f: f.update(sessions=[[1, 1, 400, None], [1, 2, 500, None]]),  # duplicate
-        lambda f: f.update(sessions=[[1, 1, 400, 1.5]]),
+        lambda f: f.update(sessions=[[1, 1, 400, True]]),
         lambda f: f.update(sessions=[[1, 1, 400, "text"]]),
         lambda f: f.update(sessions=[[1, 1, 400, ["+", 5]]]),
-        lambda f: f.update(sessions=[[1, 1, 400, ["*", [1, 2.5]]]]),
+        lambda f: f.update(sessions=[[1, 1, 400, ["*", [1, False]]]]),
         lambda f: f.update(sessions=[[1, 1, 400, ["*", 7]]]),
     ],
 )

@@ -37,6 +37,14 @@ def test_transactions_and_watch_across_leader_and_followers(tmp_path: Path) -> N
                 assert resp3.hgetall("h") == {b"x": b"6", b"y": b"2"}  # a RESP3 map
                 assert [nodes[n].hget("h", "y") for n in cluster.nodes] == [b"2"] * 3
 
+                with follower.pipeline() as pipe:  # scores and scored members cross it too
+                    pipe.zadd("z", {"a": 1.5, "b": 3}).zincrby("z", 1, "a")
+                    pipe.zrange("z", 0, -1, withscores=True).rpush("q", "x", "y").lpop("q", 2)
+                    assert pipe.execute() == [2, 2.5, [(b"a", 2.5), (b"b", 3.0)], 2, [b"x", b"y"]]
+                assert resp3.zrange("z", 0, -1, withscores=True) == [[b"a", 2.5], [b"b", 3.0]]
+                assert follower.zpopmin("z") == [(b"a", 2.5)]  # a write forwarded alone
+                assert [nodes[n].zscore("z", "b") for n in cluster.nodes] == [3.0] * 3
+
                 with follower.pipeline() as pipe:  # WATCH read on a follower
                     pipe.watch("a")
                     assert pipe.get("a") == b"2"

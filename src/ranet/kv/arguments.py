@@ -20,6 +20,9 @@ OVERFLOW = ErrorReply("ERR increment or decrement would overflow")
 WRONG_TYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 INVALID_CURSOR = ErrorReply("ERR invalid cursor")
 _UINT64_MAX = 2**64 - 1
+MAX_REPEATS = 1 << 24
+"""The most members SRANDMEMBER / ZRANDMEMBER with a negative count answer:
+Redis streams any count; ranet builds the reply in memory, on the node's loop."""
 
 
 def parse_int(text: bytes) -> int | None:
@@ -46,6 +49,15 @@ def arity_error(name: bytes | str) -> ErrorReply:
     if isinstance(name, bytes):
         name = text_of(name)
     return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")
+
+
+def check_repeats(count: int) -> ErrorReply | None:
+    """An error if a negative random-member ``count`` asks for more than ``MAX_REPEATS``."""
+    if -count > MAX_REPEATS:
+        return ErrorReply(
+            f"ERR value is out of range, a negative count may ask for at most {MAX_REPEATS} members"
+        )
+    return None
 
 
 def parse_cursor(text: bytes) -> int | None:

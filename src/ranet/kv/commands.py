@@ -19,8 +19,9 @@ never raises. A write handler is deterministic: it reads time only from
 ``keyspace.now_ms``, which comes from the log.
 
 A value is a string (bytes), a hash (``Hash``; the hash commands are in
-hashes.py), a set (``Set``; sets.py) or a list (``List``; lists.py). A
-string command given another type answers Redis's WRONGTYPE error (MGET
+hashes.py), a set (``Set``; sets.py), a list (``List``; lists.py) or a
+sorted set (``SortedSet``; sorted_sets.py, sorted_set_algebra.py). A string
+command given another type answers Redis's WRONGTYPE error (MGET
 answers null for it, as Redis does); commands on keys (DEL, EXPIRE, RENAME,
 ...) take any.
 """
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 
-from ranet.kv import hashes, lists, sets
+from ranet.kv import hashes, lists, sets, sorted_set_algebra, sorted_sets
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
@@ -49,7 +50,7 @@ from ranet.kv.arguments import (
     text_of,
 )
 from ranet.kv.glob import compile_pattern, match_tokens
-from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 
@@ -317,11 +318,11 @@ def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return deleted
 
 
-_TYPE_NAMES = {Hash: "hash", Set: "set", List: "list"}
+_TYPE_NAMES = {Hash: "hash", Set: "set", List: "list", SortedSet: "zset"}
 
 
 def _type(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """TYPE key: string, hash, set, list or none."""
+    """TYPE key: string, hash, set, list, zset or none."""
     return Status(_type_name(keyspace.get(argv[1])))
 
 
@@ -499,6 +500,8 @@ _keyspace_command = partial(_command, group="keyspace")
 _hash_command = partial(_command, group="hash")
 _set_command = partial(_command, group="set")
 _list_command = partial(_command, group="list")
+_zset_command = partial(_command, group="sortedset")
+_zrange = sorted_sets.zrange
 _connection_command = partial(_command, keys=_NO_KEYS, group="connection")
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -581,6 +584,66 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _list_command("lmove", 5, WRITE, lists.lmove, flags="denyoom", keys=(1, 2, 1)),
     _list_command("rpoplpush", 3, WRITE, lists.rpoplpush, flags="denyoom", keys=(1, 2, 1)),
     _list_command("lmpop", -4, WRITE, lists.lmpop, flags="movablekeys", keys=_NO_KEYS),
+    _zset_command("zadd", -4, WRITE, sorted_sets.zadd, flags="denyoom fast"),
+    _zset_command("zincrby", 4, WRITE, sorted_sets.zincrby, flags="denyoom fast"),
+    _zset_command("zrem", -3, WRITE, sorted_sets.zrem),
+    _zset_command("zcard", 2, READ, sorted_sets.zcard),
+    _zset_command("zscore", 3, READ, sorted_sets.zscore),
+    _zset_command("zmscore", -3, READ, sorted_sets.zmscore),
+    _zset_command("zrank", 3, READ, partial(sorted_sets.zrank, reverse=False)),
+    _zset_command("zrevrank", 3, READ, partial(sorted_sets.zrank, reverse=True)),
+    _zset_command("zcount", 4, READ, partial(sorted_sets.zcount, by="score")),
+    _zset_command("zlexcount", 4, READ, partial(sorted_sets.zcount, by="lex")),
+    _zset_command("zrange", -4, READ, _zrange, flags=""),
+    _zset_command(
+        "zrangestore", -5, WRITE, partial(_zrange, store=True), flags="denyoom", keys=(1, 2, 1)
+    ),
+    _zset_command("zrevrange", -4, READ, partial(_zrange, by="rank", reverse=True), flags=""),
+    _zset_command("zrangebyscore", -4, READ, partial(_zrange, by="score", reverse=False), flags=""),
+    _zset_command(
+        "zrevrangebyscore", -4, READ, partial(_zrange, by="score", reverse=True), flags=""
+    ),
+    _zset_command("zrangebylex", -4, READ, partial(_zrange, by="lex", reverse=False), flags=""),
+    _zset_command("zrevrangebylex", -4, READ, partial(_zrange, by="lex", reverse=True), flags=""),
+    *(
+        _zset_command(f"zremrangeby{by}", 4, WRITE, partial(sorted_sets.zremrange, by=by), flags="")
+        for by in ("rank", "score", "lex")
+    ),
+    _zset_command("zpopmin", -2, WRITE, partial(sorted_sets.zpop, highest=False)),
+    _zset_command("zpopmax", -2, WRITE, partial(sorted_sets.zpop, highest=True)),
+    _zset_command("zmpop", -4, WRITE, sorted_sets.zmpop, flags="movablekeys", keys=_NO_KEYS),
+    _zset_command("zrandmember", -2, READ, sorted_sets.zrandmember, flags=""),
+    _zset_command("zscan", -3, READ, sorted_sets.zscan, flags=""),
+    *(
+        _zset_command(
+            f"z{how}",
+            -3,
+            READ,
+            partial(sorted_set_algebra.combine, how=how),
+            flags="movablekeys",
+            keys=_NO_KEYS,
+        )
+        for how in ("union", "inter", "diff")
+    ),
+    *(
+        _zset_command(
+            f"z{how}store",
+            -4,
+            WRITE,
+            partial(sorted_set_algebra.combine, how=how, store=True),
+            flags="denyoom movablekeys",
+            keys=(1, 1, 1),
+        )
+        for how in ("union", "inter", "diff")
+    ),
+    _zset_command(
+        "zintercard",
+        -3,
+        READ,
+        partial(sorted_set_algebra.combine, how="inter", count=True),
+        flags="movablekeys",
+        keys=_NO_KEYS,
+    ),
     _keyspace_command("del", -2, WRITE, _del, flags="", keys=_ANY_KEYS),
     _keyspace_command("unlink", -2, WRITE, _del, keys=_ANY_KEYS),
     _keyspace_command(

@@ -1,8 +1,8 @@
 """The keys and values of the store, with deterministic expiry.
 
 Keys are bytes in a plain dict (``data``); a value is bytes (a string), a
-``Hash`` (fields to values, bytes both), a ``Set`` (of bytes) or a ``List``
-(a deque of bytes). A key may carry a
+``Hash`` (fields to values, bytes both), a ``Set`` (of bytes), a ``List``
+(a deque of bytes) or a ``SortedSet`` (members with scores). A key may carry a
 deadline, in unix milliseconds, in ``expires``. Time is never read from a
 clock here: ``now_ms`` is set by the store, from the timestamps the leader
 wrote into the log, so every replica expires the same keys at the same entry.
@@ -34,10 +34,10 @@ replicated state - derived from applied entries alone and carried in
 snapshots - so every replica decides the same. Counting costs a write about
 0.1-0.3 us on each node (a CRC-32 and a list item; docs/performance.md).
 
-Hashes, sets and lists are changed in place, but a snapshot serializes its
+Hashes, sets, lists and sorted sets are changed in place, but a snapshot serializes its
 copy of ``data`` on another thread later (store.py), and that copy holds the
-same objects. So a snapshot's capture bumps ``generation``, and a hash, set
-or list about to change is first copied if it was made in an older generation
+same objects. So a snapshot's capture bumps ``generation``, and such a
+value about to change is first copied if it was made in an older generation
 (``own``): copy-on-write, one copy per changed value per snapshot, nothing
 for strings.
 
@@ -61,6 +61,8 @@ from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from zlib import crc32
+
+from sortedcontainers import SortedList
 
 _COMPACT_SLACK = 1024  # stale heap entries tolerated beyond twice the live deadlines
 VERSION_SLOTS = 1 << 14
@@ -106,9 +108,52 @@ class List(deque[bytes]):
         self.generation = generation
 
 
-Value = bytes | Hash | Set | List
-Parts = Container | List  # the values changed in place (copy-on-write)
-P = TypeVar("P", Hash, Set, List)
+class SortedSet:
+    """A sorted set: members (bytes) with scores (floats, never NaN), in
+    Redis's order - by score, then by member, bytewise. ``scores`` maps each
+    member to its score; ``order`` holds the ``(score, member)`` pairs sorted,
+    so that a rank or a score is found in O(log n). ``generation`` as for
+    ``Container``."""
+
+    __slots__ = ("generation", "order", "scores")
+
+    def __init__(
+        self, items: Iterable[tuple[bytes, float]] | SortedSet = (), generation: int = 0
+    ) -> None:
+        if isinstance(items, SortedSet):
+            self.scores = items.scores.copy()
+            self.order = items.order.copy()
+        else:
+            self.scores = dict(items)
+            self.order = SortedList((score, member) for member, score in self.scores.items())
+        self.generation = generation
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __contains__(self, member: object) -> bool:
+        return member in self.scores
+
+    def add(self, member: bytes, score: float) -> None:
+        """Give ``member`` the ``score`` (a new member, or moved to its new place)."""
+        old = self.scores.get(member)
+        if old is not None:
+            self.order.remove((old, member))
+        self.scores[member] = score
+        self.order.add((score, member))
+
+    def discard(self, member: bytes) -> None:
+        """Remove ``member``, which is present."""
+        self.order.remove((self.scores.pop(member), member))
+
+    def rank(self, member: bytes) -> int:
+        """The 0-based position of the present ``member``, lowest score first."""
+        return self.order.bisect_left((self.scores[member], member))  # type: ignore[no-any-return]
+
+
+Value = bytes | Hash | Set | List | SortedSet
+Parts = Container | List | SortedSet  # the values changed in place (copy-on-write)
+P = TypeVar("P", Hash, Set, List, SortedSet)
 
 
 class Keyspace:
@@ -215,7 +260,7 @@ class Keyspace:
         return self.data.copy()
 
     def own(self, key: bytes) -> Any:
-        """The hash, set or list of ``key``, about to change: a copy if a
+        """The hash, set, list or sorted set of ``key``, about to change: a copy if a
         snapshot may still be reading it, and the change counted (a version,
         for WATCH)."""
         value = self.data[key]

@@ -1,8 +1,9 @@
 """The values a command answers with, as the Redis protocol types them.
 
 Plain Python values stand for most RESP types: ``int`` is an integer reply,
-``bytes`` a bulk string, ``None`` a null, ``list`` an array (of replies),
-``dict`` a map (HGETALL's; a flat array in RESP2).
+``float`` a double (a sorted set's score; a bulk string in RESP2), ``bytes``
+a bulk string, ``None`` a null, ``list`` an array (of replies), ``dict`` a
+map (HGETALL's; a flat array in RESP2).
 Two small classes cover the rest: ``Status`` ("+OK") and ``ErrorReply``
 ("-ERR ..."). The state machine returns these; the server encodes them.
 An ``ErrorReply`` is a normal answer (the command ran and failed), never an
@@ -43,8 +44,24 @@ class Members(list):  # type: ignore[type-arg]
     """The members of a set (SMEMBERS, SINTER, ...): a set in RESP3, an array in RESP2."""
 
 
+class Scored(list):  # type: ignore[type-arg]
+    """Members with their scores, ``[member, score]`` pairs (ZRANGE ...
+    WITHSCORES): an array of pairs in RESP3, one flat array in RESP2."""
+
+
 OK = Status("OK")
-Reply = Status | ErrorReply | int | bytes | None | list | dict  # items are Replies
+Reply = Status | ErrorReply | int | float | bytes | None | list | dict  # items are Replies
+_INFINITIES = {float("inf"): b"inf", float("-inf"): b"-inf"}
+
+
+def format_score(score: float) -> bytes:
+    """A score as Redis writes it: the shortest text that reads back as the
+    same double (as Redis 7.2; 7.0 writes 17 digits, ``1.1000000000000001``),
+    without a trailing ``.0``; ``inf`` and ``-inf``."""
+    if score in _INFINITIES:
+        return _INFINITIES[score]
+    text = repr(score)
+    return (text[:-2] if text.endswith(".0") else text).encode()
 
 
 def to_wire(reply: Reply) -> object:
@@ -54,7 +71,7 @@ def to_wire(reply: Reply) -> object:
     if isinstance(reply, ErrorReply):
         return ["-", reply.message]
     if isinstance(reply, list):
-        return ["~" if type(reply) is Members else "*", [to_wire(item) for item in reply]]
+        return [_LIST_TAGS.get(type(reply), "*"), [to_wire(item) for item in reply]]
     if isinstance(reply, dict):
         return ["%", [[to_wire(key), to_wire(value)] for key, value in reply.items()]]
     return reply
@@ -71,5 +88,9 @@ def from_wire(value: object) -> Reply:
         if tag == "%":
             return {from_wire(key): from_wire(value) for key, value in body}
         items = [from_wire(item) for item in body]
-        return Members(items) if tag == "~" else items
+        return _LIST_KINDS[tag](items)
     return value  # type: ignore[return-value]
+
+
+_LIST_TAGS = {Members: "~", Scored: "z"}
+_LIST_KINDS = {"*": list, "~": Members, "z": Scored}

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 from ranet.errors import ConfigurationError, RespProtocolError
 from ranet.kv.arguments import parse_int
-from ranet.kv.reply import OK, ErrorReply, Members, Reply, Status
+from ranet.kv.reply import OK, ErrorReply, Members, Reply, Scored, Status, format_score
 
 Encodable = Reply | dict  # a dict is a RESP3 map (a flat array in RESP2), e.g. HELLO's reply
 
@@ -365,8 +365,9 @@ def split_inline(line: bytes) -> list[bytes]:
 def encode_reply(reply: Encodable, resp3: bool = False) -> bytes:
     """The RESP bytes of one reply: RESP2, or RESP3 after ``HELLO 3``.
 
-    The two differ, for our replies, in the null (``$-1`` / ``_``) and the
-    map (a flat array / ``%``).
+    The two differ, for our replies, in the null (``$-1`` / ``_``), the
+    map (a flat array / ``%``), the set (an array / ``~``), the score (a
+    bulk string / a double) and scored members (one flat array / pairs).
     """
     kind = type(reply)
     if kind is bytes:
@@ -391,7 +392,12 @@ def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
         out.append(b"+%b\r\n" % _one_line(reply.text))
     elif isinstance(reply, ErrorReply):
         out.append(b"-%b\r\n" % _one_line(reply.message))
+    elif isinstance(reply, float):
+        score = format_score(reply)
+        out.append(b",%b\r\n" % score if resp3 else b"$%d\r\n%b\r\n" % (len(score), score))
     elif isinstance(reply, list):
+        if type(reply) is Scored and not resp3:  # RESP2: member, score, member, score ...
+            reply = [part for pair in reply for part in pair]
         kind = b"~" if resp3 and type(reply) is Members else b"*"
         out.append(b"%b%d\r\n" % (kind, len(reply)))
         for item in reply:

@@ -22,6 +22,7 @@ from itertools import islice
 from ranet.kv.arguments import (
     INVALID_CURSOR,
     NOT_AN_INTEGER,
+    check_repeats,
     of_type,
     parse_cursor,
     parse_int,
@@ -137,7 +138,9 @@ def srandmember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if count is None:
         return _random.choice(pool) if pool else None
     if count < 0:
-        return [_random.choice(pool) for _ in range(-count)] if pool else []
+        return check_repeats(count) or (
+            [_random.choice(pool) for _ in range(-count)] if pool else []
+        )
     return _random.sample(pool, min(count, len(pool)))
 
 

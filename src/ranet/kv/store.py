@@ -29,6 +29,7 @@ Invariants:
 
 from __future__ import annotations
 
+import math
 import sys
 from array import array
 from collections.abc import Callable, Sequence
@@ -40,12 +41,12 @@ import msgpack
 from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv.commands import READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
-from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, Value
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet, Value
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 
 SNAPSHOT_FORMAT = "ranet.kv/4"
-_V3_FORMAT = "ranet.kv/3"  # before lists
+_V3_FORMAT = "ranet.kv/3"  # before lists and sorted sets
 _V2_FORMAT = "ranet.kv/2"  # before hashes and sets: every value a string
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
@@ -240,7 +241,7 @@ def _little_endian(versions: array[int]) -> array[int]:
 def _serialize(header: dict[str, object], data: dict[bytes, Value]) -> list[bytes]:
     """The snapshot as one msgpack map, its key space packed chunk by chunk:
     the parts, which concatenated are the snapshot (never joined here)."""
-    packer = msgpack.Packer(default=list)  # a List (a deque) packs as an array
+    packer = msgpack.Packer(default=_packable)
     parts = [packer.pack_map_header(len(header) + 1)]
     for name, value in header.items():
         parts += (packer.pack(name), packer.pack(value))
@@ -250,6 +251,16 @@ def _serialize(header: dict[str, object], data: dict[bytes, Value]) -> list[byte
     while chunk := list(islice(items, SNAPSHOT_CHUNK)):
         parts.append(packer.pack(chunk))
     return parts
+
+
+def _packable(value: object) -> object:
+    """What msgpack packs for a value it does not know: a list (a deque) as
+    an array, a sorted set as its map of members to scores."""
+    if isinstance(value, SortedSet):
+        return value.scores
+    if isinstance(value, List):
+        return list(value)
+    raise TypeError(f"a key-value snapshot cannot hold {type(value).__name__}")
 
 
 def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session]]]:
@@ -281,15 +292,13 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
                 and type(pair[1]) in kinds and _is_value(pair[1])
                 for pair in chunk
             ),
-            "data holds something other than [key, value] pairs of strings, hashes, sets or lists",
+            "data holds something other than [key, value] pairs of strings, hashes, sets, "
+            "lists or sorted sets",
         )  # fmt: skip
         values.update(chunk)
     for key in [key for key, value in values.items() if type(value) is not bytes]:
         parts = values[key]
-        if type(parts) is list:
-            values[key] = List(parts)
-        else:
-            values[key] = Set(parts) if None in parts.values() else Hash(parts)
+        values[key] = _value_of(parts)
     _require(
         isinstance(expires, dict)
         and all(k in values and type(d) is int and d > clock_ms for k, d in expires.items()),
@@ -301,14 +310,21 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
 
 _VALUE_KINDS = {  # the msgpack types a value may have, by snapshot format
     SNAPSHOT_FORMAT: (bytes, dict, list),
-    _V3_FORMAT: (bytes, dict),  # hashes and sets came with format 3, lists with 4
+    _V3_FORMAT: (bytes, dict),  # hashes and sets came with format 3, lists and sorted sets with 4
+}
+_MAP_KINDS = {  # a map value's kind, by the type of its values
+    bytes: Hash,
+    type(None): Set.of,
+    float: lambda scores: SortedSet(scores.items()),
 }
 
 
 def _is_value(value: bytes | dict[object, object] | list[object]) -> bool:
     """A value as a snapshot holds it: a string; a hash, a non-empty map of
     byte strings to byte strings; a set, a non-empty map of byte strings (its
-    members) to nil; or a list, a non-empty array of byte strings."""
+    members) to nil; a sorted set, a non-empty map of byte strings (its
+    members) to scores, floats never NaN; or a list, a non-empty array of
+    byte strings."""
     if type(value) is bytes:
         return True
     if not value or not all(type(part) is bytes for part in value):
@@ -316,7 +332,17 @@ def _is_value(value: bytes | dict[object, object] | list[object]) -> bool:
     if type(value) is list:
         return True
     kinds = {type(item) for item in value.values()}  # type: ignore[union-attr]
+    if kinds == {float}:
+        return not any(math.isnan(score) for score in value.values())  # type: ignore[union-attr]
     return kinds == {bytes} or kinds == {type(None)}
+
+
+def _value_of(parts: dict[bytes, object] | list[bytes]) -> Value:
+    """The value a checked snapshot's array or map stands for."""
+    if type(parts) is list:
+        return List(parts)
+    assert isinstance(parts, dict)
+    return _MAP_KINDS[type(next(iter(parts.values())))](parts)  # type: ignore[no-any-return]
 
 
 def _parse_versions(stored: object) -> list[int]:
@@ -366,7 +392,7 @@ def _is_reply(value: object) -> bool:
         return isinstance(value.text, str)
     if isinstance(value, ErrorReply):
         return isinstance(value.message, str)
-    return value is None or type(value) in (int, bytes)
+    return value is None or type(value) in (int, float, bytes)
 
 
 def _require(condition: bool, reason: str) -> None:
