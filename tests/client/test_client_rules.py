@@ -242,3 +242,33 @@ def test_execute_refuses_commands_that_keep_state_on_the_shared_connection(name:
         assert node.requests == []
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("command", [["BLPOP", "q", "0"], ["bzpopmin", "z", "1"]])
+def test_execute_refuses_blocking_pops_which_would_hold_the_shared_connection(
+    command: list[str],
+) -> None:
+    async def scenario() -> None:
+        async with fake_nodes([]) as [node], AsyncClient([node.address]) as client:
+            with pytest.raises(ValueError, match="blocking pops"):
+                await client.execute(*command)
+        assert node.requests == []
+
+    asyncio.run(scenario())
+
+
+def test_a_transaction_with_a_blocking_pop_is_a_write_not_retried_once_sent() -> None:
+    """Inside MULTI a blocking pop takes at once: it changes state, so the
+    transaction is never sent twice (it could take two elements)."""
+
+    async def scenario() -> None:
+        async with (
+            fake_nodes([HANG_UP]) as [node],
+            AsyncClient([node.address], retry=FAST) as client,
+        ):
+            with pytest.raises(Unavailable) as raised:
+                await client.transaction(("BLPOP", "q", "0"))
+            assert raised.value.maybe_applied
+        assert node.requests == [[b"MULTI"], [b"BLPOP", b"q", b"0"], [b"EXEC"]]
+
+    asyncio.run(scenario())

@@ -49,8 +49,9 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert kv("--timeout", "0", "GET", "k") == 2
     assert kv("--endpoints", " , ", "GET", "k") == 2
     assert kv("multi") == 2  # a transaction needs one connection for several commands
+    assert kv("BLPOP", "q", "0") == 2  # a blocking pop: no traceback, a clear refusal
     err = capsys.readouterr().err
-    assert err.count("ranet kv: error:") == 3 and "use redis-cli" in err
+    assert err.count("ranet kv: error:") == 4 and err.count("use redis-cli") == 2
 
 
 def test_no_reachable_node_exits_3_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,6 +74,9 @@ class FakeBackend:
     largest_read: int = 0  # the most reads in one call
     largest_write: int = 0  # the most writes in one call
     max_in_flight: int = 0
+    watchers: list[tuple[list[bytes], list[int], asyncio.Future[None]]] = field(
+        default_factory=list
+    )
     raft: dict[str, Any] = field(
         default_factory=lambda: {
             "node_id": 1,
@@ -124,10 +127,28 @@ class FakeBackend:
                 await asyncio.Event().wait()
             if self.write_gate is not None:
                 await self.write_gate.wait()
-            return await self._call(lambda: self.store.apply(entry), self.write_delay)
+            reply = await self._call(lambda: self.store.apply(entry), self.write_delay)
         except asyncio.CancelledError:
             self.cancelled_writes += 1
             raise
+        self._wake_watchers()
+        return reply
+
+    def changed(self, keys: list[bytes], versions: list[int]) -> asyncio.Future[None]:
+        """Like ``NodeBackend.changed``: done once ``keys``' versions move."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.watchers.append((keys, versions, waiter))
+        self._wake_watchers()
+        return waiter
+
+    def _wake_watchers(self) -> None:
+        waiting = []
+        for keys, versions, waiter in self.watchers:
+            if not waiter.done() and self.store.versions(keys) != versions:
+                waiter.set_result(None)
+            if not waiter.done():
+                waiting.append((keys, versions, waiter))
+        self.watchers = waiting
 
     async def membership(self, argv: list[bytes]) -> Reply:
         self.membership_requests.append(argv)

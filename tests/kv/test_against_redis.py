@@ -580,6 +580,45 @@ RENAME u1 moved
 ZRANGE moved 0 -1 WITHSCORES
 SET moved plain
 TYPE moved
+RPUSH bq a b c d e
+BLPOP bq 0
+BRPOP nothing bq 0
+BLPOP nothing 0.01
+BLPOP bq x
+BLPOP bq -1
+BLPOP moved 0
+BLMOVE bq bdst LEFT RIGHT 0
+BLMOVE bq bdst UP RIGHT 0
+BLMOVE bq bdst LEFT RIGHT x
+BLMOVE nothing bdst LEFT RIGHT 0.01
+BRPOPLPUSH bq bdst 0
+BRPOPLPUSH nothing bdst 0.01
+BRPOPLPUSH bq bdst -1
+LRANGE bdst 0 -1
+RPUSH bq f g
+BLMPOP 0 2 nothing bq LEFT COUNT 2
+BLMPOP 0.01 1 nothing LEFT
+BLMPOP 0 0 bq LEFT
+BLMPOP x 1 bq LEFT
+BLMPOP 0 1 bq MIDDLE
+BLMPOP 0 1 bq LEFT COUNT 0
+ZADD bz 1 a 2 b 3 c 4 d
+BZPOPMIN bz 0
+BZPOPMAX nozset bz 0
+BZPOPMIN nozset 0.01
+BZPOPMIN bz x
+BZPOPMIN moved 0
+BZMPOP 0 1 bz MAX COUNT 5
+BZMPOP 0.01 1 nozset MIN
+BZMPOP 0 0 bz MIN
+BZMPOP 0 1 bz SIDEWAYS
+EXISTS bz
+MULTI
+BLPOP nothing 0
+RPUSH bq2 x
+BRPOP bq2 0
+BZPOPMIN nozset 0
+EXEC
 """
 
 

@@ -15,11 +15,11 @@ import pytest
 import redis
 
 from ranet.errors import SnapshotFormatError
-from ranet.kv.arguments import MAX_REPEATS, WRONG_TYPE
+from ranet.kv.arguments import MAX_REPEATS, WRONG_TYPE, parse_double
 from ranet.kv.keyspace import SortedSet
 from ranet.kv.reply import Scored, Status, format_score, from_wire, to_wire
 from ranet.kv.resp import encode_reply
-from ranet.kv.sorted_sets import parse_range, parse_score, select
+from ranet.kv.sorted_sets import parse_range, select
 from ranet.kv.store import KVStore
 from tests.kv.store_fixtures import call, moves_version
 
@@ -38,7 +38,7 @@ WRONG_TYPES = [
      (b"-Infinity", -math.inf), (b"inf", math.inf), (b"1e-310", 1e-310), (b"0", 0.0)],
 )  # fmt: skip
 def test_a_score_reads_as_redis_reads_a_double(text: bytes, score: float) -> None:
-    assert parse_score(text) == score
+    assert parse_double(text) == score
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_a_score_reads_as_redis_reads_a_double(text: bytes, score: float) -> Non
     ],
 )
 def test_what_is_no_double_is_refused(text: bytes) -> None:
-    assert parse_score(text) is None
+    assert parse_double(text) is None
 
 
 @pytest.mark.parametrize(

@@ -388,3 +388,31 @@ def test_transfer_returns_once_the_chosen_node_leads(tmp_path: Path) -> None:
                 await leader.transfer_leadership()
 
     run(scenario())
+
+
+def test_applied_beyond_waits_for_the_next_entry_and_fails_when_the_node_stops(
+    tmp_path: Path,
+) -> None:
+    """What a blocking command's wake-up waits on (kv/blocking.py): done at
+    once for an index already passed, else on the next applied entry, on a
+    follower too; failed, not left hanging, when the node stops."""
+
+    async def scenario() -> None:
+        nodes = make_nodes(tmp_path, local_peers(), 2.0)
+        async with running(nodes):
+            leader, follower = await leader_and_follower(nodes)
+            await leader.propose(b"first")
+            await follower.read_barrier()
+            applied = follower.applied_index
+            assert follower.applied_beyond(applied - 1).result() == applied
+            waiting = follower.applied_beyond(applied)
+            await asyncio.sleep(0.2)  # heartbeats alone apply nothing
+            assert not waiting.done()
+            await leader.propose(b"second")
+            assert await asyncio.wait_for(waiting, 10) == applied + 1
+            left_waiting = follower.applied_beyond(follower.applied_index)
+            await follower.stop()
+            with pytest.raises(ShuttingDown):
+                left_waiting.result()
+
+    run(scenario())

@@ -65,7 +65,7 @@ import hiredis
 from ranet.client.connection import Connection
 from ranet.client.retry import RetryPolicy
 from ranet.errors import CommandError, Unavailable
-from ranet.kv.commands import WRITE, lookup
+from ranet.kv.commands import BLOCKING, WRITE, lookup
 
 Arg = bytes | str | int
 """A command argument: bytes as they are, str as UTF-8, int in decimal."""
@@ -90,9 +90,15 @@ def to_bytes(arg: Arg) -> bytes:
 
 
 def is_write(argv: Sequence[bytes]) -> bool:
-    """Whether the command changes state (goes through the log), by ranet's command table."""
+    """Whether the command changes state (goes through the log), by ranet's
+    command table: a write, or a blocking pop (inside a transaction)."""
     spec = lookup(argv[0])
-    return spec is not None and spec.kind is WRITE
+    return spec is not None and (spec.kind is WRITE or spec.kind is BLOCKING)
+
+
+def is_blocking(argv: Sequence[bytes]) -> bool:
+    spec = lookup(argv[0])
+    return spec is not None and spec.kind is BLOCKING
 
 
 class AsyncClient:
@@ -191,6 +197,11 @@ class AsyncClient:
             raise ValueError(
                 f"{command[0].decode(errors='replace')} keeps state on a connection, which this "
                 "client shares between calls: use transaction(), or redis-py for WATCH"
+            )
+        if is_blocking(command):
+            raise ValueError(
+                f"{command[0].decode(errors='replace')} would hold the connection this client "
+                "shares between calls: use redis-py, a connection of its own, for blocking pops"
             )
         if not is_write(command):
             return await self._attempt_until_served([command], write=False, retry_sent=True)

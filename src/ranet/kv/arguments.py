@@ -3,6 +3,8 @@ options, and the common error replies."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import TypeVar
 
 from ranet.kv.keyspace import Keyspace
@@ -38,6 +40,36 @@ def parse_int(text: bytes) -> int | None:
         return None
     value = int(text)
     return value if INT64_MIN <= value <= INT64_MAX else None
+
+
+_DOUBLE_TEXT = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity)", re.I)
+_MAX_TIMEOUT_S = INT64_MAX / 1000
+
+
+def parse_double(text: bytes) -> float | None:
+    """The double ``text`` spells (decimal, exponent, ``inf``), or ``None``
+    for anything else: NaN, and, as Redis's ``strtod`` check, a number too
+    large for a double or too small to be told from zero."""
+    if not _DOUBLE_TEXT.fullmatch(text):
+        return None
+    value = float(text)
+    if math.isinf(value) and b"n" not in text.lower():  # 1e400: not "inf"
+        return None
+    if value == 0 and any(digit in b"123456789" for digit in text.lower().partition(b"e")[0]):
+        return None  # 1e-400
+    return value
+
+
+def parse_timeout(text: bytes) -> float | ErrorReply:
+    """A blocking command's timeout in seconds (0: none), as Redis checks it."""
+    seconds = parse_double(text)
+    if seconds is None:
+        return ErrorReply("ERR timeout is not a float or out of range")
+    if seconds > _MAX_TIMEOUT_S:
+        return ErrorReply("ERR timeout is out of range")
+    if seconds < 0:
+        return ErrorReply("ERR timeout is negative")
+    return seconds
 
 
 def text_of(arg: bytes) -> str:

@@ -55,6 +55,13 @@ class Backend(Protocol):
         """WATCH: the versions of ``keys`` (``keyspace.py``), read as a read is."""
         ...
 
+    def changed(self, keys: list[bytes], versions: list[int]) -> Awaitable[None]:
+        """Done once the local replica's versions of ``keys`` are no longer
+        ``versions`` (read with ``versions(keys, stale=True)``): a blocking
+        command's wake-up (blocking.py). Cancelled by the caller when it
+        stops waiting."""
+        ...
+
     async def transfer_leadership(self, target: int | None) -> Reply:
         """Hand leadership on (thesis §3.10); the new leader's id, or an error
         reply (not the leader, unknown node, no handoff within the timeout)."""

@@ -23,7 +23,7 @@ import sys
 import hiredis
 
 from ranet.client import AsyncClient, RetryPolicy
-from ranet.client.async_client import CONNECTION_STATE
+from ranet.client.async_client import CONNECTION_STATE, is_blocking
 from ranet.client.tool_options import ToolConnection, add_connection_options, connection_from
 from ranet.errors import AuthenticationError, CommandError, ConfigurationError, Unavailable
 from ranet.kv.commands import READ, lookup
@@ -88,6 +88,13 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"ranet kv: error: {args.command} needs the commands that follow it on the same "
             "connection, and ranet kv sends one command; use redis-cli",
+            file=sys.stderr,
+        )
+        return 2
+    if is_blocking(argv):
+        print(
+            f"ranet kv: error: {args.command} waits for something to take; use redis-cli "
+            "(ranet kv sends one command, retried within --timeout)",
             file=sys.stderr,
         )
         return 2

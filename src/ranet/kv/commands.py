@@ -10,7 +10,11 @@ the function implementing it:
   after a linearizable barrier (ReadIndex, thesis §6.4);
 - ``Kind.CONNECTION`` concerns the client's connection (PING, SELECT, ...):
   the server answers it and it has no handler here. ``command_reply`` answers
-  COMMAND from this table.
+  COMMAND from this table;
+- ``Kind.BLOCKING`` is a write that waits for something to take (BLPOP,
+  BZPOPMIN, ...): the server waits (blocking.py) and then sends it through
+  the log, where it is applied - and run inside MULTI - as its non-blocking
+  form, its handler here.
 
 Rules of the handlers: a handler is ``handler(keyspace, argv) -> Reply`` with
 an ``argv`` whose arity was already checked (``resolve`` does it). It answers
@@ -58,6 +62,7 @@ class Kind(Enum):
     WRITE = "write"
     READ = "read"
     CONNECTION = "connection"
+    BLOCKING = "blocking"
 
 
 Handler = Callable[[Keyspace, list[bytes]], Reply]
@@ -471,9 +476,9 @@ def _note(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return OK
 
 
-WRITE, READ, CONNECTION = Kind.WRITE, Kind.READ, Kind.CONNECTION
-_KIND_FLAG = {WRITE: "write", READ: "readonly", CONNECTION: None}
-_KIND_CATEGORY = {WRITE: "@write", READ: "@read", CONNECTION: None}
+WRITE, READ, CONNECTION, BLOCKING = Kind.WRITE, Kind.READ, Kind.CONNECTION, Kind.BLOCKING
+_KIND_FLAG = {WRITE: "write", READ: "readonly", CONNECTION: None, BLOCKING: "write"}
+_KIND_CATEGORY = {WRITE: "@write", READ: "@read", CONNECTION: None, BLOCKING: "@write"}
 
 
 def _command(
@@ -490,7 +495,8 @@ def _command(
     extra = flags.split()
     all_flags = tuple(f for f in (_KIND_FLAG[kind], *extra) if f)
     speed = "@fast" if "fast" in extra else "@slow"
-    categories = tuple(c for c in (_KIND_CATEGORY[kind], f"@{group}", speed) if c)
+    blocking = "@blocking" if kind is BLOCKING else None
+    categories = tuple(c for c in (_KIND_CATEGORY[kind], f"@{group}", speed, blocking) if c)
     return CommandSpec(name, arity, kind, handler, all_flags, *keys, categories)
 
 
@@ -584,6 +590,29 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _list_command("lmove", 5, WRITE, lists.lmove, flags="denyoom", keys=(1, 2, 1)),
     _list_command("rpoplpush", 3, WRITE, lists.rpoplpush, flags="denyoom", keys=(1, 2, 1)),
     _list_command("lmpop", -4, WRITE, lists.lmpop, flags="movablekeys", keys=_NO_KEYS),
+    _list_command(
+        "blpop",
+        -3,
+        BLOCKING,
+        partial(lists.blocking_pop, head=True),
+        flags="blocking",
+        keys=(1, -2, 1),
+    ),
+    _list_command(
+        "brpop",
+        -3,
+        BLOCKING,
+        partial(lists.blocking_pop, head=False),
+        flags="blocking",
+        keys=(1, -2, 1),
+    ),
+    _list_command("blmove", 6, BLOCKING, lists.blmove, flags="denyoom blocking", keys=(1, 2, 1)),
+    _list_command(
+        "brpoplpush", 4, BLOCKING, lists.brpoplpush, flags="denyoom blocking", keys=(1, 2, 1)
+    ),
+    _list_command(
+        "blmpop", -5, BLOCKING, lists.blmpop, flags="blocking movablekeys", keys=_NO_KEYS
+    ),
     _zset_command("zadd", -4, WRITE, sorted_sets.zadd, flags="denyoom fast"),
     _zset_command("zincrby", 4, WRITE, sorted_sets.zincrby, flags="denyoom fast"),
     _zset_command("zrem", -3, WRITE, sorted_sets.zrem),
@@ -612,6 +641,20 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _zset_command("zpopmin", -2, WRITE, partial(sorted_sets.zpop, highest=False)),
     _zset_command("zpopmax", -2, WRITE, partial(sorted_sets.zpop, highest=True)),
     _zset_command("zmpop", -4, WRITE, sorted_sets.zmpop, flags="movablekeys", keys=_NO_KEYS),
+    *(
+        _zset_command(
+            f"bzpop{end}",
+            -3,
+            BLOCKING,
+            partial(sorted_sets.blocking_zpop, highest=end == "max"),
+            flags="blocking fast",
+            keys=(1, -2, 1),
+        )
+        for end in ("min", "max")
+    ),
+    _zset_command(
+        "bzmpop", -5, BLOCKING, sorted_sets.bzmpop, flags="blocking movablekeys", keys=_NO_KEYS
+    ),
     _zset_command("zrandmember", -2, READ, sorted_sets.zrandmember, flags=""),
     _zset_command("zscan", -3, READ, sorted_sets.zscan, flags=""),
     *(

@@ -8,10 +8,9 @@ WRONGTYPE for a key of another type, no empty list (the last element taken
 takes the key), changes through ``Keyspace.own`` (copy-on-write for
 snapshots, a version for WATCH) and none for a command that changes nothing.
 
-Blocking commands (BLPOP, BRPOP, BLMOVE, BLMPOP, BRPOPLPUSH) are not built:
-a client waiting on a replicated list needs the server to park its request
-and retry it on every node's apply, which ranet does not do (README, "Status
-and limits").
+The blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) wait in
+the server (blocking.py); the handlers here are what they do once applied,
+or inside MULTI: their non-blocking form, null if there is nothing to take.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from ranet.kv.arguments import (
     arity_error,
     of_type,
     parse_int,
+    parse_timeout,
 )
 from ranet.kv.keyspace import Keyspace, List
 from ranet.kv.reply import OK, ErrorReply, Reply
@@ -368,3 +368,46 @@ def lmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         if elements is not None:
             return [key, _take(keyspace, key, elements, count, head)]
     return None
+
+
+# --- blocking commands, applied ------------------------------------------------
+
+
+def blocking_pop(keyspace: Keyspace, argv: list[bytes], *, head: bool) -> Reply:
+    """BLPOP / BRPOP key [key ...] timeout, applied: ``[key, element]`` from
+    the first non-empty list, or null."""
+    timeout = parse_timeout(argv[-1])
+    if isinstance(timeout, ErrorReply):
+        return timeout
+    for key in argv[1:-1]:
+        elements = _list(keyspace, key)
+        if isinstance(elements, ErrorReply):
+            return elements
+        if elements is not None:
+            return [key, _take(keyspace, key, elements, 1, head)[0]]
+    return None
+
+
+def blmove(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout, applied: LMOVE."""
+    from_head, to_head = _end(argv[3]), _end(argv[4])
+    if isinstance(from_head, ErrorReply):
+        return from_head
+    if isinstance(to_head, ErrorReply):
+        return to_head
+    timeout = parse_timeout(argv[5])
+    if isinstance(timeout, ErrorReply):
+        return timeout
+    return _move(keyspace, argv[1], argv[2], from_head, to_head)
+
+
+def brpoplpush(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """BRPOPLPUSH source destination timeout, applied: RPOPLPUSH."""
+    timeout = parse_timeout(argv[3])
+    return timeout if isinstance(timeout, ErrorReply) else rpoplpush(keyspace, argv[:3])
+
+
+def blmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count], applied: LMPOP."""
+    timeout = parse_timeout(argv[1])
+    return timeout if isinstance(timeout, ErrorReply) else lmpop(keyspace, [b"LMPOP", *argv[2:]])

@@ -81,6 +81,10 @@ class NodeBackend:
         self.store = store
         self._clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None  # the node's, once a read needs it
+        # Blocking commands' wake-ups (changed()): what each waits on, and the
+        # one future, shared by all, of the node's next applied entry.
+        self._watchers: list[tuple[list[bytes], list[int], asyncio.Future[None]]] = []
+        self._next_apply: asyncio.Future[int] | None = None
 
     def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Awaitable[Reply]:
         """Propose now and return the reply's future: no coroutine and no task per
@@ -110,6 +114,43 @@ class NodeBackend:
     def versions(self, keys: list[bytes], *, stale: bool) -> Awaitable[list[int]]:
         """WATCH: the keys' versions, read as linearizably as a GET unless ``stale``."""
         return self._after_barrier(lambda _: self.store.versions(keys), stale)
+
+    def changed(self, keys: list[bytes], versions: list[int]) -> Awaitable[None]:
+        """Done once the local store's versions of ``keys`` move from
+        ``versions``. Every waiter is checked after each entry the node
+        applies while anyone waits (one shared wait on the node, and a
+        CRC-32 per key per check); nothing is done while nobody waits."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        if self.store.versions(keys) != versions:
+            waiter.set_result(None)
+            return waiter
+        self._watchers.append((keys, versions, waiter))
+        if self._next_apply is None:
+            self._next_apply = self.node.applied_beyond(self.node.applied_index)
+            self._next_apply.add_done_callback(self._applied)
+        return waiter
+
+    def _applied(self, applied: asyncio.Future[int]) -> None:
+        """The node applied something (or stopped): wake the waiters whose
+        keys changed, and wait for the next entry if some are left."""
+        self._next_apply = None
+        error = None if applied.cancelled() else applied.exception()
+        waiting = []
+        for keys, versions, waiter in self._watchers:
+            if waiter.done():  # its client stopped waiting
+                continue
+            if error is not None:
+                waiter.set_exception(error)
+            elif self.store.versions(keys) != versions:
+                waiter.set_result(None)
+            else:
+                waiting.append((keys, versions, waiter))
+        self._watchers = waiting
+        if waiting:
+            self._next_apply = self.node.applied_beyond(self.node.applied_index)
+            self._next_apply.add_done_callback(self._applied)
 
     def read(self, argvs: Sequence[list[bytes]], *, stale: bool) -> Awaitable[list[Reply]]:
         """The replies' future: linearizable reads run on the store the moment

@@ -60,9 +60,11 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
-from ranet.kv.arguments import arity_error, parse_int
+from ranet.kv.arguments import arity_error, parse_int, parse_timeout
 from ranet.kv.backend import Backend
-from ranet.kv.commands import READ, WRITE, Kind, command_reply, resolve
+from ranet.kv.blocking import FORMS, wait_and_take
+from ranet.kv.commands import BLOCKING, READ, WRITE, CommandSpec, Kind, command_reply, resolve
+from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
@@ -112,7 +114,7 @@ def error_reply(error: Exception, kind: Kind | None) -> ErrorReply:
 
 def timeout_reply(kind: Kind | None, detail: str) -> ErrorReply:
     """A write that timed out may still be applied; a read that timed out changed nothing."""
-    if kind is WRITE:
+    if kind is WRITE or kind is BLOCKING:
         return ErrorReply(f"TIMEOUT the command's outcome is unknown: {detail}")
     return ErrorReply(f"TIMEOUT the read did not complete: {detail}")
 
@@ -333,6 +335,7 @@ class _Client(asyncio.Protocol):
         self._open_run: _Call | None = None  # the run in the last slot, which may grow
         self._in_flight: list[tuple[int, asyncio.Future[Any]]] = []  # (slot, its call)
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
+        self._blocked = False  # the group in flight is a blocking command's wait
         self._timer: asyncio.TimerHandle | None = None
         self._advance_scheduled = False
         self._lone: asyncio.Future[Any] | None = None  # the call of a lone command
@@ -374,6 +377,8 @@ class _Client(asyncio.Protocol):
         self._schedule_advance()
 
     def eof_received(self) -> bool:
+        if self._blocked:  # as Redis: a client gone while it waits to take is dropped
+            return False  # the transport closes; connection_lost cancels the wait
         self._eof = True  # answer what came before the half-close, then close
         self._schedule_advance()
         return True
@@ -521,8 +526,11 @@ class _Client(asyncio.Protocol):
             self._open_run = None
             return
         if result.kind is not None:
-            if self._group and self._group_kind not in (None, result.kind):
-                # Rule 2: the calls before it are made, and answered, first.
+            if self._group and (
+                self._group_kind not in (None, result.kind) or result.kind is BLOCKING
+            ):
+                # Rule 2: the calls before it are made, and answered, first (and a
+                # blocking command waits alone, as in Redis: nothing after it runs).
                 self._start_group()
             self._group_kind = result.kind
         self._group.append(slot)
@@ -552,7 +560,8 @@ class _Client(asyncio.Protocol):
 
     def _start_group(self) -> None:
         """Make the group's calls, in order, in this loop iteration (Rule 2)."""
-        group, self._group, self._group_kind = self._group, [], None
+        group, kind = self._group, self._group_kind
+        self._group, self._group_kind = [], None
         self._open_run = None
         self._generation += 1
         in_flight = self._in_flight
@@ -570,7 +579,9 @@ class _Client(asyncio.Protocol):
         self._in_flight[last][1].add_done_callback(
             partial(self._call_ended, self._generation, last)
         )
-        self._bound_by_timer(self._group_ended)
+        self._blocked = kind is BLOCKING
+        if not self._blocked:  # a blocking command ends at its own timeout
+            self._bound_by_timer(self._group_ended)
 
     def _call_ended(self, generation: int, position: int, _: asyncio.Future[Reply]) -> None:
         """Wait on the last call of the group not done yet. Calls mostly end in
@@ -593,6 +604,7 @@ class _Client(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._generation += 1
+        self._blocked = False
         slots = self._slots
         for slot, future in self._in_flight:
             call: _Call = slots[slot][0]
@@ -790,6 +802,21 @@ class _Client(asyncio.Protocol):
         """RAFT.MEMBER LIST | ADD id host:port | PROMOTE id | REMOVE id (thesis §4.1)."""
         return _Call(None, partial(self.server.backend.membership, argv[1:]))
 
+    def _block(self, argv: list[bytes]) -> Reply | _Call:
+        """A blocking command (blocking.py): its argument errors now - its
+        non-blocking form, run on an empty key space, finds them without
+        data - or a call that waits until it takes something or times out."""
+        spec = resolve(argv)
+        assert isinstance(spec, CommandSpec) and spec.handler is not None  # _execute resolved it
+        refused = spec.handler(Keyspace(), argv)
+        if refused is not None:
+            return refused
+        form = FORMS[spec.name]
+        timeout = parse_timeout(argv[form.timeout_at])
+        assert isinstance(timeout, float)  # checked by the handler
+        start = partial(wait_and_take, self.server.backend, argv, form.keys(argv), timeout)
+        return _Call(BLOCKING, start)
+
     def _raft_backup(self, argv: list[bytes]) -> _Call:
         """RAFT.BACKUP: a snapshot of the state holding every write completed
         before it, as a backup file's bytes (ranet/node/backup.py)."""
@@ -951,6 +978,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"raft.transfer": _Client._raft_transfer,
     b"raft.member": _Client._raft_member,
     b"raft.backup": _Client._raft_backup,
+    **{name.encode(): _Client._block for name in FORMS},
 }
 
 _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Reply]]] = {

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ranet.kv.arguments import SYNTAX_ERROR, WRONG_TYPE, parse_int
+from ranet.kv.arguments import SYNTAX_ERROR, WRONG_TYPE, parse_double, parse_int
 from ranet.kv.keyspace import Keyspace, Set, SortedSet
 from ranet.kv.reply import ErrorReply, Reply, Scored
-from ranet.kv.sorted_sets import parse_score, store_result
+from ranet.kv.sorted_sets import store_result
 
 _AGGREGATES: dict[bytes, Callable[[float, float], float]] = {
     b"SUM": lambda total, score: total + score,
@@ -91,7 +91,7 @@ def _options(
     while i < len(args):
         option, left = args[i].upper(), len(args) - i - 1
         if algebra and option == b"WEIGHTS" and left >= numkeys:
-            given = [parse_score(text) for text in args[i + 1 : i + 1 + numkeys]]
+            given = [parse_double(text) for text in args[i + 1 : i + 1 + numkeys]]
             if None in given:
                 return ErrorReply("ERR weight value is not a float")
             weights, i = given, i + 1 + numkeys  # type: ignore[assignment]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Iterable
 from itertools import islice
 from typing import Any, NamedTuple
@@ -33,7 +32,9 @@ from ranet.kv.arguments import (
     check_repeats,
     of_type,
     parse_cursor,
+    parse_double,
     parse_int,
+    parse_timeout,
     scan_options,
 )
 from ranet.kv.glob import compile_pattern, match_tokens
@@ -45,22 +46,7 @@ _NAN_RESULT = ErrorReply("ERR resulting score is not a number (NaN)")
 _NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
 _SCORE_RANGE = ErrorReply("ERR min or max is not a float")
 _LEX_RANGE = ErrorReply("ERR min or max not valid string range item")
-_FLOAT_TEXT = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity)", re.I)
 _random = random.Random()
-
-
-def parse_score(text: bytes) -> float | None:
-    """The double ``text`` spells (decimal, exponent, ``inf``), or ``None``
-    for anything else: NaN, and, as Redis's ``strtod`` check, a number too
-    large for a double or too small to be told from zero."""
-    if not _FLOAT_TEXT.fullmatch(text):
-        return None
-    value = float(text)
-    if math.isinf(value) and b"n" not in text.lower():  # 1e400: not "inf"
-        return None
-    if value == 0 and any(digit in b"123456789" for digit in text.lower().partition(b"e")[0]):
-        return None  # 1e-400
-    return value
 
 
 def sorted_set(keyspace: Keyspace, key: bytes) -> SortedSet | ErrorReply | None:
@@ -109,7 +95,7 @@ def zadd(keyspace: Keyspace, argv: list[bytes], *, increment: bool = False) -> R
         return ErrorReply("ERR GT, LT, and/or NX options at the same time are not compatible")
     if b"INCR" in flags and len(pairs) > 2:
         return ErrorReply("ERR INCR option supports a single increment-element pair")
-    scores = [parse_score(text) for text in pairs[::2]]
+    scores = [parse_double(text) for text in pairs[::2]]
     if None in scores:
         return NOT_A_FLOAT
     key = argv[1]
@@ -235,7 +221,7 @@ _ABOVE = _Above()
 def _score_bound(text: bytes) -> tuple[float, bool] | None:
     """A ZRANGEBYSCORE bound: ``(value, exclusive)``; ``(1.5`` excludes 1.5."""
     exclusive = text.startswith(b"(")
-    value = parse_score(text[1:] if exclusive else text)
+    value = parse_double(text[1:] if exclusive else text)
     return None if value is None else (value, exclusive)
 
 
@@ -476,6 +462,27 @@ def zmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         if members is not None:
             return [key, list(_pop(keyspace, key, members, count, where == b"MAX"))]
     return None
+
+
+def blocking_zpop(keyspace: Keyspace, argv: list[bytes], *, highest: bool) -> Reply:
+    """BZPOPMIN / BZPOPMAX key [key ...] timeout, applied (blocking.py):
+    ``[key, member, score]`` from the first non-empty sorted set, or null."""
+    timeout = parse_timeout(argv[-1])
+    if isinstance(timeout, ErrorReply):
+        return timeout
+    for key in argv[1:-1]:
+        members = sorted_set(keyspace, key)
+        if isinstance(members, ErrorReply):
+            return members
+        if members is not None:
+            return [key, *_pop(keyspace, key, members, 1, highest)[0]]
+    return None
+
+
+def bzmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count], applied: ZMPOP."""
+    timeout = parse_timeout(argv[1])
+    return timeout if isinstance(timeout, ErrorReply) else zmpop(keyspace, [b"ZMPOP", *argv[2:]])
 
 
 # --- reading at random and scanning ------------------------------------------

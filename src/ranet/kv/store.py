@@ -18,8 +18,9 @@ Invariants:
   expiry both read this clock and nothing else;
 - ``apply`` never raises on a bad entry: a malformed envelope is answered
   with an ``ErrorReply`` and changes nothing, not even the clock;
-- only WRITE commands are applied, only READ commands are read: a command of
-  the wrong kind is answered with an ``ErrorReply``. A transaction is the
+- only WRITE commands are applied (and BLOCKING ones, as their non-blocking
+  form), only READ commands are read: a command of the wrong kind is
+  answered with an ``ErrorReply``. A transaction is the
   exception: its reads run inside ``apply``, on the state its earlier
   commands left and at the log's time, so they are as deterministic as its
   writes;
@@ -39,7 +40,7 @@ from itertools import islice
 import msgpack
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
-from ranet.kv.commands import READ, WRITE, Kind, resolve
+from ranet.kv.commands import BLOCKING, READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
 from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet, Value
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
@@ -209,7 +210,9 @@ def _run(keyspace: Keyspace, argv: list[bytes], kind: Kind, refusal: str) -> Rep
         return spec
     handler = spec.handler
     if spec.kind is not kind or handler is None:
-        return ErrorReply(f"ERR '{spec.name}' is a {spec.kind.value} command, {refusal}")
+        if not (spec.kind is BLOCKING and kind is WRITE):  # applied: its non-blocking form
+            return ErrorReply(f"ERR '{spec.name}' is a {spec.kind.value} command, {refusal}")
+        assert handler is not None
     return handler(keyspace, argv)
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ranet.kv.commands import CONNECTION, WRITE, CommandSpec
+from ranet.kv.commands import CONNECTION, READ, CommandSpec
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 QUEUED = Status("QUEUED")
@@ -101,7 +101,7 @@ class TransactionState:
             self._doom()
             return ErrorReply(f"ERR the transaction is over its limit of {self.max_bytes} bytes")
         self.queued.append(argv)
-        self.writes = self.writes or spec.kind is WRITE
+        self.writes = self.writes or spec.kind is not READ  # a write, or a blocking one
         return QUEUED
 
     def _doom(self) -> None:

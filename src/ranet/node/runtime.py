@@ -483,6 +483,19 @@ class Node:
         index.add_done_callback(partial(self._read_index_known, barrier, then, limit))
         return barrier
 
+    def applied_beyond(self, index: int) -> asyncio.Future[int]:
+        """A future done once this node has applied an entry after ``index``,
+        holding the applied index then (at once if it has). It waits for new
+        entries however long they take - no time limit - and fails with
+        ``ShuttingDown`` when the node stops. A blocking command's wake-up
+        waits on it (kv/blocking.py)."""
+        applied: asyncio.Future[int] = self._loop_or_fail().create_future()
+        if self.applied_index > index:
+            applied.set_result(self.applied_index)
+        else:
+            heapq.heappush(self._apply_waiters, (index + 1, next(self._request_ids), applied, None))
+        return applied
+
     def _read_index_known(
         self,
         barrier: asyncio.Future[Any],
