@@ -24,7 +24,9 @@ shared, noisy machine slows every system alike, and reported as medians of
     batch), the same ``ranet bench`` load generator driving both.
 ``redis-benchmark``
     ``redis-benchmark`` against that redis-server and against a ranet
-    cluster's leader: SET and GET, ``-c 1`` and ``-c 50``, ``-P 1`` and ``-P 16``.
+    cluster's leader: SET and GET, ``-c 1`` and ``-c 50``, ``-P 1`` and ``-P 16``
+    (``--benchmark-tests lpush,zadd,...`` and ``--benchmark-clients`` choose
+    others: any ``redis-benchmark -t`` test).
 
 It installs what it needs itself: PySyncObj==0.3.17 into ``.bench-venv`` (a
 separate virtual environment, made with the standard ``venv`` and ``pip``),
@@ -76,12 +78,7 @@ RANET_SCENARIOS = [  # name, ranet bench options: the figures docs/performance.m
     ("64 writes, 4 conns", ["--concurrency", "64", "--connections", "4"]),
     ("64 reads, 4 conns", ["--concurrency", "64", "--connections", "4", "--read-ratio", "1"]),
 ]
-REDIS_BENCHMARK_CASES = [
-    (test, clients, pipeline)
-    for test in ("set", "get")
-    for clients in (1, 50)
-    for pipeline in (1, 16)
-]
+REDIS_BENCHMARK_PIPELINES = (1, 16)
 STARTUP_TIMEOUT_S = 30.0
 FAILED_RUNS: list[str] = []  # why each failed run failed, in order (``attempt``)
 # PySyncObj's configurations worth trying: batching off sends each command at
@@ -598,7 +595,13 @@ def section_redis_benchmark(args: argparse.Namespace) -> list[Row]:
             port = ranet_leader() if name == "ranet" else redis_port
             return attempt(redis_benchmark, port, test, clients, pipeline, n)
 
-        for test, clients, pipeline in REDIS_BENCHMARK_CASES:
+        cases = [
+            (test, clients, pipeline)
+            for test in args.benchmark_tests
+            for clients in args.benchmark_clients
+            for pipeline in REDIS_BENCHMARK_PIPELINES
+        ]
+        for test, clients, pipeline in cases:
             runs: dict[str, list[dict[str, Any]]] = {"ranet": [], "redis": []}
             requests: dict[str, int] = {}
             for name in runs:
@@ -735,6 +738,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="1,64",
         help="in-flight requests to compare, comma-separated (default 1,64)",
     )
+    parser.add_argument(
+        "--benchmark-tests",
+        default="set,get",
+        help="redis-benchmark -t tests, comma-separated (default set,get)",
+    )
+    parser.add_argument(
+        "--benchmark-clients",
+        default="1,50",
+        help="redis-benchmark -c values, comma-separated (default 1,50)",
+    )
     parser.add_argument("--value-size", type=int, default=16, help="bytes per value (default 16)")
     parser.add_argument("--keys", type=int, default=100_000, help="key space (default 100000)")
     parser.add_argument("--json", type=Path, help="write every figure here")
@@ -749,8 +762,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--runs must be at least 3 (figures are medians)")
     try:
         args.concurrency = [int(c) for c in args.concurrency.split(",")]
+        args.benchmark_clients = [int(c) for c in args.benchmark_clients.split(",")]
     except ValueError:
-        parser.error(f"--concurrency expects integers, got {args.concurrency!r}")
+        parser.error("--concurrency and --benchmark-clients expect integers")
+    args.benchmark_tests = [t.strip() for t in args.benchmark_tests.split(",") if t.strip()]
+    if not args.benchmark_tests:
+        parser.error("--benchmark-tests names no test")
     return args
 
 
