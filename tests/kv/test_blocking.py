@@ -157,3 +157,16 @@ def test_a_server_stopping_ends_its_waiting_clients() -> None:
     waiter.join(WAIT)
     assert not waiter.is_alive()
     assert len(result) == 1 and isinstance(result[0], redis.ConnectionError)
+
+
+def test_info_and_client_list_show_a_waiting_client() -> None:
+    with served() as server:
+        waiter, _ = in_background(lambda: client(server).blpop(["q"], timeout=0))
+        eventually(lambda: bool(server.call(lambda: server.backend.watchers)))
+        observer = client(server)
+        assert observer.info("clients")["blocked_clients"] == 1
+        flags = {entry["cmd"]: entry["flags"] for entry in observer.client_list()}
+        assert "b" in flags["blpop"]
+        observer.rpush("q", "x")
+        waiter.join(WAIT)
+        assert observer.info("clients")["blocked_clients"] == 0

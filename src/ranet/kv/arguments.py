@@ -55,8 +55,8 @@ def parse_double(text: bytes) -> float | None:
     value = float(text)
     if math.isinf(value) and b"n" not in text.lower():  # 1e400: not "inf"
         return None
-    if value == 0 and any(digit in b"123456789" for digit in text.lower().partition(b"e")[0]):
-        return None  # 1e-400
+    if value == 0 and text.lower().partition(b"e")[0].translate(None, b"+-.0"):
+        return None  # 1e-400: digits other than 0, read as 0
     return value
 
 

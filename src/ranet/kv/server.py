@@ -210,7 +210,9 @@ class RespServer:
         if everything or b"server" in wanted:
             texts.append(_info_section("Server", self._server_fields()))
         if everything or b"clients" in wanted:
-            texts.append(_info_section("Clients", {"connected_clients": len(self._clients)}))
+            blocked = sum(client.blocked for client in self._clients.values())
+            clients = {"connected_clients": len(self._clients), "blocked_clients": blocked}
+            texts.append(_info_section("Clients", clients))
         if everything or b"keyspace" in wanted:
             texts.append(_info_section("Keyspace", await self._keyspace_fields()))
         if everything or b"raft" in wanted:
@@ -932,9 +934,16 @@ class _Client(asyncio.Protocol):
             f"lib-name={_text(self.lib_name)} lib-ver={_text(self.lib_version)}"
         )
 
+    @property
+    def blocked(self) -> bool:
+        """Whether the client waits in a blocking command (blocking.py)."""
+        return self._blocked
+
     def _flags(self) -> str:
-        """CLIENT LIST's flags, as Redis spells them: r (READONLY), x (in MULTI)."""
+        """CLIENT LIST's flags, as Redis spells them: r (READONLY), x (in
+        MULTI), b (waiting in a blocking command)."""
         flags = ("r" if self.stale else "") + ("x" if self._transaction.open else "")
+        flags += "b" if self._blocked else ""
         return flags or "N"
 
     def _ranet_exec(self, argv: list[bytes]) -> Reply | _Call:

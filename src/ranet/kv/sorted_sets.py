@@ -81,6 +81,10 @@ def zadd(keyspace: Keyspace, argv: list[bytes], *, increment: bool = False) -> R
     how many members are new (with CH: new or changed); with INCR the new
     score, or null if a condition kept it from changing. ZINCRBY is ZADD
     with INCR (``increment``), parsed the same way, as Redis does."""
+    if len(argv) == 4 and not increment:  # ZADD key score member: the common form, first
+        score = parse_double(argv[2])
+        if score is not None:
+            return _add(keyspace, argv[1], argv[3], score)
     flags = {b"INCR"} if increment else set()
     first = 2
     while first < len(argv) and argv[first].upper() in _ZADD_FLAGS:
@@ -122,6 +126,17 @@ def zadd(keyspace: Keyspace, argv: list[bytes], *, increment: bool = False) -> R
     if b"INCR" in flags:
         return score
     return added + changed if b"CH" in flags else added
+
+
+def _add(keyspace: Keyspace, key: bytes, member: bytes, score: float) -> Reply:
+    """ZADD key score member, without options: 1 if ``member`` is new."""
+    members = sorted_set(keyspace, key)
+    if isinstance(members, ErrorReply):
+        return members
+    current = None if members is None else members.scores.get(member)
+    if current != score:
+        keyspace.changeable(key, SortedSet).add(member, score)
+    return int(current is None)
 
 
 def _new_score(current: float | None, given: float, flags: set[bytes]) -> float | ErrorReply | None:
