@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 QUEUE = "jobs"
 TIMEOUT = 3.0  # seconds a client waits for one reply (beyond BLPOP's own wait)
@@ -52,7 +54,11 @@ class Queue:
     def _client(self, node: int) -> redis.asyncio.Redis:
         host, port = self.addresses[node % len(self.addresses)]
         return redis.asyncio.Redis(
-            host=host, port=port, socket_timeout=TIMEOUT + WAIT, socket_connect_timeout=TIMEOUT
+            host=host,
+            port=port,
+            socket_timeout=TIMEOUT + WAIT,
+            socket_connect_timeout=TIMEOUT,
+            retry=Retry(NoBackoff(), 0),  # redis-py would resend a push it lost: one job twice
         )
 
     async def _produce(self, number: int, stop: asyncio.Event) -> None:

@@ -13,9 +13,13 @@ How a client waits (``wait_and_take``), on whichever node it is connected to:
    whether any of the keys exists there - both local and cheap, no log, no
    ReadIndex round;
 2. if one exists, send the command through the log: its reply is the answer,
-   unless another client took the element first (null), then back to 1;
-3. else wait until a local apply changes one of those versions
+   unless another client took the element first (null);
+3. wait until a local apply changes one of those versions
    (``Backend.changed``), or the client's timeout ends (null), then back to 1.
+   After a null take that change is the other client's take, which a
+   replica behind the leader may not have applied yet: waiting for it, not
+   trying again at once, keeps a lagging replica's clients from sending
+   take after take that finds nothing.
 
 Reading the versions before the keys means no change is missed: a change
 after the read of the versions shows as a changed version at step 3. A
@@ -88,7 +92,8 @@ async def wait_and_take(
             reply = await backend.write(argv, None)
             if reply is not None:
                 return reply
-            continue  # taken by another client first
+            # Taken by another client first; this replica may not have applied
+            # that yet, so wait for the change rather than try again at once.
         remaining = None if deadline is None else deadline - loop.time()
         if remaining is not None and remaining <= 0:
             return None
