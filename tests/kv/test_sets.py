@@ -79,3 +79,13 @@ def test_redis_py_gets_python_sets(protocol: int) -> None:
         assert client.smembers("s") == {b"a", b"b"}
         assert client.sinter("s", "nothing") == set()
         assert client.spop("s", 5) in ([b"a", b"b"], {b"a", b"b"})
+
+
+def test_smove_from_an_absent_set_answers_0_before_checking_the_destination() -> None:
+    """As Redis: no source, nothing to move - even onto a key of another type
+    (found by test_against_redis_random.py)."""
+    store = KVStore()
+    call(store, "SET", "str", "v")
+    assert call(store, "SMOVE", "absent", "str", "m") == 0
+    call(store, "SADD", "set", "m")
+    assert call(store, "SMOVE", "set", "str", "m") == WRONG_TYPE

@@ -273,3 +273,18 @@ def test_redis_py_uses_sorted_sets_over_the_wire(protocol: int) -> None:
                 assert (added, pairs(scored)) == (1, [(b"a", 1.0)])
         finally:
             client.close()
+
+
+def test_a_zero_score_is_kept_without_its_sign() -> None:
+    """Redis answers ZINCRBY's -0 as computed but keeps a small sorted set's
+    scores as text, where -0 is 0 (found by test_against_redis_random.py)."""
+    store = KVStore()
+    reply = call(store, "ZINCRBY", "z", "-0", "m")
+    assert reply == 0.0 and math.copysign(1.0, reply) == -1.0  # type: ignore[arg-type]
+    for stored in (
+        call(store, "ZSCORE", "z", "m"),
+        call(store, "ZRANGE", "z", 0, -1, "WITHSCORES")[0][1],
+    ):  # type: ignore[index]
+        assert math.copysign(1.0, stored) == 1.0  # type: ignore[arg-type]
+    call(store, "ZUNIONSTORE", "negated", 1, "z", "WEIGHTS", -1)
+    assert format_score(call(store, "ZSCORE", "negated", "m")) == b"0"  # type: ignore[arg-type]

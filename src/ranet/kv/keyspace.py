@@ -124,7 +124,7 @@ class SortedSet:
             self.scores = items.scores.copy()
             self.order = items.order.copy()
         else:
-            self.scores = dict(items)
+            self.scores = {member: score + 0.0 for member, score in items}
             self.order = SortedList((score, member) for member, score in self.scores.items())
         self.generation = generation
 
@@ -135,10 +135,13 @@ class SortedSet:
         return member in self.scores
 
     def add(self, member: bytes, score: float) -> None:
-        """Give ``member`` the ``score`` (a new member, or moved to its new place)."""
+        """Give ``member`` the ``score`` (a new member, or moved to its new
+        place). A zero is kept without its sign (``+ 0.0``), as Redis keeps
+        the scores of small sorted sets: -0 reads back as 0."""
         old = self.scores.get(member)
         if old is not None:
             self.order.remove((old, member))
+        score += 0.0
         self.scores[member] = score
         self.order.add((score, member))
 

@@ -178,6 +178,8 @@ def combine_and_store(keyspace: Keyspace, argv: list[bytes], how: str) -> Reply:
 def smove(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """SMOVE source destination member: 1 if moved, 0 if not a member of source."""
     source, destination, member = argv[1], argv[2], argv[3]
+    if keyspace.get(source) is None:  # before any type check, as Redis
+        return 0
     sets = _sets(keyspace, (source, destination))
     if isinstance(sets, ErrorReply):
         return sets
