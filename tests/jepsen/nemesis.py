@@ -32,7 +32,7 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from tests.jepsen.network import ProxiedCluster
 
@@ -152,6 +152,38 @@ class Nemesis:
 
     def _note(self, text: str) -> None:
         self.log.append(f"{time.monotonic() - self._started:7.2f}s  {text}")
+
+
+async def under_faults(
+    network: ProxiedCluster,
+    work: Callable[[asyncio.Event], Awaitable[None]],
+    faults: Sequence[str],
+    seconds: float,
+    rng: random.Random,
+) -> Counter[str]:
+    """Run a workload, ``work(stop)``, for ``seconds`` while a nemesis
+    injects ``faults`` (none: no nemesis); then stop both - the workload's
+    clients get 60 s to end - and heal everything. The faults injected,
+    counted as ``fault KIND``; a workload's error is raised."""
+    stop = asyncio.Event()
+    nemesis = Nemesis(network, faults, rng) if faults else None
+    tasks = [asyncio.create_task(work(stop))]
+    if nemesis is not None:
+        tasks.append(asyncio.create_task(nemesis.run(stop)))
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=seconds)
+        for task in done:
+            task.result()
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+    if nemesis is None:
+        return Counter()
+    await nemesis.recover()
+    return Counter({f"fault {kind}": n for kind, n in nemesis.injected.items()})
 
 
 def _node(node_id: int, leader: int | None) -> str:

@@ -8,7 +8,6 @@ RANET_JEPSEN_SECONDS (default 300)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from ranet.node.loop import run as run_event_loop
 from tests.client.helpers import serving
 from tests.jepsen.bank import Bank
-from tests.jepsen.nemesis import Nemesis
+from tests.jepsen.nemesis import under_faults
 from tests.jepsen.network import proxied_cluster
 from tests.jepsen.test_jepsen import SCENARIOS, seed
 
@@ -37,30 +36,12 @@ async def bank_run(
         addresses = [("127.0.0.1", cluster.client_ports[n]) for n in cluster.nodes]
         bank = Bank(addresses, rng, watch=watch, backups=data_dir)
         await bank.open()
-        stop = asyncio.Event()
-        nemesis = Nemesis(network, faults, rng) if faults else None
-        tasks = [asyncio.create_task(bank.run(stop))]
-        if nemesis is not None:
-            tasks.append(asyncio.create_task(nemesis.run(stop)))
-        try:
-            done, _ = await asyncio.wait(tasks, timeout=seconds)
-            for task in done:
-                task.result()
-            stop.set()
-            await asyncio.wait_for(asyncio.gather(*tasks), 60)
-        finally:
-            stop.set()
-            for task in tasks:
-                task.cancel()
-        if nemesis is not None:
-            await nemesis.recover()
+        bank.outcomes.update(await under_faults(network, bank.run, faults, seconds, rng))
         await serving(cluster)
         for node in cluster.nodes:
             balances = await bank.balances(node)
             assert balances is not None, f"node {node} did not answer the final read"
             bank.check(balances, f"the final read through node {node}")
-        if nemesis is not None:
-            bank.outcomes.update({f"fault {k}": n for k, n in nemesis.injected.items()})
         return bank
 
 

@@ -6,7 +6,6 @@ by default; ``--soak`` runs each scenario for RANET_JEPSEN_SECONDS (default
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from ranet.node.loop import run as run_event_loop
 from tests.client.helpers import serving
-from tests.jepsen.nemesis import Nemesis
+from tests.jepsen.nemesis import under_faults
 from tests.jepsen.network import proxied_cluster
 from tests.jepsen.queue import Queue
 from tests.jepsen.test_jepsen import SCENARIOS, seed
@@ -33,24 +32,7 @@ async def queue_run(
         await serving(cluster)
         addresses = [("127.0.0.1", cluster.client_ports[n]) for n in cluster.nodes]
         queue = Queue(addresses, atomic=atomic)
-        stop = asyncio.Event()
-        nemesis = Nemesis(network, faults, rng) if faults else None
-        tasks = [asyncio.create_task(queue.run(stop))]
-        if nemesis is not None:
-            tasks.append(asyncio.create_task(nemesis.run(stop)))
-        try:
-            done, _ = await asyncio.wait(tasks, timeout=seconds)
-            for task in done:
-                task.result()
-            stop.set()
-            await asyncio.wait_for(asyncio.gather(*tasks), 60)
-        finally:
-            stop.set()
-            for task in tasks:
-                task.cancel()
-        if nemesis is not None:
-            await nemesis.recover()
-            queue.outcomes.update({f"fault {k}": n for k, n in nemesis.injected.items()})
+        queue.outcomes.update(await under_faults(network, queue.run, faults, seconds, rng))
         await serving(cluster)
         left = [await queue.left(node) for node in cluster.nodes]
         assert None not in left, f"a node did not answer the final read: {left}"

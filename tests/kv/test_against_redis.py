@@ -8,14 +8,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import redis
 
 from .fake_backend import WAIT, served
 
+T = TypeVar("T")
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed"
 )
@@ -691,10 +693,11 @@ def test_scan_iterates_the_same_keys(redis_server: Path) -> None:
         assert len(scan_all(ours)) == 670
 
 
-@pytest.mark.parametrize("protocol", [2, 3])
-def test_ranet_answers_as_redis_does(redis_server: Path, protocol: int) -> None:
-    """In RESP2 and in RESP3, where maps, sets, doubles and scored members
-    take their own shapes."""
+def both_answer(
+    redis_server: Path, protocol: int, ask: Callable[[redis.connection.AbstractConnection], T]
+) -> tuple[T, T]:
+    """``ask`` a freshly flushed redis-server and a ranet server, over
+    connections speaking RESP ``protocol``: Redis's answer, then ranet's."""
     redis.Redis(unix_socket_path=str(redis_server)).flushall()
     reference = redis.connection.UnixDomainSocketConnection(
         path=str(redis_server), protocol=protocol
@@ -702,7 +705,15 @@ def test_ranet_answers_as_redis_does(redis_server: Path, protocol: int) -> None:
     with served() as server:
         ours = redis.connection.Connection(host="127.0.0.1", port=server.port, protocol=protocol)
         try:
-            assert replies(ours) == replies(reference)
+            return ask(reference), ask(ours)
         finally:
             ours.disconnect()
             reference.disconnect()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_ranet_answers_as_redis_does(redis_server: Path, protocol: int) -> None:
+    """In RESP2 and in RESP3, where maps, sets, doubles and scored members
+    take their own shapes."""
+    expected, got = both_answer(redis_server, protocol, replies)
+    assert got == expected

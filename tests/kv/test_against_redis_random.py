@@ -22,8 +22,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from .fake_backend import served
-from .test_against_redis import redis_server  # noqa: F401  (the fixture)
+from .test_against_redis import (  # noqa: F401  (the fixture, and the skip without redis-server)
+    both_answer,
+    pytestmark,
+    redis_server,
+)
 
 COMMANDS = 1_500
 KEYS = ["s1", "s2", "l1", "l2", "z1", "z2", "h1", "h2", "str", "none"]
@@ -202,16 +205,6 @@ def test_random_commands_answer_as_redis_does(
 ) -> None:
     rng = random.Random(seed)
     commands = [random_command(rng) for _ in range(COMMANDS)]
-    redis.Redis(unix_socket_path=str(redis_server)).flushall()
-    reference = redis.connection.UnixDomainSocketConnection(
-        path=str(redis_server), protocol=protocol
-    )
-    with served() as server:
-        ours = redis.connection.Connection(host="127.0.0.1", port=server.port, protocol=protocol)
-        try:
-            expected, got = replies(reference, commands), replies(ours, commands)
-        finally:
-            ours.disconnect()
-            reference.disconnect()
+    expected, got = both_answer(redis_server, protocol, lambda c: replies(c, commands))
     for line, (want, have) in enumerate(zip(expected, got, strict=True)):
         assert have == want, f"seed {seed}, command {line}: ranet answered {have!r}"

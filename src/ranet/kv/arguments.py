@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import ErrorReply
 
@@ -21,6 +23,7 @@ NOT_AN_INTEGER = ErrorReply("ERR value is not an integer or out of range")
 OVERFLOW = ErrorReply("ERR increment or decrement would overflow")
 WRONG_TYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 INVALID_CURSOR = ErrorReply("ERR invalid cursor")
+NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
 _UINT64_MAX = 2**64 - 1
 MAX_REPEATS = 1 << 24
 """The most members SRANDMEMBER / ZRANDMEMBER with a negative count answer:
@@ -83,6 +86,32 @@ def arity_error(name: bytes | str) -> ErrorReply:
     return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")
 
 
+def parse_multi_pop(
+    argv: list[bytes], ends: dict[bytes, bool]
+) -> tuple[list[bytes], bool, int] | ErrorReply:
+    """LMPOP / ZMPOP numkeys key [key ...] END [COUNT count]: the keys, the
+    flag ``ends`` gives the END word (LEFT / RIGHT, MIN / MAX, any case) and
+    the count (default 1) - or the error Redis answers first."""
+    numkeys = parse_int(argv[1])
+    if numkeys is None or numkeys < 1:
+        return ErrorReply("ERR numkeys should be greater than 0")
+    end_at = 2 + numkeys
+    if end_at >= len(argv):
+        return SYNTAX_ERROR
+    end = ends.get(argv[end_at].upper())
+    if end is None:
+        return SYNTAX_ERROR
+    count, options = 1, argv[end_at + 1 :]
+    if options:
+        if len(options) != 2 or options[0].upper() != b"COUNT":
+            return SYNTAX_ERROR
+        parsed = parse_int(options[1])
+        if parsed is None or parsed < 1:
+            return ErrorReply("ERR count should be greater than 0")
+        count = parsed
+    return argv[2:end_at], end, count
+
+
 def check_repeats(count: int) -> ErrorReply | None:
     """An error if a negative random-member ``count`` asks for more than ``MAX_REPEATS``."""
     if -count > MAX_REPEATS:
@@ -122,6 +151,28 @@ def scan_options(
                 return SYNTAX_ERROR
         options[option], i = value, i + 2
     return options
+
+
+def parse_key_scan(
+    argv: list[bytes], flags: tuple[bytes, ...] = ()
+) -> dict[bytes, bytes] | ErrorReply:
+    """HSCAN / SSCAN / ZSCAN key cursor [MATCH pattern] [COUNT n] [flags]: the
+    options, or the error Redis answers first (the cursor, then the options)."""
+    if parse_cursor(argv[2]) is None:
+        return INVALID_CURSOR
+    return scan_options(argv, 3, (b"COUNT", b"MATCH"), flags)
+
+
+def matching(
+    options: dict[bytes, bytes], items: Iterable[T], name: Callable[[T], bytes]
+) -> list[T]:
+    """The ``items`` whose ``name`` matches the MATCH pattern of ``options``
+    (every item without one)."""
+    pattern = options.get(b"MATCH", b"*")
+    if pattern == b"*":
+        return list(items)
+    tokens = compile_pattern(pattern)
+    return [item for item in items if match_tokens(tokens, name(item))]
 
 
 def of_type(keyspace: Keyspace, key: bytes, kind: type[T]) -> T | ErrorReply | None:

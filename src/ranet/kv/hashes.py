@@ -13,19 +13,19 @@ of absent fields, HSETNX of a present one) does not touch the hash at all.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
-    INVALID_CURSOR,
     NOT_AN_INTEGER,
     OVERFLOW,
     arity_error,
+    matching,
     of_type,
-    parse_cursor,
     parse_int,
-    scan_options,
+    parse_key_scan,
 )
-from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Hash, Keyspace
 from ranet.kv.reply import OK, ErrorReply, Reply
 
@@ -163,18 +163,12 @@ def hscan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """HSCAN key cursor [MATCH pattern] [COUNT n] [NOVALUES]: every matching
     field (and value) in one page, cursor 0 - COUNT is a hint Redis too may
     exceed, and one page cannot miss a field nor return one twice."""
-    if parse_cursor(argv[2]) is None:
-        return INVALID_CURSOR
-    options = scan_options(argv, 3, (b"COUNT", b"MATCH"), (b"NOVALUES",))
+    options = parse_key_scan(argv, (b"NOVALUES",))
     if isinstance(options, ErrorReply):
         return options
-    pattern, values = options.get(b"MATCH", b"*"), b"NOVALUES" not in options
     fields = _hash(keyspace, argv[1])
     if isinstance(fields, ErrorReply):
         return fields
-    items = [] if fields is None else list(fields.items())
-    if pattern != b"*":
-        tokens = compile_pattern(pattern)
-        items = [(field, value) for field, value in items if match_tokens(tokens, field)]
-    page = [part for item in items for part in (item if values else item[:1])]
-    return [b"0", page]
+    items = matching(options, (fields or {}).items(), itemgetter(0))
+    values = b"NOVALUES" not in options
+    return [b"0", [part for item in items for part in (item if values else item[:1])]]

@@ -145,8 +145,8 @@ class SortedSet:
         self.scores[member] = score
         self.order.add((score, member))
 
-    def discard(self, member: bytes) -> None:
-        """Remove ``member``, which is present."""
+    def __delitem__(self, member: bytes) -> None:
+        """Remove ``member``, which is present (``Keyspace.remove_parts``)."""
         self.order.remove((self.scores.pop(member), member))
 
     def rank(self, member: bytes) -> int:
@@ -281,9 +281,9 @@ class Keyspace:
         return self.own(key)  # type: ignore[no-any-return]
 
     def remove_parts(self, key: bytes, parts: Collection[bytes]) -> None:
-        """Remove ``parts`` - fields or members, all present - from the hash or
-        set of ``key``; the key goes with the last, as in Redis. Nothing to
-        remove changes nothing (no version counted)."""
+        """Remove ``parts`` - fields or members, all present - from the hash,
+        set or sorted set of ``key``; the key goes with the last, as in Redis.
+        Nothing to remove changes nothing (no version counted)."""
         if not parts:
             return
         if len(parts) == len(self.data[key]):  # type: ignore[arg-type]

@@ -20,16 +20,17 @@ from itertools import islice
 from ranet.kv.arguments import (
     INT64_MAX,
     NOT_AN_INTEGER,
+    NOT_POSITIVE,
     SYNTAX_ERROR,
     arity_error,
     of_type,
     parse_int,
+    parse_multi_pop,
     parse_timeout,
 )
 from ranet.kv.keyspace import Keyspace, List
 from ranet.kv.reply import OK, ErrorReply, Reply
 
-_NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
 _NO_SUCH_KEY = ErrorReply("ERR no such key")
 _OUT_OF_RANGE = ErrorReply("ERR index out of range")
 _RANK_ZERO = ErrorReply(
@@ -46,11 +47,11 @@ def _list(keyspace: Keyspace, key: bytes) -> List | ErrorReply | None:
     return of_type(keyspace, key, List)
 
 
-def _count(text: bytes, error: ErrorReply = _NOT_POSITIVE, least: int = 0) -> int | ErrorReply:
-    """A count argument: an integer of at least ``least``, else ``error`` -
-    which Redis answers for text that is no integer at all too."""
+def _count(text: bytes, error: ErrorReply = NOT_POSITIVE) -> int | ErrorReply:
+    """A count argument: a non-negative integer, else ``error`` - which Redis
+    answers for text that is no integer at all too."""
     number = parse_int(text)
-    return number if number is not None and number >= least else error
+    return number if number is not None and number >= 0 else error
 
 
 def _end(text: bytes) -> bool | ErrorReply:
@@ -343,25 +344,11 @@ def lmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: ``[key, elements]``
     for the first non-empty list of ``keys``, up to ``count`` elements taken
     from its chosen end; null if every list is empty."""
-    numkeys = _count(argv[1], ErrorReply("ERR numkeys should be greater than 0"), least=1)
-    if isinstance(numkeys, ErrorReply):
-        return numkeys
-    where_at = 2 + numkeys
-    if where_at >= len(argv):
-        return SYNTAX_ERROR
-    head = _end(argv[where_at])
-    if isinstance(head, ErrorReply):
-        return head
-    count = 1
-    options = argv[where_at + 1 :]
-    if options:
-        if len(options) != 2 or options[0].upper() != b"COUNT":
-            return SYNTAX_ERROR
-        parsed = _count(options[1], ErrorReply("ERR count should be greater than 0"), least=1)
-        if isinstance(parsed, ErrorReply):
-            return parsed
-        count = parsed
-    for key in argv[2:where_at]:
+    parsed = parse_multi_pop(argv, _ENDS)
+    if isinstance(parsed, ErrorReply):
+        return parsed
+    keys, head, count = parsed
+    for key in keys:
         elements = _list(keyspace, key)
         if isinstance(elements, ErrorReply):
             return elements

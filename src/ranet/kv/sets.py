@@ -20,19 +20,17 @@ from collections.abc import Iterable
 from itertools import islice
 
 from ranet.kv.arguments import (
-    INVALID_CURSOR,
     NOT_AN_INTEGER,
+    NOT_POSITIVE,
     check_repeats,
+    matching,
     of_type,
-    parse_cursor,
     parse_int,
-    scan_options,
+    parse_key_scan,
 )
-from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace, Set
 from ranet.kv.reply import ErrorReply, Members, Reply
 
-_NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
 _random = random.Random()
 
 
@@ -109,7 +107,7 @@ def spop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return ErrorReply("ERR syntax error")
     count = None if len(argv) == 2 else parse_int(argv[2])
     if len(argv) == 3 and (count is None or count < 0):
-        return _NOT_POSITIVE
+        return NOT_POSITIVE
     key = argv[1]
     members = _set(keyspace, key)
     if isinstance(members, ErrorReply):
@@ -194,17 +192,14 @@ def smove(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 def sscan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """SSCAN key cursor [MATCH pattern] [COUNT n]: every matching member in
     one page, cursor 0 (as HSCAN, hashes.py)."""
-    if parse_cursor(argv[2]) is None:
-        return INVALID_CURSOR
-    options = scan_options(argv, 3, (b"COUNT", b"MATCH"))
+    options = parse_key_scan(argv)
     if isinstance(options, ErrorReply):
         return options
     members = _set(keyspace, argv[1])
     if isinstance(members, ErrorReply):
         return members
-    page = list(members or ())
-    pattern = options.get(b"MATCH", b"*")
-    if pattern != b"*":
-        tokens = compile_pattern(pattern)
-        page = [member for member in page if match_tokens(tokens, member)]
-    return [b"0", page]
+    return [b"0", matching(options, members or (), _itself)]
+
+
+def _itself(member: bytes) -> bytes:
+    return member

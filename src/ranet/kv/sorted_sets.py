@@ -23,29 +23,30 @@ import math
 import random
 from collections.abc import Iterable
 from itertools import islice
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from ranet.kv.arguments import (
-    INVALID_CURSOR,
     NOT_AN_INTEGER,
+    NOT_POSITIVE,
     SYNTAX_ERROR,
     check_repeats,
+    matching,
     of_type,
-    parse_cursor,
     parse_double,
     parse_int,
+    parse_key_scan,
+    parse_multi_pop,
     parse_timeout,
-    scan_options,
 )
-from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace, SortedSet
 from ranet.kv.reply import ErrorReply, Reply, Scored, format_score
 
 NOT_A_FLOAT = ErrorReply("ERR value is not a valid float")
 _NAN_RESULT = ErrorReply("ERR resulting score is not a number (NaN)")
-_NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
 _SCORE_RANGE = ErrorReply("ERR min or max is not a float")
 _LEX_RANGE = ErrorReply("ERR min or max not valid string range item")
+_ENDS = {b"MIN": False, b"MAX": True}  # True: the highest scores
 _random = random.Random()
 
 
@@ -166,19 +167,8 @@ def zrem(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if members is None or isinstance(members, ErrorReply):
         return 0 if members is None else members
     present = [member for member in dict.fromkeys(argv[2:]) if member in members]
-    _remove(keyspace, key, members, present)
+    keyspace.remove_parts(key, present)
     return len(present)
-
-
-def _remove(keyspace: Keyspace, key: bytes, members: SortedSet, present: list[bytes]) -> None:
-    """Remove ``present`` members (all there) from the sorted set at ``key``;
-    the key goes with the last; nothing to remove changes nothing."""
-    if len(present) == len(members):
-        keyspace.delete(key)
-    elif present:
-        changing = keyspace.own(key)
-        for member in present:
-            changing.discard(member)
 
 
 def zscore(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -416,7 +406,7 @@ def zremrange(keyspace: Keyspace, argv: list[bytes], *, by: str) -> Reply:
     if members is None or isinstance(members, ErrorReply):
         return 0 if members is None else members
     doomed = [member for _, member in select(members, chosen)]
-    _remove(keyspace, key, members, doomed)
+    keyspace.remove_parts(key, doomed)
     return len(doomed)
 
 
@@ -427,7 +417,7 @@ def _pop(keyspace: Keyspace, key: bytes, members: SortedSet, count: int, highest
     """Take up to ``count`` members with the lowest (``highest``: the
     highest) scores from the non-empty sorted set at ``key``."""
     pairs = list(islice(members.order.islice(reverse=highest), count))
-    _remove(keyspace, key, members, [member for _, member in pairs])
+    keyspace.remove_parts(key, [member for _, member in pairs])
     return Scored([member, score] for score, member in pairs)
 
 
@@ -438,7 +428,7 @@ def zpop(keyspace: Keyspace, argv: list[bytes], *, highest: bool) -> Reply:
         return SYNTAX_ERROR
     count = 1 if len(argv) == 2 else parse_int(argv[2])
     if count is None or count < 0:
-        return _NOT_POSITIVE
+        return NOT_POSITIVE
     key = argv[1]
     members = sorted_set(keyspace, key)
     if isinstance(members, ErrorReply):
@@ -452,30 +442,16 @@ def zpop(keyspace: Keyspace, argv: list[bytes], *, highest: bool) -> Reply:
 def zmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]: ``[key, [[member,
     score], ...]]`` from the first non-empty sorted set, or null."""
-    numkeys = parse_int(argv[1])
-    if numkeys is None or numkeys < 1:
-        return ErrorReply("ERR numkeys should be greater than 0")
-    where_at = 2 + numkeys
-    if where_at >= len(argv):
-        return SYNTAX_ERROR
-    where = argv[where_at].upper()
-    if where not in (b"MIN", b"MAX"):
-        return SYNTAX_ERROR
-    count = 1
-    options = argv[where_at + 1 :]
-    if options:
-        if len(options) != 2 or options[0].upper() != b"COUNT":
-            return SYNTAX_ERROR
-        parsed = parse_int(options[1])
-        if parsed is None or parsed < 1:
-            return ErrorReply("ERR count should be greater than 0")
-        count = parsed
-    for key in argv[2:where_at]:
+    parsed = parse_multi_pop(argv, _ENDS)
+    if isinstance(parsed, ErrorReply):
+        return parsed
+    keys, highest, count = parsed
+    for key in keys:
         members = sorted_set(keyspace, key)
         if isinstance(members, ErrorReply):
             return members
         if members is not None:
-            return [key, list(_pop(keyspace, key, members, count, where == b"MAX"))]
+            return [key, list(_pop(keyspace, key, members, count, highest))]
     return None
 
 
@@ -531,17 +507,11 @@ def zrandmember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 def zscan(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """ZSCAN key cursor [MATCH pattern] [COUNT n]: every matching member and
     its score (as text) in one page, cursor 0 (as HSCAN, hashes.py)."""
-    if parse_cursor(argv[2]) is None:
-        return INVALID_CURSOR
-    options = scan_options(argv, 3, (b"COUNT", b"MATCH"))
+    options = parse_key_scan(argv)
     if isinstance(options, ErrorReply):
         return options
     members = sorted_set(keyspace, argv[1])
     if isinstance(members, ErrorReply):
         return members
-    pairs = [] if members is None else list(members.order)
-    pattern = options.get(b"MATCH", b"*")
-    if pattern != b"*":
-        tokens = compile_pattern(pattern)
-        pairs = [(score, member) for score, member in pairs if match_tokens(tokens, member)]
+    pairs = matching(options, [] if members is None else members.order, itemgetter(1))
     return [b"0", [part for score, member in pairs for part in (member, format_score(score))]]
