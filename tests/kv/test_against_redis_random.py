@@ -29,7 +29,7 @@ from .test_against_redis import (  # noqa: F401  (the fixture, and the skip with
 )
 
 COMMANDS = 1_500
-KEYS = ["s1", "s2", "l1", "l2", "z1", "z2", "h1", "h2", "str", "none"]
+KEYS = ["s1", "s2", "l1", "l2", "z1", "z2", "h1", "h2", "f1", "str", "none"]
 OWN_TYPE = 0.85  # how often a command names a key of its own type (else any key)
 MEMBERS = ["a", "b", "c", "d", "10", "-1"]
 INTEGERS = ["0", "1", "-1", "2", "3", "-3", "100", "-100", "x", "9223372036854775807",
@@ -63,6 +63,18 @@ def _lex_bound(rng: random.Random) -> str:
     return rng.choice(["-", "+", "[a", "(a", "[c", "(d", "[10", "a", "[", "("])
 
 
+def _decimal(rng: random.Random) -> str:
+    """A number as INCRBYFLOAT takes it: digits of any length, a point, an
+    exponent - or now and then something that is no float."""
+    if rng.random() < 0.1:
+        return rng.choice(["x", "nan", "inf", "-inf", "1e5000", "1e-5000", ".", "1e"])
+    sign = rng.choice(["", "-", "+"])
+    whole = str(rng.randrange(10 ** rng.randint(0, 12)))
+    fraction = "." + str(rng.randrange(10 ** rng.randint(1, 8))) if rng.random() < 0.7 else ""
+    exponent = f"e{rng.randint(-20, 20)}" if rng.random() < 0.2 else ""
+    return sign + whole + fraction + exponent
+
+
 def _options(rng: random.Random, choices: list[list[str]]) -> list[str]:
     """A random selection of option groups, in random order."""
     chosen = [group for group in choices if rng.random() < 0.3]
@@ -76,6 +88,8 @@ GRAMMAR: dict[str, Callable[[random.Random], list[str]]] = {
     "HDEL": lambda r: [_key(r, "h"), *_pick(r, MEMBERS)],
     "HGETALL": lambda r: [_key(r, "h")],
     "HINCRBY": lambda r: [_key(r, "h"), r.choice(MEMBERS), r.choice(INTEGERS)],
+    "HINCRBYFLOAT": lambda r: [_key(r, "h"), r.choice(MEMBERS), _decimal(r)],
+    "INCRBYFLOAT": lambda r: [_key(r, "f"), _decimal(r)],
     "HMGET": lambda r: [_key(r, "h"), *_pick(r, MEMBERS)],
     "SADD": lambda r: [_key(r, "s"), *_pick(r, MEMBERS)],
     "SREM": lambda r: [_key(r, "s"), *_pick(r, MEMBERS)],

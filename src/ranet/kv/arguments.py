@@ -24,6 +24,8 @@ OVERFLOW = ErrorReply("ERR increment or decrement would overflow")
 WRONG_TYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 INVALID_CURSOR = ErrorReply("ERR invalid cursor")
 NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
+NOT_A_FLOAT = ErrorReply("ERR value is not a valid float")
+NAN_OR_INFINITY = ErrorReply("ERR increment would produce NaN or Infinity")
 _UINT64_MAX = 2**64 - 1
 MAX_REPEATS = 1 << 24
 """The most members SRANDMEMBER / ZRANDMEMBER with a negative count answer:

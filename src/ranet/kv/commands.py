@@ -37,11 +37,13 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 
-from ranet.kv import hashes, lists, sets, sorted_set_algebra, sorted_sets
+from ranet.kv import hashes, lists, long_double, sets, sorted_set_algebra, sorted_sets
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
     INVALID_CURSOR,
+    NAN_OR_INFINITY,
+    NOT_A_FLOAT,
     NOT_AN_INTEGER,
     OVERFLOW,
     SYNTAX_ERROR,
@@ -278,6 +280,26 @@ def _incr_by(keyspace: Keyspace, argv: list[bytes], sign: int) -> Reply:
         return OVERFLOW
     keyspace.replace(key, b"%d" % result)
     return result
+
+
+def _incr_by_float(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """INCRBYFLOAT key increment: the new value, as Redis writes it - in
+    long double precision, to 17 decimals (long_double.py). Keeps the
+    key's deadline, as INCR does."""
+    key = argv[1]
+    current = _string(keyspace, key)
+    if isinstance(current, ErrorReply):
+        return current
+    value = long_double.parse(b"0" if current is None else current)
+    increment = long_double.parse(argv[2])
+    if value is None or increment is None:
+        return NOT_A_FLOAT
+    total = long_double.add(value, increment)
+    if total is None:
+        return NAN_OR_INFINITY
+    text = long_double.format_human(total)
+    keyspace.replace(key, text)
+    return text
 
 
 def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -526,6 +548,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _command("decr", 2, WRITE, partial(_incr_by, sign=-1), flags="denyoom fast"),
     _command("incrby", 3, WRITE, partial(_incr_by, sign=1), flags="denyoom fast"),
     _command("decrby", 3, WRITE, partial(_incr_by, sign=-1), flags="denyoom fast"),
+    _command("incrbyfloat", 3, WRITE, _incr_by_float, flags="denyoom fast"),
     _command("append", 3, WRITE, _append, flags="denyoom fast"),
     _command("strlen", 2, READ, _strlen),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
@@ -543,6 +566,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _hash_command("hvals", 2, READ, hashes.hvals, flags=""),
     _hash_command("hgetall", 2, READ, hashes.hgetall, flags=""),
     _hash_command("hincrby", 4, WRITE, hashes.hincrby, flags="denyoom fast"),
+    _hash_command("hincrbyfloat", 4, WRITE, hashes.hincrbyfloat, flags="denyoom fast"),
     _hash_command("hscan", -3, READ, hashes.hscan, flags=""),
     _set_command("sadd", -3, WRITE, sets.sadd, flags="denyoom fast"),
     _set_command("srem", -3, WRITE, sets.srem),

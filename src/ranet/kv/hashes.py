@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from operator import itemgetter
 
+from ranet.kv import long_double
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
+    NAN_OR_INFINITY,
+    NOT_A_FLOAT,
     NOT_AN_INTEGER,
     OVERFLOW,
     arity_error,
@@ -157,6 +160,30 @@ def hincrby(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     assert isinstance(changing, Hash)  # the type was checked above
     changing[field] = b"%d" % result
     return result
+
+
+def hincrbyfloat(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """HINCRBYFLOAT key field increment: the new value, computed as
+    INCRBYFLOAT computes it (long_double.py); the field starts at 0."""
+    increment = long_double.parse(argv[3])
+    if increment is None:
+        return NOT_A_FLOAT
+    if isinstance(increment, float):  # an infinity
+        return ErrorReply("ERR value is NaN or Infinity")
+    key, field = argv[1], argv[2]
+    fields = _hash(keyspace, key)
+    if isinstance(fields, ErrorReply):
+        return fields
+    old = None if fields is None else fields.get(field)
+    value = long_double.parse(b"0" if old is None else old)
+    if value is None:
+        return ErrorReply("ERR hash value is not a float")
+    total = long_double.add(value, increment)
+    if total is None:
+        return NAN_OR_INFINITY
+    text = long_double.format_human(total)
+    keyspace.changeable(key, Hash)[field] = text
+    return text
 
 
 def hscan(keyspace: Keyspace, argv: list[bytes]) -> Reply:

@@ -27,6 +27,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from ranet.kv.arguments import (
+    NOT_A_FLOAT,
     NOT_AN_INTEGER,
     NOT_POSITIVE,
     SYNTAX_ERROR,
@@ -42,7 +43,6 @@ from ranet.kv.arguments import (
 from ranet.kv.keyspace import Keyspace, SortedSet
 from ranet.kv.reply import ErrorReply, Reply, Scored, format_score
 
-NOT_A_FLOAT = ErrorReply("ERR value is not a valid float")
 _NAN_RESULT = ErrorReply("ERR resulting score is not a number (NaN)")
 _SCORE_RANGE = ErrorReply("ERR min or max is not a float")
 _LEX_RANGE = ErrorReply("ERR min or max not valid string range item")
