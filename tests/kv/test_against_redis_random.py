@@ -6,7 +6,7 @@ that what nobody thought to write down is compared too.
 
 Seeded and bounded (``COMMANDS`` per seed; RANET_RANDOM_SEED picks one
 seed to replay). Left out, as departures documented in docs/kv-commands.md:
-SPOP, SRANDMEMBER, ZRANDMEMBER (random, or deterministic where Redis is
+SPOP, SRANDMEMBER, ZRANDMEMBER, HRANDFIELD (random, or deterministic where Redis is
 not), lex ranges over members of different scores (unspecified in Redis:
 they run only on a key whose scores are all 0), scores whose shortest text
 differs from Redis 7.0's 17 digits (the scores drawn are dyadic, so sums
@@ -90,6 +90,10 @@ GRAMMAR: dict[str, Callable[[random.Random], list[str]]] = {
     "HINCRBY": lambda r: [_key(r, "h"), r.choice(MEMBERS), r.choice(INTEGERS)],
     "HINCRBYFLOAT": lambda r: [_key(r, "h"), r.choice(MEMBERS), _decimal(r)],
     "INCRBYFLOAT": lambda r: [_key(r, "f"), _decimal(r)],
+    "GETRANGE": lambda r: [_key(r, "f"), r.choice(INTEGERS), r.choice(INTEGERS)],
+    "COPY": lambda r: [r.choice(KEYS), r.choice(KEYS), *_options(r, [["REPLACE"], ["DB", "0"]])],
+    "SINTERCARD": lambda r: ["2", _key(r, "s"), _key(r, "s"),
+                             *_options(r, [["LIMIT", r.choice(INTEGERS)]])],
     "HMGET": lambda r: [_key(r, "h"), *_pick(r, MEMBERS)],
     "SADD": lambda r: [_key(r, "s"), *_pick(r, MEMBERS)],
     "SREM": lambda r: [_key(r, "s"), *_pick(r, MEMBERS)],

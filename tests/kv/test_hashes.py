@@ -13,8 +13,8 @@ import msgpack
 import pytest
 
 from ranet.errors import SnapshotFormatError
-from ranet.kv.arguments import WRONG_TYPE
-from ranet.kv.reply import OK, ErrorReply, Status
+from ranet.kv.arguments import MAX_REPEATS, WRONG_TYPE
+from ranet.kv.reply import OK, ErrorReply, Scored, Status
 from ranet.kv.store import KVStore
 from tests.kv.store_fixtures import call, entry, moves_version
 from tests.kv.test_store_model import KEYS, VALUES, random_command
@@ -192,3 +192,16 @@ def test_a_format_2_snapshot_may_hold_no_hash() -> None:
     restored = KVStore()
     restored.restore(msgpack.packb(fields))  # a format 2 snapshot of strings still restores
     assert call(restored, "GET", "s") == b"v"
+
+
+def test_hrandfield_draws_fields_values_and_repeats_within_bounds() -> None:
+    store = KVStore()
+    call(store, "HSET", "h", "a", "1", "b", "2", "c", "3")
+    assert sorted(call(store, "HRANDFIELD", "h", 5)) == [b"a", b"b", b"c"]  # type: ignore[type-var]
+    repeats = call(store, "HRANDFIELD", "h", -7)
+    assert isinstance(repeats, list) and len(repeats) == 7 and set(repeats) <= {b"a", b"b", b"c"}
+    pairs = call(store, "HRANDFIELD", "h", 2, "WITHVALUES")
+    assert isinstance(pairs, Scored) and all(call(store, "HGET", "h", f) == v for f, v in pairs)
+    too_many = call(store, "HRANDFIELD", "h", -(MAX_REPEATS + 1))
+    assert isinstance(too_many, ErrorReply) and "out of range" in too_many.message
+    assert call(store, "HRANDFIELD", "absent", -(MAX_REPEATS + 1)) == []  # as Redis: no key first

@@ -238,3 +238,14 @@ def test_a_large_store_snapshots_in_chunks_and_restores_whole() -> None:
     copy = KVStore()
     copy.restore(data)
     assert len(copy) == 25_000 and copy.read([b"GET", b"k24999"]) == b"v24999"
+
+
+def test_copy_makes_an_independent_value_with_the_deadline_in_the_one_database() -> None:
+    store = KVStore()
+    call(store, "RPUSH", "l", "a", "b")
+    call(store, "PEXPIRE", "l", 10_000, at=1_000)
+    assert call(store, "COPY", "l", "copy", at=1_000) == 1
+    call(store, "RPUSH", "copy", "c", at=1_000)
+    assert call(store, "LRANGE", "l", 0, -1, at=1_000) == [b"a", b"b"]  # the source is untouched
+    assert call(store, "PTTL", "copy", at=1_000) == 10_000
+    assert call(store, "COPY", "l", "other", "DB", 1) == ErrorReply("ERR DB index is out of range")

@@ -24,6 +24,9 @@ OVERFLOW = ErrorReply("ERR increment or decrement would overflow")
 WRONG_TYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 INVALID_CURSOR = ErrorReply("ERR invalid cursor")
 NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
+OUT_OF_LONG_RANGE = ErrorReply(
+    f"ERR value is out of range, value must between {-INT64_MAX} and {INT64_MAX}"
+)
 NOT_A_FLOAT = ErrorReply("ERR value is not a valid float")
 NAN_OR_INFINITY = ErrorReply("ERR increment would produce NaN or Infinity")
 _UINT64_MAX = 2**64 - 1

@@ -314,6 +314,23 @@ def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return len(old) + len(suffix)
 
 
+def _getrange(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """GETRANGE key start end (and SUBSTR): the bytes from ``start`` to
+    ``end`` inclusive, negative from the end; empty if none."""
+    start, end = parse_int(argv[2]), parse_int(argv[3])
+    if start is None or end is None:
+        return NOT_AN_INTEGER
+    value = _string(keyspace, argv[1])
+    if value is None or isinstance(value, ErrorReply):
+        return b"" if value is None else value
+    length = len(value)
+    if start < 0 and end < 0 and start > end:
+        return b""
+    start = max(start + length if start < 0 else start, 0)
+    end = min(max(end + length if end < 0 else end, 0), length - 1)
+    return value[start : end + 1] if start <= end else b""
+
+
 def _strlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = _string(keyspace, argv[1])
     return value if isinstance(value, ErrorReply) else 0 if value is None else len(value)
@@ -376,6 +393,41 @@ def _rename(keyspace: Keyspace, argv: list[bytes], if_absent: bool) -> Reply:
         if deadline is not None:
             keyspace.expire_at(new, deadline)
     return 1 if if_absent else OK
+
+
+def _copy(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """COPY source destination [DB 0] [REPLACE]: 1 if copied (value and
+    deadline), 0 if there is no source or, without REPLACE, the destination
+    exists. There is one database: DB takes 0 only."""
+    replace = False
+    i = 3
+    while i < len(argv):
+        option = argv[i].upper()
+        if option == b"REPLACE":
+            replace = True
+        elif option == b"DB" and i + 1 < len(argv):
+            database = parse_int(argv[i + 1])
+            if database is None:
+                return NOT_AN_INTEGER
+            if database != 0:
+                return ErrorReply("ERR DB index is out of range")
+            i += 1
+        else:
+            return SYNTAX_ERROR
+        i += 1
+    source, destination = argv[1], argv[2]
+    if source == destination:
+        return ErrorReply("ERR source and destination objects are the same")
+    value = keyspace.get(source)
+    if value is None or (keyspace.get(destination) is not None and not replace):
+        return 0
+    if not isinstance(value, bytes):  # a hash, set, list or sorted set: a copy of its own
+        value = type(value)(value, keyspace.generation)
+    keyspace.put(destination, value)
+    deadline = keyspace.deadline(source)
+    if deadline is not None:
+        keyspace.expire_at(destination, deadline)
+    return 1
 
 
 def _exists(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -551,6 +603,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _command("incrbyfloat", 3, WRITE, _incr_by_float, flags="denyoom fast"),
     _command("append", 3, WRITE, _append, flags="denyoom fast"),
     _command("strlen", 2, READ, _strlen),
+    _command("getrange", 4, READ, _getrange, flags=""),
+    _command("substr", 4, READ, _getrange, flags=""),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
     _hash_command("hset", -4, WRITE, hashes.hset, flags="denyoom fast"),
@@ -568,6 +622,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _hash_command("hincrby", 4, WRITE, hashes.hincrby, flags="denyoom fast"),
     _hash_command("hincrbyfloat", 4, WRITE, hashes.hincrbyfloat, flags="denyoom fast"),
     _hash_command("hscan", -3, READ, hashes.hscan, flags=""),
+    _hash_command("hrandfield", -2, READ, hashes.hrandfield, flags=""),
     _set_command("sadd", -3, WRITE, sets.sadd, flags="denyoom fast"),
     _set_command("srem", -3, WRITE, sets.srem),
     _set_command("sismember", 3, READ, sets.sismember),
@@ -578,6 +633,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _set_command("srandmember", -2, READ, sets.srandmember, flags=""),
     _set_command("smove", 4, WRITE, sets.smove, keys=(1, 2, 1)),
     _set_command("sscan", -3, READ, sets.sscan, flags=""),
+    _set_command("sintercard", -3, READ, sets.sintercard, flags="movablekeys", keys=_NO_KEYS),
     *(
         _set_command(f"s{how}", -2, READ, partial(sets.combine, how=how), flags="", keys=_ANY_KEYS)
         for how in ("inter", "union", "diff")
@@ -717,6 +773,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "rename", 3, WRITE, partial(_rename, if_absent=False), flags="", keys=(1, 2, 1)
     ),
     _keyspace_command("renamenx", 3, WRITE, partial(_rename, if_absent=True), keys=(1, 2, 1)),
+    _keyspace_command("copy", -3, WRITE, _copy, flags="denyoom", keys=(1, 2, 1)),
     _keyspace_command("type", 2, READ, _type),
     _keyspace_command("touch", -2, READ, _exists, keys=_ANY_KEYS),
     _keyspace_command("exists", -2, READ, _exists, keys=_ANY_KEYS),

@@ -13,6 +13,7 @@ of absent fields, HSETNX of a present one) does not touch the hash at all.
 
 from __future__ import annotations
 
+import random
 from operator import itemgetter
 
 from ranet.kv import long_double
@@ -22,17 +23,21 @@ from ranet.kv.arguments import (
     NAN_OR_INFINITY,
     NOT_A_FLOAT,
     NOT_AN_INTEGER,
+    OUT_OF_LONG_RANGE,
     OVERFLOW,
+    SYNTAX_ERROR,
     arity_error,
+    check_repeats,
     matching,
     of_type,
     parse_int,
     parse_key_scan,
 )
 from ranet.kv.keyspace import Hash, Keyspace
-from ranet.kv.reply import OK, ErrorReply, Reply
+from ranet.kv.reply import OK, ErrorReply, Reply, Scored
 
 NOT_AN_INTEGER_FIELD = ErrorReply("ERR hash value is not an integer")
+_random = random.Random()
 
 
 def _hash(keyspace: Keyspace, key: bytes) -> Hash | ErrorReply | None:
@@ -184,6 +189,34 @@ def hincrbyfloat(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     text = long_double.format_human(total)
     keyspace.changeable(key, Hash)[field] = text
     return text
+
+
+def hrandfield(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """HRANDFIELD key [count [WITHVALUES]]: a random field; ``count``
+    distinct ones, or with a negative count that many with repeats; with
+    their values (RESP3: pairs). A read: random is fine."""
+    count = None if len(argv) == 2 else parse_int(argv[2])
+    if len(argv) > 2 and count is None:
+        return NOT_AN_INTEGER
+    if count == INT64_MIN:
+        return OUT_OF_LONG_RANGE
+    if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHVALUES"):
+        return SYNTAX_ERROR
+    fields = _hash(keyspace, argv[1])
+    if isinstance(fields, ErrorReply):
+        return fields
+    pool = [] if fields is None else list(fields.items())
+    if count is None:
+        return _random.choice(pool)[0] if pool else None
+    if count < 0 and pool and (too_many := check_repeats(count)):
+        return too_many
+    if count < 0:
+        chosen = [_random.choice(pool) for _ in range(-count)] if pool else []
+    else:
+        chosen = _random.sample(pool, min(count, len(pool)))
+    if len(argv) == 4:
+        return Scored([field, value] for field, value in chosen)
+    return [field for field, _ in chosen]
 
 
 def hscan(keyspace: Keyspace, argv: list[bytes]) -> Reply:

@@ -21,6 +21,7 @@ from ranet.kv.arguments import (
     INT64_MAX,
     NOT_AN_INTEGER,
     NOT_POSITIVE,
+    OUT_OF_LONG_RANGE,
     SYNTAX_ERROR,
     arity_error,
     of_type,
@@ -36,9 +37,6 @@ _OUT_OF_RANGE = ErrorReply("ERR index out of range")
 _RANK_ZERO = ErrorReply(
     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
     "second ... or use negative to start from the end of the list"
-)
-_RANK_RANGE = ErrorReply(
-    f"ERR value is out of range, value must between {-INT64_MAX} and {INT64_MAX}"
 )
 _ENDS = {b"LEFT": True, b"RIGHT": False}  # True: the head
 
@@ -262,7 +260,7 @@ def lpos(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             if number is None:
                 return NOT_AN_INTEGER
             if number == -INT64_MAX - 1:
-                return _RANK_RANGE
+                return OUT_OF_LONG_RANGE
             if number == 0:
                 return _RANK_ZERO
             rank = number

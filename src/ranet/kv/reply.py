@@ -46,7 +46,8 @@ class Members(list):  # type: ignore[type-arg]
 
 class Scored(list):  # type: ignore[type-arg]
     """Members with their scores, ``[member, score]`` pairs (ZRANGE ...
-    WITHSCORES): an array of pairs in RESP3, one flat array in RESP2."""
+    WITHSCORES), or fields with their values (HRANDFIELD ... WITHVALUES): an
+    array of pairs in RESP3, one flat array in RESP2."""
 
 
 OK = Status("OK")

@@ -22,6 +22,7 @@ from itertools import islice
 from ranet.kv.arguments import (
     NOT_AN_INTEGER,
     NOT_POSITIVE,
+    SYNTAX_ERROR,
     check_repeats,
     matching,
     of_type,
@@ -104,7 +105,7 @@ def spop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """SPOP key [count]: the oldest member (null if none), or up to ``count``
     of them as a set - the same members on every replica (module docstring)."""
     if len(argv) > 3:
-        return ErrorReply("ERR syntax error")
+        return SYNTAX_ERROR
     count = None if len(argv) == 2 else parse_int(argv[2])
     if len(argv) == 3 and (count is None or count < 0):
         return NOT_POSITIVE
@@ -125,7 +126,7 @@ def srandmember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """SRANDMEMBER key [count]: a random member, or ``count`` distinct ones
     (a negative count: that many, repeats allowed). A read: random is fine."""
     if len(argv) > 3:
-        return ErrorReply("ERR syntax error")
+        return SYNTAX_ERROR
     count = None if len(argv) == 2 else parse_int(argv[2])
     if len(argv) == 3 and count is None:
         return NOT_AN_INTEGER
@@ -140,6 +141,28 @@ def srandmember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             [_random.choice(pool) for _ in range(-count)] if pool else []
         )
     return _random.sample(pool, min(count, len(pool)))
+
+
+def sintercard(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """SINTERCARD numkeys key [key ...] [LIMIT limit]: the size of the
+    intersection, counted up to ``limit`` (0: no limit)."""
+    numkeys = parse_int(argv[1])
+    if numkeys is None or numkeys < 1:
+        return ErrorReply("ERR numkeys should be greater than 0")
+    if numkeys > len(argv) - 2:
+        return ErrorReply("ERR Number of keys can't be greater than number of args")
+    limit, options = 0, argv[2 + numkeys :]
+    while options:
+        if options[0].upper() != b"LIMIT" or len(options) < 2:
+            return SYNTAX_ERROR
+        parsed = parse_int(options[1])
+        if parsed is None or parsed < 0:
+            return ErrorReply("ERR LIMIT can't be negative")
+        limit, options = parsed, options[2:]
+    result = _combine(keyspace, argv[2 : 2 + numkeys], "inter")
+    if isinstance(result, ErrorReply):
+        return result
+    return len(result) if limit == 0 else min(len(result), limit)
 
 
 def _combine(keyspace: Keyspace, keys: list[bytes], how: str) -> Members | ErrorReply:
