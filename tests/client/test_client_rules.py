@@ -233,12 +233,14 @@ def test_a_transaction_that_writes_is_not_retried_once_sent_one_that_reads_is() 
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("name", ["MULTI", "exec", "DISCARD", "WATCH", "UNWATCH"])
+@pytest.mark.parametrize(
+    "name", ["MULTI", "exec", "DISCARD", "WATCH", "UNWATCH", "SUBSCRIBE", "punsubscribe"]
+)
 def test_execute_refuses_commands_that_keep_state_on_the_shared_connection(name: str) -> None:
     async def scenario() -> None:
         async with fake_nodes([]) as [node], AsyncClient([node.address]) as client:
             with pytest.raises(ValueError, match="use transaction"):
-                await client.execute(name, *(["k"] if name == "WATCH" else []))
+                await client.execute(name, *(["k"] if name in ("WATCH", "SUBSCRIBE") else []))
         assert node.requests == []
 
     asyncio.run(scenario())

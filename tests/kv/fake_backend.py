@@ -167,6 +167,9 @@ class FakeBackend:
     async def backup(self) -> Reply | BulkParts:
         return await self._call(lambda: BulkParts(list(self.backup_parts)))
 
+    def deliver_published(self, publisher: Callable[[bytes, bytes], int]) -> None:
+        self.store.deliver_published(publisher)
+
     def raft_info(self) -> dict[str, Any]:
         return dict(self.raft)
 

@@ -73,7 +73,10 @@ Arg = bytes | str | int
 RETRYABLE = frozenset({"TRYAGAIN", "TIMEOUT", "SHUTDOWN"})
 """Error codes that mean "not served here, now": try again elsewhere (Rule 2)."""
 
-CONNECTION_STATE = frozenset({b"MULTI", b"EXEC", b"DISCARD", b"WATCH", b"UNWATCH"})
+CONNECTION_STATE = frozenset(
+    {b"MULTI", b"EXEC", b"DISCARD", b"WATCH", b"UNWATCH"}
+    | {b"SUBSCRIBE", b"UNSUBSCRIBE", b"PSUBSCRIBE", b"PUNSUBSCRIBE"}
+)
 """Commands ``execute`` refuses (Rule 5)."""
 
 MAX_CLIENT_ID = 2**63 - 1
@@ -196,7 +199,8 @@ class AsyncClient:
         if command[0].upper() in CONNECTION_STATE:
             raise ValueError(
                 f"{command[0].decode(errors='replace')} keeps state on a connection, which this "
-                "client shares between calls: use transaction(), or redis-py for WATCH"
+                "client shares between calls: use transaction(), or redis-py for WATCH and "
+                "for subscriptions"
             )
         if is_blocking(command):
             raise ValueError(

@@ -7,7 +7,7 @@ the log and reads through ReadIndex; tests may use an in-memory fake.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from ranet.kv.reply import BulkParts, Reply
@@ -74,6 +74,11 @@ class Backend(Protocol):
     async def backup(self) -> Reply | BulkParts:
         """RAFT.BACKUP: a backup file's bytes (ranet/node/backup.py), holding
         every write completed before the call."""
+        ...
+
+    def deliver_published(self, publisher: Callable[[bytes, bytes], int]) -> None:
+        """Where PUBLISH, applied on this node, hands channel and message
+        (kv/pubsub.py); the server calls it once, as it starts."""
         ...
 
     def raft_info(self) -> dict[str, Any]:

@@ -544,6 +544,15 @@ def _persist(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 # --- the table -------------------------------------------------------------
 
 
+def _publish(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """PUBLISH channel message: through the log, so that every node hands it
+    to its own subscribers as it applies the entry, all in the log's order
+    (kv/pubsub.py); how many subscribers of the node that applied it for
+    the client received it. Changes no state."""
+    publisher = keyspace.publisher
+    return 0 if publisher is None else publisher(argv[1], argv[2])
+
+
 def _note(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """RANET.NOTE text: record ``text`` in the replicated log and change nothing
     else (the console's ``append``, the seed's ``client-append-entry``)."""
@@ -607,6 +616,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _command("substr", 4, READ, _getrange, flags=""),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
+    _command(
+        "publish",
+        3,
+        WRITE,
+        _publish,
+        flags="pubsub loading stale fast",
+        keys=_NO_KEYS,
+        group="pubsub",
+    ),
     _hash_command("hset", -4, WRITE, hashes.hset, flags="denyoom fast"),
     _hash_command("hsetnx", 4, WRITE, hashes.hsetnx, flags="denyoom fast"),
     _hash_command("hmset", -4, WRITE, partial(hashes.hset, count_new=False), flags="denyoom fast"),
@@ -811,6 +829,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("raft.transfer", -1, CONNECTION, flags="", group="ranet"),
     _connection_command("raft.member", -2, CONNECTION, flags="", group="ranet"),
     _connection_command("raft.backup", 1, CONNECTION, flags="", group="ranet"),
+    *(
+        _connection_command(
+            name, arity, CONNECTION, flags="pubsub noscript loading stale", group="pubsub"
+        )
+        for name, arity in (
+            ("subscribe", -2),
+            ("unsubscribe", -1),
+            ("psubscribe", -2),
+            ("punsubscribe", -1),
+            ("pubsub", -2),
+        )
+    ),
 )
 
 # Both spellings clients commonly send (redis-py: "SET", redis-cli: as typed),

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from zlib import crc32
 
@@ -168,6 +168,7 @@ class Keyspace:
         "expires",
         "generation",
         "now_ms",
+        "publisher",
         "versions",
     )
 
@@ -187,6 +188,8 @@ class Keyspace:
         self._by_slot: list[set[bytes]] | None = None  # each slot's keys, from the first SCAN
         self._to_index: list[bytes] = []  # keys the index still has to take in
         self.generation = 0  # bumped by each snapshot's capture (copy-on-write of hashes)
+        # PUBLISH's delivery to this node's subscribers (kv/pubsub.py): not state
+        self.publisher: Callable[[bytes, bytes], int] | None = None
 
     def advance(self, now_ms: int) -> None:
         """Move time forward to ``now_ms`` and remove the keys that expired by then."""

@@ -213,6 +213,9 @@ class NodeBackend:
         meta, data = await self.node.backup()
         return BulkParts(snapshot_parts(meta, data))
 
+    def deliver_published(self, publisher: Callable[[bytes, bytes], int]) -> None:
+        self.store.deliver_published(publisher)
+
     def raft_info(self) -> dict[str, Any]:
         status = self.node.status()
         leader = status["leader_id"]

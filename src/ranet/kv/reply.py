@@ -44,6 +44,10 @@ class Members(list):  # type: ignore[type-arg]
     """The members of a set (SMEMBERS, SINTER, ...): a set in RESP3, an array in RESP2."""
 
 
+class Push(list):  # type: ignore[type-arg]
+    """An out-of-band message (pub/sub): a push (``>``) in RESP3, an array in RESP2."""
+
+
 class Scored(list):  # type: ignore[type-arg]
     """Members with their scores, ``[member, score]`` pairs (ZRANGE ...
     WITHSCORES), or fields with their values (HRANDFIELD ... WITHVALUES): an

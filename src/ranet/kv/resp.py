@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 from ranet.errors import ConfigurationError, RespProtocolError
 from ranet.kv.arguments import parse_int
-from ranet.kv.reply import OK, ErrorReply, Members, Reply, Scored, Status, format_score
+from ranet.kv.reply import OK, ErrorReply, Members, Push, Reply, Scored, Status, format_score
 
 Encodable = Reply | dict  # a dict is a RESP3 map (a flat array in RESP2), e.g. HELLO's reply
 
@@ -398,7 +398,7 @@ def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
     elif isinstance(reply, list):
         if type(reply) is Scored and not resp3:  # RESP2: member, score, member, score ...
             reply = [part for pair in reply for part in pair]
-        kind = b"~" if resp3 and type(reply) is Members else b"*"
+        kind = _RESP3_ARRAYS.get(type(reply), b"*") if resp3 else b"*"
         out.append(b"%b%d\r\n" % (kind, len(reply)))
         for item in reply:
             _encode_into(item, out, resp3)
@@ -409,6 +409,9 @@ def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
             _encode_into(value, out, resp3)
     else:
         raise TypeError(f"no RESP encoding for {type(reply).__name__}: {reply!r}")
+
+
+_RESP3_ARRAYS = {Members: b"~", Push: b">"}
 
 
 def _one_line(text: str) -> bytes:

@@ -60,12 +60,13 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
-from ranet.kv.arguments import arity_error, parse_int, parse_timeout
+from ranet.kv.arguments import arity_error, parse_int, parse_timeout, text_of
 from ranet.kv.backend import Backend
 from ranet.kv.blocking import FORMS, wait_and_take
 from ranet.kv.commands import BLOCKING, READ, WRITE, CommandSpec, Kind, command_reply, resolve
 from ranet.kv.keyspace import Keyspace
-from ranet.kv.reply import OK, BulkParts, ErrorReply, Reply, Status
+from ranet.kv.pubsub import OUTPUT_LIMIT, SUBSCRIBED_MODE, Subscriptions
+from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
 
@@ -146,6 +147,7 @@ class RespServer:
         self._listen = (host, port)
         self._server: asyncio.Server | None = None
         self._clients: dict[int, _Client] = {}
+        self.subscriptions = Subscriptions()
         self._next_client_id = 1
         self._started = time.monotonic()
 
@@ -174,6 +176,7 @@ class RespServer:
                 f"node {self.node_id} cannot serve the Redis protocol on {host}:{port}: {reason}",
             ) from error
         self._started = time.monotonic()
+        self.backend.deliver_published(self.subscriptions.deliver)
         log.info("node %s: Redis protocol on %s:%s", self.node_id, *self.address)
 
     async def stop(self) -> None:
@@ -344,6 +347,9 @@ class _Client(asyncio.Protocol):
         self._lone_kind: Kind = WRITE
         self._transaction = TransactionState(server.limits.max_command_len)
         self.authenticated = server.password is None
+        self.channels: dict[bytes, None] = {}  # subscribed (pubsub.py), in order
+        self.patterns: dict[bytes, None] = {}
+        self._subscribed = False  # whether there is one: RESP2 then takes few commands
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -388,6 +394,8 @@ class _Client(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._finished = True
         self.server._unregister(self)
+        if self._subscribed:
+            self.server.subscriptions.drop(self)
         self._cancel_in_flight()
         if not self.closed.done():
             self.closed.set_result(None)
@@ -442,6 +450,8 @@ class _Client(asyncio.Protocol):
         spec = resolve(argv)
         if isinstance(spec, ErrorReply) or self._transaction.queued is not None:
             return False
+        if self._subscribed:
+            return False  # _execute checks what a subscribed connection may run
         if not self.authenticated:
             return False  # _execute refuses it
         kind = spec.kind
@@ -685,6 +695,11 @@ class _Client(asyncio.Protocol):
             return self._transaction.queue(argv, spec)
         if isinstance(spec, ErrorReply):
             return self._hang_up() if argv[0].lower() in _HTTP_WORDS else spec
+        if self._subscribed and not self.resp3 and spec.name not in SUBSCRIBED_MODE:
+            return ErrorReply(
+                f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+                "PING / QUIT / RESET are allowed in this context"
+            )
         if spec.kind is WRITE or spec.kind is READ:
             return self._run_call(spec.kind, argv)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
@@ -730,7 +745,53 @@ class _Client(asyncio.Protocol):
     def _ping(self, argv: list[bytes]) -> Reply:
         if len(argv) > 2:
             return arity_error("ping")
+        if self._subscribed and not self.resp3:  # as Redis, in a subscribed RESP2 connection
+            return [b"pong", argv[1] if len(argv) == 2 else b""]
         return argv[1] if len(argv) == 2 else Status("PONG")
+
+    # -- pub/sub (pubsub.py) ---------------------------------------------------
+
+    def push(self, message: Push) -> None:
+        """Send a published message: after the replies still waiting to be
+        written, if any; a subscriber that does not read is dropped."""
+        transport = self._transport
+        if self._finished or transport is None:
+            return
+        if transport.get_write_buffer_size() > OUTPUT_LIMIT:
+            log.warning("client %s (%s) dropped: it does not read its messages", self.id, self.peer)
+            self._finished = True
+            transport.abort()
+            return
+        if self._slots:
+            self._slots.append([message, self.resp3])
+            self._write_ready(transport)
+        else:
+            transport.write(encode_reply(message, self.resp3))
+
+    def _subscribe(self, argv: list[bytes], *, pattern: bool = False) -> _Replies:
+        """SUBSCRIBE / PSUBSCRIBE name [name ...]: a confirmation for each."""
+        replies = self.server.subscriptions.subscribe(self, argv[1:], pattern=pattern)
+        self._subscribed = True
+        return _Replies(replies)
+
+    def _unsubscribe(self, argv: list[bytes], *, pattern: bool = False) -> _Replies:
+        """UNSUBSCRIBE / PUNSUBSCRIBE [name ...]: a confirmation for each."""
+        replies = self.server.subscriptions.unsubscribe(self, argv[1:], pattern=pattern)
+        self._subscribed = bool(self.channels or self.patterns)
+        return _Replies(replies)
+
+    def _pubsub(self, argv: list[bytes]) -> Reply:
+        """PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT: this node's."""
+        subcommand, subscriptions = argv[1].upper(), self.server.subscriptions
+        if subcommand == b"CHANNELS" and len(argv) <= 3:
+            return subscriptions.channels(argv[2] if len(argv) == 3 else None)
+        if subcommand == b"NUMSUB":
+            return subscriptions.numsub(argv[2:])
+        if subcommand == b"NUMPAT" and len(argv) == 2:
+            return subscriptions.numpat()
+        if subcommand in (b"CHANNELS", b"NUMPAT"):
+            return arity_error(b"pubsub|" + subcommand.lower())
+        return ErrorReply(f"ERR unknown subcommand '{text_of(argv[1][:128])}'. Try PUBSUB HELP.")
 
     def _echo(self, argv: list[bytes]) -> Reply:
         return argv[1]
@@ -941,9 +1002,9 @@ class _Client(asyncio.Protocol):
 
     def _flags(self) -> str:
         """CLIENT LIST's flags, as Redis spells them: r (READONLY), x (in
-        MULTI), b (waiting in a blocking command)."""
+        MULTI), b (waiting in a blocking command), P (subscribed)."""
         flags = ("r" if self.stale else "") + ("x" if self._transaction.open else "")
-        flags += "b" if self._blocked else ""
+        flags += ("b" if self._blocked else "") + ("P" if self._subscribed else "")
         return flags or "N"
 
     def _ranet_exec(self, argv: list[bytes]) -> Reply | _Call:
@@ -988,6 +1049,11 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"raft.member": _Client._raft_member,
     b"raft.backup": _Client._raft_backup,
     **{name.encode(): _Client._block for name in FORMS},
+    b"subscribe": _Client._subscribe,
+    b"psubscribe": partial(_Client._subscribe, pattern=True),
+    b"unsubscribe": _Client._unsubscribe,
+    b"punsubscribe": partial(_Client._unsubscribe, pattern=True),
+    b"pubsub": _Client._pubsub,
 }
 
 _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Reply]]] = {

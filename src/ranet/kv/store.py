@@ -87,6 +87,12 @@ class KVStore:
             "clock_ms": self._clock_ms,
         }
 
+    def deliver_published(self, publisher: Callable[[bytes, bytes], int] | None) -> None:
+        """Where PUBLISH, applied, hands its channel and message: this node's
+        subscribers (kv/pubsub.py), which answer how many received it.
+        Nothing in the state depends on it."""
+        self._keyspace.publisher = publisher
+
     def apply(self, command: bytes) -> Reply:
         """Apply one committed log entry and return the reply for its client
         (for a run of commands, ``RunEnvelope``, the list of their replies).
@@ -193,6 +199,7 @@ class KVStore:
         new state is built and checked first, so a failure changes nothing.
         """
         clock_ms, keyspace, sessions = _parse_snapshot(data)
+        keyspace.publisher = self._keyspace.publisher
         self._clock_ms = clock_ms
         self._keyspace = keyspace
         self._sessions.replace(sessions)
