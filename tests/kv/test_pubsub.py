@@ -163,3 +163,27 @@ def test_a_push_is_an_array_in_resp2_and_a_push_in_resp3() -> None:
     message = Push([b"message", b"c", b"m"])
     assert encode_reply(message) == b"*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n"
     assert encode_reply(message, resp3=True).startswith(b">3\r\n")
+
+
+class _Listener:
+    def __init__(self, client_id: int, broken: bool = False) -> None:
+        self.id, self.broken = client_id, broken
+        self.channels: dict[bytes, None] = {}
+        self.patterns: dict[bytes, None] = {}
+        self.got: list[Push] = []
+
+    def push(self, message: Push) -> None:
+        if self.broken:
+            raise RuntimeError("this subscriber's connection broke")
+        self.got.append(message)
+
+
+def test_a_failing_subscriber_does_not_fail_the_delivery_to_others() -> None:
+    """Delivery runs inside the store's apply: a subscriber's error must
+    neither reach the entry nor keep the message from the others."""
+    subscriptions = pubsub.Subscriptions()
+    broken, fine = _Listener(1, broken=True), _Listener(2)
+    subscriptions.subscribe(broken, [b"c"], pattern=False)
+    subscriptions.subscribe(fine, [b"c*"], pattern=True)
+    assert subscriptions.deliver(b"c", b"m") == 1
+    assert fine.got == [Push([b"pmessage", b"c*", b"c", b"m"])]

@@ -94,16 +94,26 @@ class Subscriptions:
 
     def deliver(self, channel: bytes, message: bytes) -> int:
         """Hand a published message to the subscribers of ``channel`` and of
-        the patterns it matches; how many received it."""
-        received = 0
-        for client in list(self._channels.get(channel, {}).values()):
-            client.push(Push([b"message", channel, message]))
-            received += 1
-        for pattern, clients in list(self._patterns.items()):
+        the patterns it matches; how many received it. Called from the
+        store's apply: a subscriber that fails is logged and skipped, never
+        a failure of the entry."""
+        sent = [
+            (client, Push([b"message", channel, message]))
+            for client in self._channels.get(channel, {}).values()
+        ]
+        for pattern, clients in self._patterns.items():
             if match_tokens(self._compiled[pattern], channel):  # type: ignore[arg-type]
-                for client in list(clients.values()):
-                    client.push(Push([b"pmessage", pattern, channel, message]))
-                    received += 1
+                sent += [
+                    (c, Push([b"pmessage", pattern, channel, message])) for c in clients.values()
+                ]
+        received = 0
+        for client, push in sent:
+            try:
+                client.push(push)
+            except Exception:
+                log.exception("subscriber %s: a message could not be sent; skipped", client.id)
+            else:
+                received += 1
         return received
 
     def channels(self, pattern: bytes | None) -> list[bytes]:
