@@ -1,5 +1,6 @@
 """What the command handlers share: Redis's integer parsing, SCAN-style
-options, and the common error replies."""
+options, the common error replies, and the one handler HDEL, SREM and ZREM
+are (``remove_parts``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TypeVar
 
 from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace
-from ranet.kv.reply import ErrorReply
+from ranet.kv.reply import ErrorReply, Reply
 
 T = TypeVar("T")
 
@@ -185,3 +186,15 @@ def of_type(keyspace: Keyspace, key: bytes, kind: type[T]) -> T | ErrorReply | N
     ``None`` if there is none, or Redis's WRONGTYPE error."""
     value = keyspace.get(key)
     return value if value is None or isinstance(value, kind) else WRONG_TYPE
+
+
+def remove_parts(keyspace: Keyspace, argv: list[bytes], kind: type[T]) -> Reply:
+    """HDEL / SREM / ZREM key part [part ...] on a ``kind`` (``Hash``, ``Set``,
+    ``SortedSet``): how many parts were there; the key goes with the last."""
+    key = argv[1]
+    parts = of_type(keyspace, key, kind)
+    if parts is None or isinstance(parts, ErrorReply):
+        return 0 if parts is None else parts
+    present = [part for part in dict.fromkeys(argv[2:]) if part in parts]  # type: ignore[operator]
+    keyspace.remove_parts(key, present)
+    return len(present)

@@ -91,17 +91,6 @@ def hmget(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return [fields.get(field) for field in argv[2:]]
 
 
-def hdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """HDEL key field [field ...]: how many were there; the key goes with the last."""
-    key = argv[1]
-    fields = _hash(keyspace, key)
-    if fields is None or isinstance(fields, ErrorReply):
-        return 0 if fields is None else fields
-    present = {field for field in argv[2:] if field in fields}
-    keyspace.remove_parts(key, present)
-    return len(present)
-
-
 def hexists(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     fields = _hash(keyspace, argv[1])
     if isinstance(fields, ErrorReply):

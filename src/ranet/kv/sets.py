@@ -62,17 +62,6 @@ def sadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return len(new)
 
 
-def srem(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """SREM key member [member ...]: how many were members; the key goes with the last."""
-    key = argv[1]
-    members = _set(keyspace, key)
-    if members is None or isinstance(members, ErrorReply):
-        return 0 if members is None else members
-    present = [member for member in dict.fromkeys(argv[2:]) if member in members]
-    keyspace.remove_parts(key, present)
-    return len(present)
-
-
 def sismember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     members = _set(keyspace, argv[1])
     if isinstance(members, ErrorReply):

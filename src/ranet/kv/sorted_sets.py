@@ -160,17 +160,6 @@ def zincrby(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return zadd(keyspace, argv, increment=True)
 
 
-def zrem(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """ZREM key member [member ...]: how many were members; the key goes with the last."""
-    key = argv[1]
-    members = sorted_set(keyspace, key)
-    if members is None or isinstance(members, ErrorReply):
-        return 0 if members is None else members
-    present = [member for member in dict.fromkeys(argv[2:]) if member in members]
-    keyspace.remove_parts(key, present)
-    return len(present)
-
-
 def zscore(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     members = sorted_set(keyspace, argv[1])
     if members is None or isinstance(members, ErrorReply):
