@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import redis
 import redis.asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+
+from tests.jepsen.clients import never_resending
 
 CHANNEL = "broadcast"
 TIMEOUT = 3.0
@@ -47,14 +47,7 @@ class Broadcast:
         await asyncio.gather(*clients)
 
     def _client(self, node: int) -> redis.asyncio.Redis:
-        host, port = self.addresses[node % len(self.addresses)]
-        return redis.asyncio.Redis(
-            host=host,
-            port=port,
-            socket_timeout=TIMEOUT,
-            socket_connect_timeout=TIMEOUT,
-            retry=Retry(NoBackoff(), 0),  # never resend: a message would go out twice
-        )
+        return never_resending(self.addresses, node, timeout=TIMEOUT, connect_timeout=TIMEOUT)
 
     async def _publish(self, number: int, stop: asyncio.Event) -> None:
         node, sequence = number, itertools.count()

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import redis
 import redis.asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+
+from tests.jepsen.clients import never_resending
 
 QUEUE = "jobs"
 TIMEOUT = 3.0  # seconds a client waits for one reply (beyond BLPOP's own wait)
@@ -52,13 +52,8 @@ class Queue:
         await asyncio.gather(*clients)
 
     def _client(self, node: int) -> redis.asyncio.Redis:
-        host, port = self.addresses[node % len(self.addresses)]
-        return redis.asyncio.Redis(
-            host=host,
-            port=port,
-            socket_timeout=TIMEOUT + WAIT,
-            socket_connect_timeout=TIMEOUT,
-            retry=Retry(NoBackoff(), 0),  # redis-py would resend a push it lost: one job twice
+        return never_resending(
+            self.addresses, node, timeout=TIMEOUT + WAIT, connect_timeout=TIMEOUT
         )
 
     async def _produce(self, number: int, stop: asyncio.Event) -> None:

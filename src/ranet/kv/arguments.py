@@ -51,7 +51,9 @@ def parse_int(text: bytes) -> int | None:
     return value if INT64_MIN <= value <= INT64_MAX else None
 
 
-_DOUBLE_TEXT = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity)", re.I)
+DECIMAL_TEXT = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
+"""A number as ``strtod`` reads it, in decimal (group 1: the exponent)."""
+INFINITY_TEXT = re.compile(rb"[+-]?inf(?:inity)?", re.I)
 _MAX_TIMEOUT_S = INT64_MAX / 1000
 
 
@@ -59,7 +61,7 @@ def parse_double(text: bytes) -> float | None:
     """The double ``text`` spells (decimal, exponent, ``inf``), or ``None``
     for anything else: NaN, and, as Redis's ``strtod`` check, a number too
     large for a double or too small to be told from zero."""
-    if not _DOUBLE_TEXT.fullmatch(text):
+    if not (DECIMAL_TEXT.fullmatch(text) or INFINITY_TEXT.fullmatch(text)):
         return None
     value = float(text)
     if math.isinf(value) and b"n" not in text.lower():  # 1e400: not "inf"

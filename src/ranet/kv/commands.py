@@ -422,9 +422,7 @@ def _copy(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = keyspace.get(source)
     if value is None or (keyspace.get(destination) is not None and not replace):
         return 0
-    if not isinstance(value, bytes):  # a hash, set, list or sorted set: a copy of its own
-        value = type(value)(value, keyspace.generation)
-    keyspace.put(destination, value)
+    keyspace.put(destination, keyspace.copy_of(value))
     deadline = keyspace.deadline(source)
     if deadline is not None:
         keyspace.expire_at(destination, deadline)

@@ -272,9 +272,13 @@ class Keyspace:
         value = self.data[key]
         assert isinstance(value, Parts)
         if value.generation != self.generation:
-            value = self.data[key] = type(value)(value, self.generation)
+            value = self.data[key] = self.copy_of(value)
         self._changed(key)
         return value
+
+    def copy_of(self, value: Value) -> Value:
+        """A value of its own, of this generation (a string is never changed: itself)."""
+        return value if isinstance(value, bytes) else type(value)(value, self.generation)
 
     def changeable(self, key: bytes, kind: type[P]) -> P:
         """``own(key)``, made an empty ``kind`` first if absent (the caller

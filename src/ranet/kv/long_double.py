@@ -15,15 +15,14 @@ run the same exact arithmetic, whatever their hardware.
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
+
+from ranet.kv.arguments import DECIMAL_TEXT, INFINITY_TEXT
 
 _SIGNIFICAND_BITS = 64
 _MAX_EXPONENT = 16384  # an extended value is below 2**16384
 _MIN_EXPONENT = -16445  # the smallest subnormal is 2**-16445
 _MAX_EXPONENT_TEXT = 5000  # past 10**5000 (or below 10**-5000) a text is out of range
-_DECIMAL = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
-_INFINITY = re.compile(rb"[+-]?inf(?:inity)?", re.I)
 _DIGITS = 17
 _SCALE = 10**_DIGITS
 
@@ -42,9 +41,9 @@ def parse(text: bytes) -> Number | None:
     no number, NaN, a number too large for a long double or too small to be
     told from zero (Redis refuses those), and hexadecimal floats, which
     ``strtold`` reads but ranet does not."""
-    if _INFINITY.fullmatch(text):
+    if INFINITY_TEXT.fullmatch(text):
         return -INFINITY if text.startswith(b"-") else INFINITY
-    match = _DECIMAL.fullmatch(text)
+    match = DECIMAL_TEXT.fullmatch(text)
     if match is None or abs(int(match.group(1) or 0)) > _MAX_EXPONENT_TEXT + len(text):
         return None
     exact = Fraction(text.decode("ascii"))

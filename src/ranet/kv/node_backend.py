@@ -128,9 +128,12 @@ class NodeBackend:
             return waiter
         self._watchers.append((keys, versions, waiter))
         if self._next_apply is None:
-            self._next_apply = self.node.applied_beyond(self.node.applied_index)
-            self._next_apply.add_done_callback(self._applied)
+            self._wait_for_next_apply()
         return waiter
+
+    def _wait_for_next_apply(self) -> None:
+        self._next_apply = self.node.applied_beyond(self.node.applied_index)
+        self._next_apply.add_done_callback(self._applied)
 
     def _applied(self, applied: asyncio.Future[int]) -> None:
         """The node applied something (or stopped): wake the waiters whose
@@ -149,8 +152,7 @@ class NodeBackend:
                 waiting.append((keys, versions, waiter))
         self._watchers = waiting
         if waiting:
-            self._next_apply = self.node.applied_beyond(self.node.applied_index)
-            self._next_apply.add_done_callback(self._applied)
+            self._wait_for_next_apply()
 
     def read(self, argvs: Sequence[list[bytes]], *, stale: bool) -> Awaitable[list[Reply]]:
         """The replies' future: linearizable reads run on the store the moment

@@ -340,7 +340,7 @@ class _Client(asyncio.Protocol):
         self._open_run: _Call | None = None  # the run in the last slot, which may grow
         self._in_flight: list[tuple[int, asyncio.Future[Any]]] = []  # (slot, its call)
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
-        self._blocked = False  # the group in flight is a blocking command's wait
+        self.blocked = False  # the group in flight is a blocking command's wait (blocking.py)
         self._timer: asyncio.TimerHandle | None = None
         self._advance_scheduled = False
         self._lone: asyncio.Future[Any] | None = None  # the call of a lone command
@@ -385,7 +385,7 @@ class _Client(asyncio.Protocol):
         self._schedule_advance()
 
     def eof_received(self) -> bool:
-        if self._blocked:  # as Redis: a client gone while it waits to take is dropped
+        if self.blocked:  # as Redis: a client gone while it waits to take is dropped
             return False  # the transport closes; connection_lost cancels the wait
         self._eof = True  # answer what came before the half-close, then close
         self._schedule_advance()
@@ -450,10 +450,8 @@ class _Client(asyncio.Protocol):
         spec = resolve(argv)
         if isinstance(spec, ErrorReply) or self._transaction.queued is not None:
             return False
-        if self._subscribed:
-            return False  # _execute checks what a subscribed connection may run
-        if not self.authenticated:
-            return False  # _execute refuses it
+        if self._subscribed or not self.authenticated:
+            return False  # _execute checks what such a connection may run
         kind = spec.kind
         if kind is not WRITE and kind is not READ:
             return False
@@ -591,8 +589,8 @@ class _Client(asyncio.Protocol):
         self._in_flight[last][1].add_done_callback(
             partial(self._call_ended, self._generation, last)
         )
-        self._blocked = kind is BLOCKING
-        if not self._blocked:  # a blocking command ends at its own timeout
+        self.blocked = kind is BLOCKING
+        if not self.blocked:  # a blocking command ends at its own timeout
             self._bound_by_timer(self._group_ended)
 
     def _call_ended(self, generation: int, position: int, _: asyncio.Future[Reply]) -> None:
@@ -616,7 +614,7 @@ class _Client(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._generation += 1
-        self._blocked = False
+        self.blocked = False
         slots = self._slots
         for slot, future in self._in_flight:
             call: _Call = slots[slot][0]
@@ -995,16 +993,11 @@ class _Client(asyncio.Protocol):
             f"lib-name={_text(self.lib_name)} lib-ver={_text(self.lib_version)}"
         )
 
-    @property
-    def blocked(self) -> bool:
-        """Whether the client waits in a blocking command (blocking.py)."""
-        return self._blocked
-
     def _flags(self) -> str:
         """CLIENT LIST's flags, as Redis spells them: r (READONLY), x (in
         MULTI), b (waiting in a blocking command), P (subscribed)."""
         flags = ("r" if self.stale else "") + ("x" if self._transaction.open else "")
-        flags += ("b" if self._blocked else "") + ("P" if self._subscribed else "")
+        flags += ("b" if self.blocked else "") + ("P" if self._subscribed else "")
         return flags or "N"
 
     def _ranet_exec(self, argv: list[bytes]) -> Reply | _Call:

@@ -111,9 +111,9 @@ def zadd(keyspace: Keyspace, argv: list[bytes], *, increment: bool = False) -> R
         return None if b"INCR" in flags else 0
     added = changed = 0
     score = None
+    owned = False  # whether ``members`` is the key's own copy, made once for all changes
     for given, member in zip(scores, pairs[1::2], strict=True):
         assert given is not None  # checked above
-        members = sorted_set(keyspace, key)
         current = None if members is None else members.scores.get(member)
         new = _new_score(current, given, flags)
         if isinstance(new, ErrorReply):
@@ -121,7 +121,9 @@ def zadd(keyspace: Keyspace, argv: list[bytes], *, increment: bool = False) -> R
         score = new
         if new is None or new == current:
             continue
-        keyspace.changeable(key, SortedSet).add(member, new)
+        if not owned:
+            members, owned = keyspace.changeable(key, SortedSet), True
+        members.add(member, new)  # type: ignore[union-attr]
         added += current is None
         changed += current is not None
     if b"INCR" in flags:
