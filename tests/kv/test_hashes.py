@@ -162,9 +162,9 @@ def test_a_snapshot_serialized_later_is_the_state_at_its_capture(seed: int) -> N
 @pytest.mark.parametrize(
     "value, reason",
     [
-        ({}, "lists or sorted sets"),
-        ({b"f": 1}, "lists or sorted sets"),
-        ({b"f": b"v", b"g": None}, "lists or sorted sets"),
+        ({}, "sorted sets or streams"),
+        ({b"f": 1}, "sorted sets or streams"),
+        ({b"f": b"v", b"g": None}, "sorted sets or streams"),
         ({1: b"v"}, "undecodable"),
     ],
     ids=["empty", "value not bytes", "hash and set mixed", "field not bytes"],
@@ -183,7 +183,7 @@ def test_a_format_2_snapshot_may_hold_no_hash() -> None:
     call(store, "HSET", "h", "f", "v")
     fields = msgpack.unpackb(store.snapshot())
     fields["format"] = "ranet.kv/2"
-    with pytest.raises(SnapshotFormatError, match="lists or sorted sets"):
+    with pytest.raises(SnapshotFormatError, match="sorted sets or streams"):
         KVStore().restore(msgpack.packb(fields))
     call(store, "DEL", "h")
     call(store, "SET", "s", "v")

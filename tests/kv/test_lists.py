@@ -128,7 +128,7 @@ def test_a_snapshot_with_a_malformed_list_is_refused(value: object) -> None:
     call(store, "RPUSH", "l", "a")
     fields = msgpack.unpackb(store.snapshot())
     fields["data"] = [[[b"l", value]]]
-    with pytest.raises(SnapshotFormatError, match="lists or sorted sets"):
+    with pytest.raises(SnapshotFormatError, match="sorted sets or streams"):
         KVStore().restore(msgpack.packb(fields))
 
 
@@ -137,7 +137,7 @@ def test_a_format_3_snapshot_may_hold_no_list_but_still_restores() -> None:
     call(store, "RPUSH", "l", "a")
     fields = msgpack.unpackb(store.snapshot())
     fields["format"] = "ranet.kv/3"
-    with pytest.raises(SnapshotFormatError, match="lists or sorted sets"):
+    with pytest.raises(SnapshotFormatError, match="sorted sets or streams"):
         KVStore().restore(msgpack.packb(fields))
     call(store, "DEL", "l")
     call(store, "HSET", "h", "f", "v")

@@ -215,7 +215,7 @@ def test_a_snapshot_with_a_malformed_sorted_set_is_refused(value: object) -> Non
     call(store, "ZADD", "z", 1, "a")
     fields = msgpack.unpackb(store.snapshot())
     fields["data"] = [[[b"z", value]]]
-    with pytest.raises(SnapshotFormatError, match="lists or sorted sets"):
+    with pytest.raises(SnapshotFormatError, match="sorted sets or streams"):
         KVStore().restore(msgpack.packb(fields))
 
 

@@ -66,6 +66,7 @@ from ranet.client.connection import Connection
 from ranet.client.retry import RetryPolicy
 from ranet.errors import CommandError, Unavailable
 from ranet.kv.commands import BLOCKING, WRITE, lookup
+from ranet.kv.streams import waiting_read
 
 Arg = bytes | str | int
 """A command argument: bytes as they are, str as UTF-8, int in decimal."""
@@ -100,8 +101,12 @@ def is_write(argv: Sequence[bytes]) -> bool:
 
 
 def is_blocking(argv: Sequence[bytes]) -> bool:
+    """Whether the command waits on its connection: a blocking pop, or
+    XREAD / XREADGROUP with BLOCK."""
     spec = lookup(argv[0])
-    return spec is not None and spec.kind is BLOCKING
+    if spec is None:
+        return False
+    return spec.kind is BLOCKING or waiting_read(spec.name, list(argv)) is not None
 
 
 class AsyncClient:
@@ -205,7 +210,7 @@ class AsyncClient:
         if is_blocking(command):
             raise ValueError(
                 f"{command[0].decode(errors='replace')} would hold the connection this client "
-                "shares between calls: use redis-py, a connection of its own, for blocking pops"
+                "shares between calls: use redis-py, a connection of its own, for blocking commands"
             )
         if not is_write(command):
             return await self._attempt_until_served([command], write=False, retry_sent=True)

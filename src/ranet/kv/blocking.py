@@ -1,5 +1,6 @@
 """Blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
-BZPOPMAX and BZMPOP - a client waits until there is something to take.
+BZPOPMAX and BZMPOP - a client waits until there is something to take; and
+XREAD and XREADGROUP with BLOCK, which wait for new stream entries.
 
 A blocking command is a write (``Kind.BLOCKING`` in commands.py) that the
 server sends through the log only once the local replica shows something to
@@ -32,16 +33,31 @@ Several clients waiting on one key are all woken by a push and all try;
 one takes the element and the others, answered null, wait again (one log
 entry each): Redis serves waiters first come, first served, ranet serves
 whoever's entry commits first.
+
+Streams (``wait_for_entries``), by the same steps. XREAD only reads, so it
+never goes through the log: its first read is linearizable (after which the
+local replica is at least that fresh) and the later ones local. Its ``$``
+becomes each stream's last entry, read in that first, linearizable round
+(entries after it are exactly those after the stream's last ID: no entry is
+ever added below that). XREADGROUP with ``>`` is a write - a delivery
+changes the group - sent through the log once the local replica shows an
+entry after the group's last delivered one (XINFO GROUPS and XREVRANGE,
+read locally); delivered to another consumer first, it answers null and
+changes nothing, and the client waits again. A stream deleted, or a group
+destroyed, wakes the client, and the write answers the error.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from ranet.kv.backend import Backend
-from ranet.kv.reply import Reply
+from ranet.kv.reply import ErrorReply, Reply
+from ranet.kv.stream_ids import parse_id
+from ranet.kv.streams import ReadOptions
 
 
 @dataclass(slots=True, frozen=True)
@@ -83,17 +99,29 @@ async def wait_and_take(
 ) -> Reply:
     """The reply of the blocking command ``argv`` once it took something
     from ``keys``, or null once ``timeout`` seconds passed (0: wait on)."""
+
+    async def take() -> Reply:
+        (present,) = await backend.read([[b"EXISTS", *keys]], stale=True)
+        # None if taken by another client first; this replica may not have
+        # applied that yet, so the caller waits for the change.
+        return await backend.write(argv, None) if present else None
+
+    return await _until(backend, keys, timeout, take)
+
+
+async def _until(
+    backend: Backend, keys: list[bytes], timeout: float, attempt: Callable[[], Awaitable[Reply]]
+) -> Reply:
+    """The first reply of ``attempt`` that is not null, trying again each
+    time the local replica changes one of ``keys``; null after ``timeout``
+    seconds (0: wait on)."""
     loop = asyncio.get_running_loop()
     deadline = None if timeout == 0 else loop.time() + timeout
     while True:
         seen = await backend.versions(keys, stale=True)
-        (present,) = await backend.read([[b"EXISTS", *keys]], stale=True)
-        if present:
-            reply = await backend.write(argv, None)
-            if reply is not None:
-                return reply
-            # Taken by another client first; this replica may not have applied
-            # that yet, so wait for the change rather than try again at once.
+        reply = await attempt()
+        if reply is not None:
+            return reply
         remaining = None if deadline is None else deadline - loop.time()
         if remaining is not None and remaining <= 0:
             return None
@@ -101,3 +129,61 @@ async def wait_and_take(
             await asyncio.wait_for(backend.changed(keys, seen), remaining)
         except TimeoutError:
             return None
+
+
+async def wait_for_entries(backend: Backend, argv: list[bytes], options: ReadOptions) -> Reply:
+    """XREAD / XREADGROUP with BLOCK (and only ``>`` for XREADGROUP): the
+    reply once there are entries to give, or null after the BLOCK time."""
+    keys = options.keys
+    timeout = (options.block_ms or 0) / 1000
+    if options.group is not None:
+        return await _until(backend, keys, timeout, partial(_deliver, backend, argv, options))
+    ids = list(options.ids)
+    last = [i for i, text in enumerate(ids) if text == b"$"]
+    if last:
+        tops = await backend.read(
+            [[b"XREVRANGE", keys[i], b"+", b"-", b"COUNT", b"1"] for i in last], stale=False
+        )
+        for i, top in zip(last, tops, strict=True):
+            if isinstance(top, ErrorReply):
+                return top
+            ids[i] = top[0][0] if top else b"0-0"  # type: ignore[index]
+    probe = [b"XREAD", b"COUNT", b"%d" % options.count, b"STREAMS", *keys, *ids]
+    fresh = [not last]  # the first read is linearizable, unless the $ round was
+
+    async def read() -> Reply:
+        (reply,) = await backend.read([probe], stale=not fresh[0])
+        fresh[0] = False
+        return reply
+
+    return await _until(backend, keys, timeout, read)
+
+
+async def _deliver(backend: Backend, argv: list[bytes], options: ReadOptions) -> Reply:
+    """XREADGROUP ... > through the log if the local replica shows something
+    for it to deliver; else null."""
+    reads = [
+        command
+        for key in options.keys
+        for command in ([b"XINFO", b"GROUPS", key], [b"XREVRANGE", key, b"+", b"-", b"COUNT", b"1"])
+    ]
+    replies = await backend.read(reads, stale=True)
+    assert options.group is not None
+    pairs = zip(replies[::2], replies[1::2], strict=True)
+    if any(_may_deliver(groups, top, options.group) for groups, top in pairs):
+        return await backend.write(argv, None)
+    return None
+
+
+def _may_deliver(groups: Reply, top: Reply, name: bytes) -> bool:
+    """Whether one stream, as XINFO GROUPS and its last entry show it, has an
+    entry after group ``name``'s last delivered one - or the stream or the
+    group is missing, and the write answers the error."""
+    if not isinstance(groups, list) or not isinstance(top, list):
+        return True
+    delivered = next(
+        (group[b"last-delivered-id"] for group in groups if group[b"name"] == name), None
+    )
+    if delivered is None:
+        return True
+    return bool(top) and parse_id(top[0][0]) > parse_id(delivered)  # type: ignore[operator]

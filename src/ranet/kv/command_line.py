@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if is_blocking(argv):
         print(
-            f"ranet kv: error: {args.command} waits for something to take; use redis-cli "
+            f"ranet kv: error: {args.command} waits for data to arrive; use redis-cli "
             "(ranet kv sends one command, retried within --timeout)",
             file=sys.stderr,
         )

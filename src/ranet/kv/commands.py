@@ -37,7 +37,17 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 
-from ranet.kv import hashes, lists, long_double, sets, sorted_set_algebra, sorted_sets
+from ranet.kv import (
+    hashes,
+    lists,
+    long_double,
+    sets,
+    sorted_set_algebra,
+    sorted_sets,
+    stream_groups,
+    stream_info,
+    streams,
+)
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
@@ -59,6 +69,7 @@ from ranet.kv.arguments import (
 from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
+from ranet.kv.stream_value import Stream
 
 
 class Kind(Enum):
@@ -363,11 +374,11 @@ def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return deleted
 
 
-_TYPE_NAMES = {Hash: "hash", Set: "set", List: "list", SortedSet: "zset"}
+_TYPE_NAMES = {Hash: "hash", Set: "set", List: "list", SortedSet: "zset", Stream: "stream"}
 
 
 def _type(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """TYPE key: string, hash, set, list, zset or none."""
+    """TYPE key: string, hash, set, list, zset, stream or none."""
     return Status(_type_name(keyspace.get(argv[1])))
 
 
@@ -589,6 +600,7 @@ _hash_command = partial(_command, group="hash")
 _set_command = partial(_command, group="set")
 _list_command = partial(_command, group="list")
 _zset_command = partial(_command, group="sortedset")
+_stream_command = partial(_command, group="stream")
 _zrange = sorted_sets.zrange
 _connection_command = partial(_command, keys=_NO_KEYS, group="connection")
 
@@ -784,6 +796,28 @@ COMMANDS: tuple[CommandSpec, ...] = (
         flags="movablekeys",
         keys=_NO_KEYS,
     ),
+    _stream_command("xadd", -5, WRITE, streams.xadd, flags="denyoom fast"),
+    _stream_command("xlen", 2, READ, streams.xlen),
+    _stream_command("xrange", -4, READ, partial(streams.xrange, reverse=False), flags=""),
+    _stream_command("xrevrange", -4, READ, partial(streams.xrange, reverse=True), flags=""),
+    _stream_command("xdel", -3, WRITE, streams.xdel),
+    _stream_command("xtrim", -4, WRITE, streams.xtrim, flags=""),
+    _stream_command("xsetid", -3, WRITE, streams.xsetid, flags="denyoom fast"),
+    _stream_command("xread", -4, READ, streams.xread, flags="blocking movablekeys", keys=_NO_KEYS),
+    _stream_command(
+        "xreadgroup",
+        -7,
+        WRITE,
+        stream_groups.xreadgroup,
+        flags="blocking movablekeys",
+        keys=_NO_KEYS,
+    ),
+    _stream_command("xgroup", -2, WRITE, stream_groups.xgroup, flags="", keys=(2, 2, 1)),
+    _stream_command("xack", -4, WRITE, stream_groups.xack),
+    _stream_command("xpending", -3, READ, stream_groups.xpending, flags=""),
+    _stream_command("xclaim", -6, WRITE, stream_groups.xclaim),
+    _stream_command("xautoclaim", -6, WRITE, stream_groups.xautoclaim),
+    _stream_command("xinfo", -2, READ, stream_info.xinfo, flags="", keys=(2, 2, 1)),
     _keyspace_command("del", -2, WRITE, _del, flags="", keys=_ANY_KEYS),
     _keyspace_command("unlink", -2, WRITE, _del, keys=_ANY_KEYS),
     _keyspace_command(

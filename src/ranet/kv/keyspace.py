@@ -2,7 +2,8 @@
 
 Keys are bytes in a plain dict (``data``); a value is bytes (a string), a
 ``Hash`` (fields to values, bytes both), a ``Set`` (of bytes), a ``List``
-(a deque of bytes) or a ``SortedSet`` (members with scores). A key may carry a
+(a deque of bytes), a ``SortedSet`` (members with scores) or a ``Stream``
+(stream_value.py). A key may carry a
 deadline, in unix milliseconds, in ``expires``. Time is never read from a
 clock here: ``now_ms`` is set by the store, from the timestamps the leader
 wrote into the log, so every replica expires the same keys at the same entry.
@@ -34,7 +35,7 @@ replicated state - derived from applied entries alone and carried in
 snapshots - so every replica decides the same. Counting costs a write about
 0.1-0.3 us on each node (a CRC-32 and a list item; docs/performance.md).
 
-Hashes, sets, lists and sorted sets are changed in place, but a snapshot serializes its
+Hashes, sets, lists, sorted sets and streams are changed in place, but a snapshot serializes its
 copy of ``data`` on another thread later (store.py), and that copy holds the
 same objects. So a snapshot's capture bumps ``generation``, and such a
 value about to change is first copied if it was made in an older generation
@@ -63,6 +64,8 @@ from typing import Any, TypeVar
 from zlib import crc32
 
 from sortedcontainers import SortedList
+
+from ranet.kv.stream_value import Stream
 
 _COMPACT_SLACK = 1024  # stale heap entries tolerated beyond twice the live deadlines
 VERSION_SLOTS = 1 << 14
@@ -154,8 +157,8 @@ class SortedSet:
         return self.order.bisect_left((self.scores[member], member))  # type: ignore[no-any-return]
 
 
-Value = bytes | Hash | Set | List | SortedSet
-Parts = Container | List | SortedSet  # the values changed in place (copy-on-write)
+Value = bytes | Hash | Set | List | SortedSet | Stream
+Parts = Container | List | SortedSet | Stream  # the values changed in place (copy-on-write)
 P = TypeVar("P", Hash, Set, List, SortedSet)
 
 
@@ -266,7 +269,7 @@ class Keyspace:
         return self.data.copy()
 
     def own(self, key: bytes) -> Any:
-        """The hash, set, list or sorted set of ``key``, about to change: a copy if a
+        """The hash, set, list, sorted set or stream of ``key``, about to change: a copy if a
         snapshot may still be reading it, and the change counted (a version,
         for WATCH)."""
         value = self.data[key]

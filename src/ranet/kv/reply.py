@@ -54,6 +54,11 @@ class Scored(list):  # type: ignore[type-arg]
     array of pairs in RESP3, one flat array in RESP2."""
 
 
+class Keyed(list):  # type: ignore[type-arg]
+    """Replies by key, ``(key, reply)`` pairs (XREAD's streams): a map in
+    RESP3, an array of two-item arrays in RESP2."""
+
+
 OK = Status("OK")
 Reply = Status | ErrorReply | int | float | bytes | None | list | dict  # items are Replies
 _INFINITIES = {float("inf"): b"inf", float("-inf"): b"-inf"}
@@ -97,5 +102,5 @@ def from_wire(value: object) -> Reply:
     return value  # type: ignore[return-value]
 
 
-_LIST_TAGS = {Members: "~", Scored: "z"}
-_LIST_KINDS = {"*": list, "~": Members, "z": Scored}
+_LIST_TAGS = {Members: "~", Scored: "z", Keyed: "k"}
+_LIST_KINDS = {"*": list, "~": Members, "z": Scored, "k": Keyed}

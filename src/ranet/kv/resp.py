@@ -49,7 +49,17 @@ from dataclasses import dataclass
 
 from ranet.errors import ConfigurationError, RespProtocolError
 from ranet.kv.arguments import parse_int
-from ranet.kv.reply import OK, ErrorReply, Members, Push, Reply, Scored, Status, format_score
+from ranet.kv.reply import (
+    OK,
+    ErrorReply,
+    Keyed,
+    Members,
+    Push,
+    Reply,
+    Scored,
+    Status,
+    format_score,
+)
 
 Encodable = Reply | dict  # a dict is a RESP3 map (a flat array in RESP2), e.g. HELLO's reply
 
@@ -396,6 +406,10 @@ def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
         score = format_score(reply)
         out.append(b",%b\r\n" % score if resp3 else b"$%d\r\n%b\r\n" % (len(score), score))
     elif isinstance(reply, list):
+        if type(reply) is Keyed:  # pairs: a map in RESP3
+            reply = dict(reply) if resp3 else [list(pair) for pair in reply]
+            _encode_into(reply, out, resp3)
+            return
         if type(reply) is Scored and not resp3:  # RESP2: member, score, member, score ...
             reply = [part for pair in reply for part in pair]
         kind = _RESP3_ARRAYS.get(type(reply), b"*") if resp3 else b"*"

@@ -62,12 +62,13 @@ from ranet.errors import (
 )
 from ranet.kv.arguments import arity_error, parse_int, parse_timeout, text_of
 from ranet.kv.backend import Backend
-from ranet.kv.blocking import FORMS, wait_and_take
+from ranet.kv.blocking import FORMS, wait_and_take, wait_for_entries
 from ranet.kv.commands import BLOCKING, READ, WRITE, CommandSpec, Kind, command_reply, resolve
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.pubsub import OUTPUT_LIMIT, SUBSCRIBED_MODE, Subscriptions
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
+from ranet.kv.streams import WAITING_READS, waiting_read
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
 
 log = logging.getLogger(__name__)
@@ -453,7 +454,7 @@ class _Client(asyncio.Protocol):
         if self._subscribed or not self.authenticated:
             return False  # _execute checks what such a connection may run
         kind = spec.kind
-        if kind is not WRITE and kind is not READ:
+        if (kind is not WRITE and kind is not READ) or spec.name in WAITING_READS:
             return False
         future = _call_backend(self.server.backend, kind, [argv], self.stale, None)
         self.last_command = argv[0]
@@ -699,6 +700,8 @@ class _Client(asyncio.Protocol):
                 "PING / QUIT / RESET are allowed in this context"
             )
         if spec.kind is WRITE or spec.kind is READ:
+            if spec.name in WAITING_READS:
+                return self._read_streams(spec, argv)
             return self._run_call(spec.kind, argv)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
@@ -877,6 +880,14 @@ class _Client(asyncio.Protocol):
         assert isinstance(timeout, float)  # checked by the handler
         start = partial(wait_and_take, self.server.backend, argv, form.keys(argv), timeout)
         return _Call(BLOCKING, start)
+
+    def _read_streams(self, spec: CommandSpec, argv: list[bytes]) -> Reply | _Call:
+        """XREAD or XREADGROUP: a call that waits for entries (blocking.py)
+        if it should wait, else a plain read or write."""
+        options = waiting_read(spec.name, argv)
+        if options is None:
+            return self._run_call(spec.kind, argv)
+        return _Call(BLOCKING, partial(wait_for_entries, self.server.backend, argv, options))
 
     def _raft_backup(self, argv: list[bytes]) -> _Call:
         """RAFT.BACKUP: a snapshot of the state holding every write completed

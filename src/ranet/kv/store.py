@@ -40,13 +40,16 @@ from itertools import islice
 import msgpack
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
+from ranet.kv import stream_codec
 from ranet.kv.commands import BLOCKING, READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
 from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet, Value
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
+from ranet.kv.stream_value import Stream
 
-SNAPSHOT_FORMAT = "ranet.kv/4"
+SNAPSHOT_FORMAT = "ranet.kv/5"
+_V4_FORMAT = "ranet.kv/4"  # before streams
 _V3_FORMAT = "ranet.kv/3"  # before lists and sorted sets
 _V2_FORMAT = "ranet.kv/2"  # before hashes and sets: every value a string
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
@@ -265,7 +268,10 @@ def _serialize(header: dict[str, object], data: dict[bytes, Value]) -> list[byte
 
 def _packable(value: object) -> object:
     """What msgpack packs for a value it does not know: a list (a deque) as
-    an array, a sorted set as its map of members to scores."""
+    an array, a sorted set as its map of members to scores, a stream as an
+    extension value (stream_codec.py)."""
+    if isinstance(value, Stream):
+        return stream_codec.pack(value)
     if isinstance(value, SortedSet):
         return value.scores
     if isinstance(value, List):
@@ -282,7 +288,7 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     v1 = fields.get("format") == _V1_FORMAT
     _require(set(fields) == (_V1_FIELDS if v1 else _SNAPSHOT_FIELDS), "unexpected fields")
     _require(
-        v1 or fields["format"] in (SNAPSHOT_FORMAT, _V3_FORMAT, _V2_FORMAT),
+        v1 or fields["format"] in (SNAPSHOT_FORMAT, _V4_FORMAT, _V3_FORMAT, _V2_FORMAT),
         f"format is not {SNAPSHOT_FORMAT!r}",
     )
     kinds = _VALUE_KINDS.get(fields["format"], (bytes,))
@@ -303,7 +309,7 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
                 for pair in chunk
             ),
             "data holds something other than [key, value] pairs of strings, hashes, sets, "
-            "lists or sorted sets",
+            "lists, sorted sets or streams",
         )  # fmt: skip
         values.update(chunk)
     for key in [key for key, value in values.items() if type(value) is not bytes]:
@@ -319,7 +325,8 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
 
 
 _VALUE_KINDS = {  # the msgpack types a value may have, by snapshot format
-    SNAPSHOT_FORMAT: (bytes, dict, list),
+    SNAPSHOT_FORMAT: (bytes, dict, list, msgpack.ExtType),  # streams came with format 5
+    _V4_FORMAT: (bytes, dict, list),
     _V3_FORMAT: (bytes, dict),  # hashes and sets came with format 3, lists and sorted sets with 4
 }
 _MAP_KINDS = {  # a map value's kind, by the type of its values
@@ -334,8 +341,8 @@ def _is_value(value: bytes | dict[object, object] | list[object]) -> bool:
     byte strings to byte strings; a set, a non-empty map of byte strings (its
     members) to nil; a sorted set, a non-empty map of byte strings (its
     members) to scores, floats never NaN; or a list, a non-empty array of
-    byte strings."""
-    if type(value) is bytes:
+    byte strings; a stream, an extension value, checked as it is read."""
+    if type(value) is bytes or type(value) is msgpack.ExtType:
         return True
     if not value or not all(type(part) is bytes for part in value):
         return False
@@ -347,8 +354,13 @@ def _is_value(value: bytes | dict[object, object] | list[object]) -> bool:
     return kinds == {bytes} or kinds == {type(None)}
 
 
-def _value_of(parts: dict[bytes, object] | list[bytes]) -> Value:
-    """The value a checked snapshot's array or map stands for."""
+def _value_of(parts: dict[bytes, object] | list[bytes] | msgpack.ExtType) -> Value:
+    """The value a checked snapshot's array, map or extension stands for."""
+    if type(parts) is msgpack.ExtType:
+        try:
+            return stream_codec.unpack(parts)
+        except ValueError as error:
+            raise SnapshotFormatError(f"malformed key-value snapshot: {error}") from None
     if type(parts) is list:
         return List(parts)
     assert isinstance(parts, dict)

@@ -1,0 +1,128 @@
+"""A stream in a key-value snapshot (store.py, format ranet.kv/5): a msgpack
+extension value of type ``STREAM_EXT``, holding one msgpack array::
+
+    [last_ms, last_seq, max_deleted_ms, max_deleted_seq, entries_added,
+     [[ms, seq, [field, value, ...]], ...],                 # entries, in ID order
+     [[name, last_ms, last_seq, entries_read,               # groups
+       [[ms, seq, consumer, delivery_time, delivery_count], ...],  # PEL, in ID order
+       [[consumer, seen_time], ...]], ...]]
+
+A consumer's own pending list is not stored: it is the group's pending
+entries that name it. ``unpack`` checks everything it reads and raises
+``ValueError`` on anything malformed, so a corrupt snapshot is refused
+whole rather than restored in part.
+"""
+
+from __future__ import annotations
+
+import msgpack
+from sortedcontainers import SortedDict
+
+from ranet.kv.stream_value import U64_MAX, Consumer, Group, Pending, Stream, StreamID
+
+STREAM_EXT = 1
+_INT64_MAX = 2**63 - 1
+
+
+def pack(stream: Stream) -> msgpack.ExtType:
+    body = [
+        *stream.last_id,
+        *stream.max_deleted,
+        stream.entries_added,
+        [[*stream_id, list(fields)] for stream_id, fields in stream.entries.items()],
+        [
+            [
+                name,
+                *group.last_id,
+                group.entries_read,
+                [
+                    [*stream_id, p.consumer, p.delivery_time, p.delivery_count]
+                    for stream_id, p in group.pending.items()
+                ],
+                [[consumer_name, c.seen_time] for consumer_name, c in group.consumers.items()],
+            ]
+            for name, group in stream.groups.items()
+        ],
+    ]
+    return msgpack.ExtType(STREAM_EXT, msgpack.packb(body))
+
+
+def unpack(value: msgpack.ExtType) -> Stream:
+    """The stream ``value`` holds; ``ValueError`` if it is not a well-formed one."""
+    _check(value.code == STREAM_EXT, "not a stream")
+    try:
+        body = msgpack.unpackb(value.data)
+    except Exception as error:  # msgpack raises several types
+        raise ValueError(f"undecodable stream: {error}") from None
+    _check(isinstance(body, list) and len(body) == 7, "a stream is not a 7-item array")
+    last_ms, last_seq, deleted_ms, deleted_seq, added, entries, groups = body
+    stream = Stream()
+    stream.last_id = _id(last_ms, last_seq)
+    stream.max_deleted = _id(deleted_ms, deleted_seq)
+    _check(type(added) is int and 0 <= added <= _INT64_MAX, "bad entries added")
+    stream.entries_added = added
+    _check(isinstance(entries, list), "entries are not an array")
+    for entry in entries:
+        _check(isinstance(entry, list) and len(entry) == 3, "an entry is not [ms, seq, fields]")
+        ms, seq, fields = entry
+        _check(
+            isinstance(fields, list)
+            and fields
+            and len(fields) % 2 == 0
+            and all(type(part) is bytes for part in fields),
+            "an entry's fields are not pairs of strings",
+        )
+        stream.entries[_id(ms, seq)] = tuple(fields)
+    ids = list(stream.entries)
+    _check(len(ids) == len(entries), "entries repeat an ID")
+    _check(not ids or ids[-1] <= stream.last_id, "an entry comes after the last ID")
+    _check(isinstance(groups, list), "groups are not an array")
+    for row in groups:
+        name, group = _group(row, stream)
+        _check(name not in stream.groups, "a group repeats")
+        stream.groups[name] = group
+    return stream
+
+
+def _group(row: object, stream: Stream) -> tuple[bytes, Group]:
+    _check(isinstance(row, list) and len(row) == 6, "a group is not a 6-item array")
+    name, last_ms, last_seq, entries_read, pending, consumers = row  # type: ignore[misc]
+    _check(type(name) is bytes, "a group's name is not a string")
+    _check(type(entries_read) is int and -1 <= entries_read <= _INT64_MAX, "bad entries read")
+    group = Group(_id(last_ms, last_seq), entries_read)
+    _check(isinstance(consumers, list), "consumers are not an array")
+    for consumer in consumers:
+        _check(
+            isinstance(consumer, list)
+            and len(consumer) == 2
+            and type(consumer[0]) is bytes
+            and type(consumer[1]) is int,
+            "a consumer is not [name, seen time]",
+        )
+        group.consumers[consumer[0]] = Consumer(consumer[1])
+    _check(len(group.consumers) == len(consumers), "a consumer repeats")
+    _check(isinstance(pending, list), "pending entries are not an array")
+    group.pending = SortedDict()
+    for item in pending:
+        _check(isinstance(item, list) and len(item) == 5, "a pending entry is not a 5-item array")
+        ms, seq, owner, delivered, count = item
+        _check(owner in group.consumers, "a pending entry names no consumer")
+        _check(type(delivered) is int and type(count) is int, "bad delivery time or count")
+        stream_id = _id(ms, seq)
+        group.pending[stream_id] = Pending(owner, delivered, count)
+        group.consumers[owner].pending.add(stream_id)
+    _check(len(group.pending) == len(pending), "a pending entry repeats")
+    return name, group
+
+
+def _id(ms: object, seq: object) -> StreamID:
+    _check(
+        type(ms) is int and type(seq) is int and 0 <= ms <= U64_MAX and 0 <= seq <= U64_MAX,
+        "an ID is not two unsigned 64-bit integers",
+    )
+    return ms, seq  # type: ignore[return-value]
+
+
+def _check(condition: object, reason: str) -> None:
+    if not condition:
+        raise ValueError(reason)
