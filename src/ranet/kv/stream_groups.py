@@ -102,21 +102,10 @@ def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return ErrorReply(f"ERR unknown subcommand '{text_of(argv[1][:128])}'. Try XGROUP HELP.")
     if len(argv) != arity if arity > 0 else len(argv) < -arity:
         return arity_error(f"xgroup|{subcommand.lower().decode()}")
-    make = False
-    entries_read = INVALID_ENTRIES_READ
-    if subcommand == b"CREATE":
-        i = 5
-        while i < len(argv):
-            option = argv[i].upper()
-            if option == b"MKSTREAM":
-                make, i = True, i + 1
-            elif option == b"ENTRIESREAD" and i + 1 < len(argv):
-                parsed = _entries_read(argv[i + 1])
-                if isinstance(parsed, ErrorReply):
-                    return parsed
-                entries_read, i = parsed, i + 2
-            else:
-                return _syntax(argv)
+    options = _xgroup_options(argv, subcommand)
+    if isinstance(options, ErrorReply):
+        return options
+    make, entries_read = options
     key, name = argv[2], argv[3]
     stream = stream_at(keyspace, key)
     if isinstance(stream, ErrorReply):
@@ -134,7 +123,7 @@ def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return _create(keyspace, argv, stream, entries_read)
     assert stream is not None
     if subcommand == b"SETID":
-        return _set_id(keyspace, argv, stream)
+        return _set_id(keyspace, argv, stream, entries_read)
     if subcommand == b"DESTROY":
         if name not in stream.groups:
             return 0
@@ -155,6 +144,34 @@ def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         del group.pending[stream_id]
     del group.consumers[consumer]
     return len(pending)
+
+
+def _xgroup_options(argv: list[bytes], subcommand: bytes) -> tuple[bool, int] | ErrorReply:
+    """CREATE's MKSTREAM and ENTRIESREAD, SETID's ENTRIESREAD: (make the
+    stream?, entries read), checked before the key, as Redis checks them."""
+    make = False
+    entries_read = INVALID_ENTRIES_READ
+    if subcommand == b"CREATE":
+        i = 5
+        while i < len(argv):
+            option = argv[i].upper()
+            if option == b"MKSTREAM":
+                make, i = True, i + 1
+            elif option == b"ENTRIESREAD" and i + 1 < len(argv):
+                parsed = _entries_read(argv[i + 1])
+                if isinstance(parsed, ErrorReply):
+                    return parsed
+                entries_read, i = parsed, i + 2
+            else:
+                return _syntax(argv)
+    elif subcommand == b"SETID" and len(argv) != 5:
+        if len(argv) != 7 or argv[5].upper() != b"ENTRIESREAD":
+            return _syntax(argv)
+        parsed = _entries_read(argv[6])
+        if isinstance(parsed, ErrorReply):
+            return parsed
+        entries_read = parsed
+    return make, entries_read
 
 
 def _create(
@@ -179,10 +196,8 @@ def _create(
     return OK
 
 
-def _set_id(keyspace: Keyspace, argv: list[bytes], stream: Stream) -> Reply:
+def _set_id(keyspace: Keyspace, argv: list[bytes], stream: Stream, entries_read: int) -> Reply:
     """XGROUP SETID key group id | $ [ENTRIESREAD n]."""
-    if len(argv) not in (5, 7):
-        return _syntax(argv)
     if argv[4] == b"$":
         last_id = stream.last_id
     else:
@@ -190,14 +205,6 @@ def _set_id(keyspace: Keyspace, argv: list[bytes], stream: Stream) -> Reply:
         if parsed is None:
             return INVALID_ID
         last_id = parsed  # type: ignore[assignment]
-    entries_read = INVALID_ENTRIES_READ
-    if len(argv) == 7:
-        if argv[5].upper() != b"ENTRIESREAD":
-            return _syntax(argv)
-        parsed_read = _entries_read(argv[6])
-        if isinstance(parsed_read, ErrorReply):
-            return parsed_read
-        entries_read = parsed_read
     group = _owned_group(keyspace, argv[2], argv[3])[1]
     group.last_id, group.entries_read = last_id, entries_read
     return OK
