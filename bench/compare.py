@@ -26,7 +26,8 @@ shared, noisy machine slows every system alike, and reported as medians of
     ``redis-benchmark`` against that redis-server and against a ranet
     cluster's leader: SET and GET, ``-c 1`` and ``-c 50``, ``-P 1`` and ``-P 16``
     (``--benchmark-tests lpush,zadd,...`` and ``--benchmark-clients`` choose
-    others: any ``redis-benchmark -t`` test).
+    others: any ``redis-benchmark -t`` test, or ``name:COMMAND ARGS`` for a
+    command of one's own, e.g. ``xadd:XADD s * f v``).
 
 It installs what it needs itself: PySyncObj==0.3.17 into ``.bench-venv`` (a
 separate virtual environment, made with the standard ``venv`` and ``pip``),
@@ -332,11 +333,15 @@ def redis_server() -> Iterator[int]:
 def redis_benchmark(
     port: int, test: str, clients: int, pipeline: int, requests: int
 ) -> dict[str, Any]:
-    """One redis-benchmark run (``--csv``): requests/s and latency percentiles."""
+    """One redis-benchmark run (``--csv``): requests/s and latency percentiles.
+    ``test`` is a ``-t`` test name, or ``name:COMMAND ARGS`` for a command of
+    one's own (``xadd:XADD s * f v``)."""
+    _, colon, command = test.partition(":")
+    chosen = command.split() if colon else ["-t", test]
     completed = subprocess.run(
         [
-            "redis-benchmark", "-p", str(port), "-t", test, "-c", str(clients),
-            "-P", str(pipeline), "-n", str(requests), "-d", "16", "--csv",
+            "redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline),
+            "-n", str(requests), "-d", "16", "--csv", *chosen,
         ],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -614,7 +619,12 @@ def section_redis_benchmark(args: argparse.Namespace) -> list[Row]:
                 for name in runs:
                     runs[name].append(measure(name, test, clients, pipeline, requests[name]))
             rows.append(
-                {"test": test.upper(), "clients": clients, "pipeline": pipeline, **summarize(runs)}
+                {
+                    "test": test.partition(":")[0].upper(),
+                    "clients": clients,
+                    "pipeline": pipeline,
+                    **summarize(runs),
+                }
             )
     return rows
 

@@ -2,18 +2,23 @@
 extension value of type ``STREAM_EXT``, holding one msgpack array::
 
     [last_ms, last_seq, max_deleted_ms, max_deleted_seq, entries_added,
-     [[ms, seq, [field, value, ...]], ...],                 # entries, in ID order
+     [ms, ...], [seq, ...], [[field, value, ...], ...],     # entries, in ID order
      [[name, last_ms, last_seq, entries_read,               # groups
        [[ms, seq, consumer, delivery_time, delivery_count], ...],  # PEL, in ID order
        [[consumer, seen_time], ...]], ...]]
 
 A consumer's own pending list is not stored: it is the group's pending
-entries that name it. ``unpack`` checks everything it reads and raises
+entries that name it. The entries are three parallel arrays, so that a
+large stream packs and unpacks in a few calls rather than one per entry
+(a million small entries: about 0.5 s to pack, 1.8 s to unpack and check,
+here). ``unpack`` checks everything it reads and raises
 ``ValueError`` on anything malformed, so a corrupt snapshot is refused
 whole rather than restored in part.
 """
 
 from __future__ import annotations
+
+from itertools import islice, pairwise
 
 import msgpack
 from sortedcontainers import SortedDict
@@ -25,26 +30,50 @@ _INT64_MAX = 2**63 - 1
 
 
 def pack(stream: Stream) -> msgpack.ExtType:
-    body = [
-        *stream.last_id,
-        *stream.max_deleted,
-        stream.entries_added,
-        [[*stream_id, list(fields)] for stream_id, fields in stream.entries.items()],
+    """The stream as an extension value. The entries' arrays are packed in
+    chunks of ``CHUNK``, each one short call into msgpack, so that a thread
+    serializing a snapshot gives the event loop the GIL in between."""
+    entries = stream.entries
+    groups = [
         [
+            name,
+            *group.last_id,
+            group.entries_read,
             [
-                name,
-                *group.last_id,
-                group.entries_read,
-                [
-                    [*stream_id, p.consumer, p.delivery_time, p.delivery_count]
-                    for stream_id, p in group.pending.items()
-                ],
-                [[consumer_name, c.seen_time] for consumer_name, c in group.consumers.items()],
-            ]
-            for name, group in stream.groups.items()
-        ],
+                [*stream_id, p.consumer, p.delivery_time, p.delivery_count]
+                for stream_id, p in group.pending.items()
+            ],
+            [[consumer_name, c.seen_time] for consumer_name, c in group.consumers.items()],
+        ]
+        for name, group in stream.groups.items()
     ]
-    return msgpack.ExtType(STREAM_EXT, msgpack.packb(body))
+    counters = (*stream.last_id, *stream.max_deleted, stream.entries_added)
+    parts = [
+        _array_header(9),
+        *map(msgpack.packb, counters),
+        _packed_array([ms for ms, _ in entries]),
+        _packed_array([seq for _, seq in entries]),
+        _packed_array(list(entries.values())),
+        msgpack.packb(groups),
+    ]
+    return msgpack.ExtType(STREAM_EXT, b"".join(parts))
+
+
+CHUNK = 10_000
+
+
+def _packed_array(items: list[object]) -> bytes:
+    """``msgpack.packb(items)``, packed ``CHUNK`` items at a time."""
+    parts = [_array_header(len(items))]
+    chunks = iter(items)
+    while chunk := list(islice(chunks, CHUNK)):
+        packed = msgpack.packb(chunk)
+        parts.append(packed[len(_array_header(len(chunk))) :])  # the items without a header
+    return b"".join(parts)
+
+
+def _array_header(length: int) -> bytes:
+    return msgpack.Packer().pack_array_header(length)
 
 
 def unpack(value: msgpack.ExtType) -> Stream:
@@ -54,28 +83,34 @@ def unpack(value: msgpack.ExtType) -> Stream:
         body = msgpack.unpackb(value.data)
     except Exception as error:  # msgpack raises several types
         raise ValueError(f"undecodable stream: {error}") from None
-    _check(isinstance(body, list) and len(body) == 7, "a stream is not a 7-item array")
-    last_ms, last_seq, deleted_ms, deleted_seq, added, entries, groups = body
+    _check(isinstance(body, list) and len(body) == 9, "a stream is not a 9-item array")
+    last_ms, last_seq, deleted_ms, deleted_seq, added, ms_list, seq_list, fields, groups = body
     stream = Stream()
     stream.last_id = _id(last_ms, last_seq)
     stream.max_deleted = _id(deleted_ms, deleted_seq)
     _check(type(added) is int and 0 <= added <= _INT64_MAX, "bad entries added")
     stream.entries_added = added
-    _check(isinstance(entries, list), "entries are not an array")
-    for entry in entries:
-        _check(isinstance(entry, list) and len(entry) == 3, "an entry is not [ms, seq, fields]")
-        ms, seq, fields = entry
-        _check(
-            isinstance(fields, list)
-            and fields
-            and len(fields) % 2 == 0
-            and all(type(part) is bytes for part in fields),
-            "an entry's fields are not pairs of strings",
-        )
-        stream.entries[_id(ms, seq)] = tuple(fields)
-    ids = list(stream.entries)
-    _check(len(ids) == len(entries), "entries repeat an ID")
+    _check(
+        all(isinstance(part, list) for part in (ms_list, seq_list, fields))
+        and len(ms_list) == len(seq_list) == len(fields),
+        "entries are not three arrays of one length",
+    )
+    _check(
+        all(type(n) is int and 0 <= n <= U64_MAX for n in ms_list + seq_list),
+        "an ID is not two unsigned 64-bit integers",
+    )
+    _check(
+        all(
+            type(pairs) is list and pairs and not len(pairs) % 2 and all(
+                type(part) is bytes for part in pairs)
+            for pairs in fields
+        ),
+        "an entry's fields are not pairs of strings",
+    )  # fmt: skip
+    ids = list(zip(ms_list, seq_list, strict=True))
+    _check(all(a < b for a, b in pairwise(ids)), "entries are not in increasing ID order")
     _check(not ids or ids[-1] <= stream.last_id, "an entry comes after the last ID")
+    stream.entries = SortedDict(zip(ids, map(tuple, fields), strict=True))
     _check(isinstance(groups, list), "groups are not an array")
     for row in groups:
         name, group = _group(row, stream)

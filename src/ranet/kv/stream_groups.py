@@ -286,7 +286,7 @@ def _history(
     replies: list[Reply] = []
     if start is None:
         return replies
-    for stream_id in list(own.irange(start)):
+    for stream_id in islice(own.irange(start), count or None):  # only ``pending`` changes
         if stream_id in stream.entries:
             replies.append(entry_reply(stream, stream_id))
             pending = group.pending[stream_id]
@@ -294,8 +294,6 @@ def _history(
             pending.delivery_count += 1
         else:
             replies.append([format_id(stream_id), None])
-        if len(replies) == count:
-            break
     return replies
 
 

@@ -65,6 +65,9 @@ class _Trim:
         return _APPROXIMATE_LIMIT if self.approximate else 0
 
 
+_PLAIN_ADD = _Trim(id_at=2)  # XADD key * ...: the common form, no options to parse
+
+
 def _parse_trim(argv: list[bytes], adding: bool) -> _Trim | ErrorReply:
     trim = _Trim()
     i = 2
@@ -124,7 +127,7 @@ def _parse_trim(argv: list[bytes], adding: bool) -> _Trim | ErrorReply:
 def xadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """XADD key [NOMKSTREAM] [MAXLEN | MINID [= | ~] threshold [LIMIT n]]
     * | id field value [field value ...]: the new entry's ID."""
-    trim = _parse_trim(argv, adding=True)
+    trim = _PLAIN_ADD if argv[2] == b"*" else _parse_trim(argv, adding=True)
     if isinstance(trim, ErrorReply):
         return trim
     id_at = trim.id_at
