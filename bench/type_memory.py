@@ -5,8 +5,10 @@
 For each type, a fresh ``KVStore`` applies ``--elements`` elements of 16
 bytes (``m:000000000001`` ...) in one key - RPUSH to a list, SADD to a set,
 HSET fields (16-byte values) to a hash, ZADD members with distinct scores
-to a sorted set - and, for comparison, as many string keys (MSET), in
-batches of 1,000 per command. ``tracemalloc`` measures what the store holds
+to a sorted set, XADD entries of one field (``field``, the 16-byte element its value) to a stream
+(one command per entry, as XADD takes one; 1,000 of them per log entry) -
+and, for comparison, as many string keys (MSET), in batches of 1,000 per
+command. ``tracemalloc`` measures what the store holds
 afterwards (Python objects only, not the allocator's free lists); the
 figure is that divided by the element count, the median over runs. It
 says what one more element costs; a node's RSS (bench/memory.py) adds the
@@ -22,16 +24,21 @@ import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
 
-from ranet.kv.envelope import Envelope, encode
+from ranet.kv.envelope import Envelope, RunEnvelope, encode, encode_run
 from ranet.kv.store import KVStore
 
 BATCH = 1_000
 
 
-def _batches(count: int, make: Callable[[list[int]], list[bytes]]) -> Iterator[bytes]:
+def _batches(
+    count: int, make: Callable[[list[int]], list[bytes] | list[list[bytes]]]
+) -> Iterator[bytes]:
     for start in range(0, count, BATCH):
-        argv = make(list(range(start, min(start + BATCH, count))))
-        yield encode(Envelope(0, 0, 0, argv))
+        made = make(list(range(start, min(start + BATCH, count))))
+        if isinstance(made[0], list):  # several commands: a run
+            yield encode_run(RunEnvelope(0, made))  # type: ignore[arg-type]
+        else:
+            yield encode(Envelope(0, 0, 0, made))  # type: ignore[arg-type]
 
 
 def _member(i: int) -> bytes:
@@ -52,12 +59,15 @@ def _score(i: int) -> bytes:
     return b"%d" % i
 
 
-COMMANDS: dict[str, Callable[[list[int]], list[bytes]]] = {
+COMMANDS: dict[str, Callable[[list[int]], list[bytes] | list[list[bytes]]]] = {
     "string keys (MSET)": lambda ids: [b"MSET", *_pairs(ids, _member, _value)],
     "list (RPUSH)": lambda ids: [b"RPUSH", b"l", *map(_member, ids)],
     "set (SADD)": lambda ids: [b"SADD", b"s", *map(_member, ids)],
     "hash (HSET)": lambda ids: [b"HSET", b"h", *_pairs(ids, _member, _value)],
     "sorted set (ZADD)": lambda ids: [b"ZADD", b"z", *_pairs(ids, _score, _member)],
+    "stream (XADD)": lambda ids: [
+        [b"XADD", b"x", b"%d" % (i + 1), _member(i), _value(i)] for i in ids
+    ],
 }
 
 

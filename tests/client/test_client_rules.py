@@ -252,7 +252,7 @@ def test_execute_refuses_blocking_pops_which_would_hold_the_shared_connection(
 ) -> None:
     async def scenario() -> None:
         async with fake_nodes([]) as [node], AsyncClient([node.address]) as client:
-            with pytest.raises(ValueError, match="blocking pops"):
+            with pytest.raises(ValueError, match="for blocking commands"):
                 await client.execute(*command)
         assert node.requests == []
 

@@ -160,11 +160,13 @@ async def under_faults(
     faults: Sequence[str],
     seconds: float,
     rng: random.Random,
+    log: list[str] | None = None,
 ) -> Counter[str]:
     """Run a workload, ``work(stop)``, for ``seconds`` while a nemesis
     injects ``faults`` (none: no nemesis); then stop both - the workload's
     clients get 60 s to end - and heal everything. The faults injected,
-    counted as ``fault KIND``; a workload's error is raised."""
+    counted as ``fault KIND``; a workload's error is raised. ``log``, if
+    given, receives the nemesis's timed log of faults and repairs."""
     stop = asyncio.Event()
     nemesis = Nemesis(network, faults, rng) if faults else None
     tasks = [asyncio.create_task(work(stop))]
@@ -183,6 +185,8 @@ async def under_faults(
     if nemesis is None:
         return Counter()
     await nemesis.recover()
+    if log is not None:
+        log.extend(nemesis.log)
     return Counter({f"fault {kind}": n for kind, n in nemesis.injected.items()})
 
 

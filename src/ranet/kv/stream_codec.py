@@ -110,6 +110,7 @@ def unpack(value: msgpack.ExtType) -> Stream:
     ids = list(zip(ms_list, seq_list, strict=True))
     _check(all(a < b for a, b in pairwise(ids)), "entries are not in increasing ID order")
     _check(not ids or ids[-1] <= stream.last_id, "an entry comes after the last ID")
+    _check(added >= len(ids), "fewer entries added than there are")
     stream.entries = SortedDict(zip(ids, map(tuple, fields), strict=True))
     _check(isinstance(groups, list), "groups are not an array")
     for row in groups:
@@ -131,19 +132,24 @@ def _group(row: object, stream: Stream) -> tuple[bytes, Group]:
             isinstance(consumer, list)
             and len(consumer) == 2
             and type(consumer[0]) is bytes
-            and type(consumer[1]) is int,
+            and _count(consumer[1]),
             "a consumer is not [name, seen time]",
         )
         group.consumers[consumer[0]] = Consumer(consumer[1])
     _check(len(group.consumers) == len(consumers), "a consumer repeats")
     _check(isinstance(pending, list), "pending entries are not an array")
     group.pending = SortedDict()
+    previous: StreamID | None = None
     for item in pending:
         _check(isinstance(item, list) and len(item) == 5, "a pending entry is not a 5-item array")
         ms, seq, owner, delivered, count = item
-        _check(owner in group.consumers, "a pending entry names no consumer")
-        _check(type(delivered) is int and type(count) is int, "bad delivery time or count")
+        _check(
+            type(owner) is bytes and owner in group.consumers, "a pending entry names no consumer"
+        )
+        _check(_count(delivered) and _count(count), "bad delivery time or count")
         stream_id = _id(ms, seq)
+        _check(previous is None or previous < stream_id, "pending entries are not in ID order")
+        previous = stream_id
         group.pending[stream_id] = Pending(owner, delivered, count)
         group.consumers[owner].pending.add(stream_id)
     _check(len(group.pending) == len(pending), "a pending entry repeats")
@@ -156,6 +162,11 @@ def _id(ms: object, seq: object) -> StreamID:
         "an ID is not two unsigned 64-bit integers",
     )
     return ms, seq  # type: ignore[return-value]
+
+
+def _count(value: object) -> bool:
+    """A time in ms or a count: a non-negative 64-bit integer."""
+    return type(value) is int and 0 <= value <= _INT64_MAX
 
 
 def _check(condition: object, reason: str) -> None:
