@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from tests.kv_cluster.test_redis_clients import connect, in_thread
+from tests.kv_cluster.test_redis_clients import connect, in_thread, known_everywhere
 from tests.process.helpers import elect, local_cluster, run
 
 JOBS = 40
@@ -23,6 +23,7 @@ def test_workers_on_every_node_share_a_queue_exactly_once(tmp_path: Path) -> Non
             followers = [n for n in cluster.nodes if n != leader]
 
             def clients() -> None:
+                known_everywhere(cluster, leader)
                 taken: list[bytes] = []
                 lock = threading.Lock()
 

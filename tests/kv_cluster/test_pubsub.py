@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.kv_cluster.test_redis_clients import connect, in_thread
+from tests.kv_cluster.test_redis_clients import connect, in_thread, known_everywhere
 from tests.process.helpers import elect, local_cluster, run
 
 MESSAGES = 30
@@ -17,9 +17,10 @@ WAIT_S = 15.0
 def test_subscribers_on_every_node_get_every_message_in_one_order(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with local_cluster(3, tmp_path) as cluster:
-            await elect(cluster)
+            leader = await elect(cluster)
 
             def clients() -> None:
+                known_everywhere(cluster, leader)
                 subscribers = []
                 for node in cluster.nodes:
                     subscriber = connect(cluster, node).pubsub()

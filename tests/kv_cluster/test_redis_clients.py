@@ -33,6 +33,17 @@ def connect(cluster: LocalCluster, node_id: int, **options: object) -> redis.Red
     return redis.Redis(port=cluster.client_ports[node_id], **options)  # type: ignore[arg-type]
 
 
+def known_everywhere(cluster: LocalCluster, leader: int, timeout: float = 15.0) -> None:
+    """Wait until every node names ``leader`` in INFO raft. ``elect`` returns
+    once one node says it leads; a follower that has not heard from it yet
+    answers TRYAGAIN to a write it would forward (seen under load: 0.5 s)."""
+    nodes = [connect(cluster, n) for n in cluster.nodes]
+    deadline = time.monotonic() + timeout
+    while [node.info("raft")["leader_id"] for node in nodes] != [leader] * len(nodes):
+        assert time.monotonic() < deadline, "a node does not know the leader"
+        time.sleep(0.02)
+
+
 def test_redis_py_reads_its_writes_on_every_node(tmp_path: Path) -> None:
     """Writes on any node (followers forward them) are read back linearizably
     on every node, including right after the write on another node."""

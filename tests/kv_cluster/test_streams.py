@@ -12,24 +12,13 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
-from ranet.node.supervisor import LocalCluster
-from tests.kv_cluster.test_redis_clients import connect, in_thread
+from tests.kv_cluster.test_redis_clients import connect, in_thread, known_everywhere
 from tests.process.helpers import elect, local_cluster, run
 
 JOBS = 40
 ENTRIES = 20
 BLOCK_MS = 200  # a worker's XREADGROUP BLOCK: it looks at the stop flag this often
 WAIT_S = 15.0
-
-
-def _known_everywhere(cluster: LocalCluster, leader: int) -> None:
-    """Wait until every node names ``leader`` in INFO raft: a follower that
-    has not heard from it yet answers TRYAGAIN to what it would forward."""
-    nodes = [connect(cluster, n) for n in cluster.nodes]
-    deadline = time.monotonic() + WAIT_S
-    while [node.info("raft")["leader_id"] for node in nodes] != [leader] * len(nodes):
-        assert time.monotonic() < deadline, "a node does not know the leader"
-        time.sleep(0.02)
 
 
 def _stream_id(entry_id: bytes) -> tuple[int, int]:
@@ -49,7 +38,7 @@ def test_a_consumer_group_shared_by_workers_on_every_node(tmp_path: Path) -> Non
             followers = [n for n in cluster.nodes if n != leader]
 
             def clients() -> None:
-                _known_everywhere(cluster, leader)
+                known_everywhere(cluster, leader)
                 admin = connect(cluster, followers[1])
                 assert admin.xgroup_create("jobs", "g", id="0", mkstream=True) is True
                 delivered: list[tuple[str, bytes, dict[bytes, bytes]]] = []
@@ -130,7 +119,7 @@ def test_xread_block_on_a_follower_wakes_for_an_xadd_on_the_leader(tmp_path: Pat
             follower = next(n for n in cluster.nodes if n != leader)
 
             def clients() -> None:
-                _known_everywhere(cluster, leader)
+                known_everywhere(cluster, leader)
                 writer = connect(cluster, leader)
                 old = writer.xadd("feed", {"n": "old"})  # before the wait: $ is after it
                 waiter = connect(cluster, follower)
@@ -181,7 +170,7 @@ def test_auto_ids_are_the_same_on_every_node(tmp_path: Path) -> None:
             leader = await elect(cluster)
 
             def clients() -> None:
-                _known_everywhere(cluster, leader)
+                known_everywhere(cluster, leader)
                 nodes = [connect(cluster, n) for n in cluster.nodes]
                 added = [nodes[i % 3].xadd("log", {"i": i}) for i in range(ENTRIES)]
                 assert len(set(added)) == ENTRIES and _strictly_increasing(added)
