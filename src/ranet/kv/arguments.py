@@ -1,6 +1,7 @@
 """What the command handlers share: Redis's integer parsing, SCAN-style
-options, the common error replies, and the one handler HDEL, SREM and ZREM
-are (``remove_parts``)."""
+options, the common error replies, a container command's subcommand errors,
+and the handlers several types share: HLEN, SCARD, LLEN, ZCARD and XLEN
+(``length``); HDEL, SREM and ZREM (``remove_parts``)."""
 
 from __future__ import annotations
 
@@ -87,11 +88,42 @@ def text_of(arg: bytes) -> str:
     return arg.decode("utf-8", "replace")
 
 
+def subcommand_error(argv: list[bytes], arities: dict[bytes, int]) -> ErrorReply | None:
+    """A container command's (XGROUP, XINFO) error for an unknown subcommand,
+    or for one with the wrong number of arguments (its arity in ``arities``,
+    by upper-case name), worded as Redis words them; else ``None``."""
+    command = text_of(argv[0]).upper()
+    subcommand = argv[1].upper()
+    arity = arities.get(subcommand)
+    if arity is None:
+        return ErrorReply(f"ERR unknown subcommand '{text_of(argv[1][:128])}'. Try {command} HELP.")
+    if len(argv) != arity if arity > 0 else len(argv) < -arity:
+        return arity_error(f"{command.lower()}|{text_of(subcommand).lower()}")
+    return None
+
+
+def subcommand_syntax_error(argv: list[bytes]) -> ErrorReply:
+    """Redis's reply to a subcommand's options it cannot read."""
+    return ErrorReply(
+        f"ERR unknown subcommand or wrong number of arguments for '{text_of(argv[1])}'. "
+        f"Try {text_of(argv[0]).upper()} HELP."
+    )
+
+
 def arity_error(name: bytes | str) -> ErrorReply:
     """Redis's reply to a known command called with the wrong number of arguments."""
     if isinstance(name, bytes):
         name = text_of(name)
     return ErrorReply(f"ERR wrong number of arguments for '{name.lower()}' command")
+
+
+def non_negative(text: bytes, error: ErrorReply) -> int | ErrorReply:
+    """An integer argument that must not be negative: Redis's integer error
+    for text that is no integer, ``error`` for a negative one."""
+    number = parse_int(text)
+    if number is None:
+        return NOT_AN_INTEGER
+    return error if number < 0 else number
 
 
 def parse_multi_pop(
@@ -188,6 +220,15 @@ def of_type(keyspace: Keyspace, key: bytes, kind: type[T]) -> T | ErrorReply | N
     ``None`` if there is none, or Redis's WRONGTYPE error."""
     value = keyspace.get(key)
     return value if value is None or isinstance(value, kind) else WRONG_TYPE
+
+
+def length(keyspace: Keyspace, argv: list[bytes], kind: type[T]) -> Reply:
+    """HLEN / SCARD / LLEN / ZCARD / XLEN key on a ``kind``: how many parts
+    it holds, 0 for no key."""
+    parts = of_type(keyspace, argv[1], kind)
+    if parts is None or isinstance(parts, ErrorReply):
+        return 0 if parts is None else parts
+    return len(parts)  # type: ignore[arg-type]
 
 
 def remove_parts(keyspace: Keyspace, argv: list[bytes], kind: type[T]) -> Reply:

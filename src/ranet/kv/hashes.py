@@ -98,13 +98,6 @@ def hexists(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return int(fields is not None and argv[2] in fields)
 
 
-def hlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    fields = _hash(keyspace, argv[1])
-    if isinstance(fields, ErrorReply):
-        return fields
-    return 0 if fields is None else len(fields)
-
-
 def hstrlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     fields = _hash(keyspace, argv[1])
     if fields is None or isinstance(fields, ErrorReply):

@@ -110,13 +110,6 @@ def _take(keyspace: Keyspace, key: bytes, elements: List, count: int, head: bool
     return [take() for _ in range(count)]
 
 
-def llen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    elements = _list(keyspace, argv[1])
-    if elements is None or isinstance(elements, ErrorReply):
-        return 0 if elements is None else elements
-    return len(elements)
-
-
 def _span(length: int, start: int, stop: int) -> tuple[int, int]:
     """The indexes ``[first, last)`` that ``start``..``stop`` (inclusive, negative
     from the end) cover in a list of ``length``, as LRANGE and LTRIM read them."""

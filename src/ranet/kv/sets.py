@@ -83,13 +83,6 @@ def smembers(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return Members(members or ())
 
 
-def scard(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    members = _set(keyspace, argv[1])
-    if isinstance(members, ErrorReply):
-        return members
-    return 0 if members is None else len(members)
-
-
 def spop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """SPOP key [count]: the oldest member (null if none), or up to ``count``
     of them as a set - the same members on every replica (module docstring)."""

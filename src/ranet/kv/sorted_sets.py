@@ -177,13 +177,6 @@ def zmscore(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return [scores.get(member) for member in argv[2:]]
 
 
-def zcard(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    members = sorted_set(keyspace, argv[1])
-    if members is None or isinstance(members, ErrorReply):
-        return 0 if members is None else members
-    return len(members)
-
-
 def zrank(keyspace: Keyspace, argv: list[bytes], *, reverse: bool) -> Reply:
     """ZRANK / ZREVRANK key member: its position from the lowest (the
     highest) score, or null."""

@@ -18,7 +18,14 @@ from itertools import islice
 
 from sortedcontainers import SortedSet
 
-from ranet.kv.arguments import NOT_AN_INTEGER, SYNTAX_ERROR, arity_error, parse_int, text_of
+from ranet.kv.arguments import (
+    NOT_AN_INTEGER,
+    SYNTAX_ERROR,
+    parse_int,
+    subcommand_error,
+    subcommand_syntax_error,
+    text_of,
+)
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
 from ranet.kv.stream_ids import INVALID_ID, parse_bound, parse_id, parse_strict_id
@@ -82,26 +89,15 @@ def _entries_read(text: bytes) -> int | ErrorReply:
     entries_read = parse_int(text)
     if entries_read is None:
         return NOT_AN_INTEGER
-    if entries_read < INVALID_ENTRIES_READ:
-        return _BAD_ENTRIES_READ
-    return entries_read
-
-
-def _syntax(argv: list[bytes]) -> ErrorReply:
-    return ErrorReply(
-        f"ERR unknown subcommand or wrong number of arguments for '{text_of(argv[1])}'. "
-        "Try XGROUP HELP."
-    )
+    return _BAD_ENTRIES_READ if entries_read < INVALID_ENTRIES_READ else entries_read
 
 
 def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """XGROUP CREATE | SETID | DESTROY | CREATECONSUMER | DELCONSUMER ..."""
+    refused = subcommand_error(argv, _XGROUP_ARITY)
+    if refused is not None:
+        return refused
     subcommand = argv[1].upper()
-    arity = _XGROUP_ARITY.get(subcommand)
-    if arity is None:
-        return ErrorReply(f"ERR unknown subcommand '{text_of(argv[1][:128])}'. Try XGROUP HELP.")
-    if len(argv) != arity if arity > 0 else len(argv) < -arity:
-        return arity_error(f"xgroup|{subcommand.lower().decode()}")
     options = _xgroup_options(argv, subcommand)
     if isinstance(options, ErrorReply):
         return options
@@ -163,10 +159,10 @@ def _xgroup_options(argv: list[bytes], subcommand: bytes) -> tuple[bool, int] | 
                     return parsed
                 entries_read, i = parsed, i + 2
             else:
-                return _syntax(argv)
+                return subcommand_syntax_error(argv)
     elif subcommand == b"SETID" and len(argv) != 5:
         if len(argv) != 7 or argv[5].upper() != b"ENTRIESREAD":
-            return _syntax(argv)
+            return subcommand_syntax_error(argv)
         parsed = _entries_read(argv[6])
         if isinstance(parsed, ErrorReply):
             return parsed
@@ -179,7 +175,7 @@ def _create(
 ) -> Reply:
     key, name = argv[2], argv[3]
     if len(argv) > 8:
-        return _syntax(argv)
+        return subcommand_syntax_error(argv)
     if argv[4] == b"$":
         last_id = ZERO_ID if stream is None else stream.last_id
     else:

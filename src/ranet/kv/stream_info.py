@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from itertools import islice
 
-from ranet.kv.arguments import NOT_AN_INTEGER, parse_int, text_of
+from ranet.kv.arguments import (
+    NOT_AN_INTEGER,
+    parse_int,
+    subcommand_error,
+    subcommand_syntax_error,
+    text_of,
+)
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import ErrorReply, Reply
 from ranet.kv.stream_value import INVALID_ENTRIES_READ, Group, Stream, format_id
@@ -22,14 +28,10 @@ _FULL_COUNT = 10  # entries and pending entries XINFO STREAM FULL shows by defau
 
 
 def xinfo(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    refused = subcommand_error(argv, _ARITY)
+    if refused is not None:
+        return refused
     subcommand = argv[1].upper()
-    arity = _ARITY.get(subcommand)
-    if arity is None:
-        return ErrorReply(f"ERR unknown subcommand '{text_of(argv[1][:128])}'. Try XINFO HELP.")
-    if len(argv) != arity if arity > 0 else len(argv) < -arity:
-        return ErrorReply(
-            f"ERR wrong number of arguments for 'xinfo|{subcommand.lower().decode()}' command"
-        )
     key = argv[2]
     stream = stream_at(keyspace, key)
     if stream is None or isinstance(stream, ErrorReply):
@@ -75,11 +77,11 @@ def _stream_info(stream: Stream, argv: list[bytes]) -> Reply:
     count: int | None = None  # None: not FULL
     if options:
         if options[0].upper() != b"FULL" or len(options) not in (1, 3):
-            return _syntax(argv)
+            return subcommand_syntax_error(argv)
         count = _FULL_COUNT
         if len(options) == 3:
             if options[1].upper() != b"COUNT":
-                return _syntax(argv)
+                return subcommand_syntax_error(argv)
             parsed = parse_int(options[2])
             if parsed is None:
                 return NOT_AN_INTEGER
@@ -133,10 +135,3 @@ def _group_in_full(stream: Stream, name: bytes, group: Group, limit: int | None)
             for consumer_name, consumer in sorted(group.consumers.items())
         ],
     }
-
-
-def _syntax(argv: list[bytes]) -> ErrorReply:
-    return ErrorReply(
-        f"ERR unknown subcommand or wrong number of arguments for '{text_of(argv[1])}'. "
-        "Try XINFO HELP."
-    )

@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ranet.kv.arguments import NOT_AN_INTEGER, SYNTAX_ERROR, arity_error, of_type, parse_int
+from ranet.kv.arguments import (
+    NOT_AN_INTEGER,
+    SYNTAX_ERROR,
+    arity_error,
+    non_negative,
+    of_type,
+    parse_int,
+)
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
 from ranet.kv.stream_ids import INVALID_ID, parse_bound, parse_id, parse_strict_id
@@ -28,6 +35,8 @@ from ranet.kv.stream_value import MAX_ID, ZERO_ID, Stream, StreamID, format_id, 
 
 NO_SUCH_KEY = ErrorReply("ERR no such key")
 _APPROXIMATE_LIMIT = 10_000  # Redis's default: 100 x stream-node-max-entries
+_NEGATIVE_MAXLEN = ErrorReply("ERR The MAXLEN argument must be >= 0.")
+_NEGATIVE_LIMIT = ErrorReply("ERR The LIMIT argument must be >= 0.")
 _BOTH_STRATEGIES = ErrorReply(
     "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
 )
@@ -84,11 +93,9 @@ def _parse_trim(argv: list[bytes], adding: bool) -> _Trim | ErrorReply:
                 trim.approximate = argv[i + 1] == b"~"
                 i += 1
             if option == b"MAXLEN":
-                max_length = parse_int(argv[i + 1])
-                if max_length is None:
-                    return NOT_AN_INTEGER
-                if max_length < 0:
-                    return ErrorReply("ERR The MAXLEN argument must be >= 0.")
+                max_length = non_negative(argv[i + 1], _NEGATIVE_MAXLEN)
+                if isinstance(max_length, ErrorReply):
+                    return max_length
                 trim.max_length = max_length
             else:
                 min_id = parse_strict_id(argv[i + 1])
@@ -97,11 +104,9 @@ def _parse_trim(argv: list[bytes], adding: bool) -> _Trim | ErrorReply:
                 trim.min_id = min_id
             i += 2
         elif option == b"LIMIT" and more:
-            limit = parse_int(argv[i + 1])
-            if limit is None:
-                return NOT_AN_INTEGER
-            if limit < 0:
-                return ErrorReply("ERR The LIMIT argument must be >= 0.")
+            limit = non_negative(argv[i + 1], _NEGATIVE_LIMIT)
+            if isinstance(limit, ErrorReply):
+                return limit
             trim.limit = limit
             i += 2
         elif adding and option == b"NOMKSTREAM":
@@ -188,13 +193,6 @@ def _new_id(
     else:
         new_id = (ms, seq)
     return new_id if new_id > last else None
-
-
-def xlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    stream = stream_at(keyspace, argv[1])
-    if stream is None or isinstance(stream, ErrorReply):
-        return 0 if stream is None else stream
-    return len(stream)
 
 
 def xrange(keyspace: Keyspace, argv: list[bytes], *, reverse: bool) -> Reply:
@@ -284,11 +282,10 @@ def xsetid(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         if i + 1 == len(argv) or option not in (b"ENTRIESADDED", b"MAXDELETEDID"):
             return SYNTAX_ERROR
         if option == b"ENTRIESADDED":
-            entries_added = parse_int(argv[i + 1])
-            if entries_added is None:
-                return NOT_AN_INTEGER
-            if entries_added < 0:
-                return ErrorReply("ERR entries_added must be positive")
+            added = non_negative(argv[i + 1], ErrorReply("ERR entries_added must be positive"))
+            if isinstance(added, ErrorReply):
+                return added
+            entries_added = added
         else:
             parsed = parse_strict_id(argv[i + 1])
             if isinstance(parsed, ErrorReply):
