@@ -58,9 +58,8 @@ class Broadcast:
                     try:
                         await client.publish(CHANNEL, message)
                     except (redis.RedisError, OSError) as error:
-                        refused = isinstance(error, redis.ResponseError) and str(error).startswith(
-                            "TRYAGAIN"
-                        )
+                        # redis-py raises TryAgainError, its text without "TRYAGAIN"
+                        refused = isinstance(error, redis.exceptions.TryAgainError)
                         self.outcomes["publish refused" if refused else "publish unknown"] += 1
                         if not refused:
                             self.published.add(message)
