@@ -21,7 +21,7 @@ from __future__ import annotations
 from itertools import islice, pairwise
 
 import msgpack
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedDict, SortedList
 
 from ranet.kv.stream_value import U64_MAX, Consumer, Group, Pending, Stream, StreamID
 
@@ -111,7 +111,8 @@ def unpack(value: msgpack.ExtType) -> Stream:
     _check(all(a < b for a, b in pairwise(ids)), "entries are not in increasing ID order")
     _check(not ids or ids[-1] <= stream.last_id, "an entry comes after the last ID")
     _check(added >= len(ids), "fewer entries added than there are")
-    stream.entries = SortedDict(zip(ids, map(tuple, fields), strict=True))
+    stream.entries = dict(zip(ids, map(tuple, fields), strict=True))
+    stream.ids = SortedList(ids)
     _check(isinstance(groups, list), "groups are not an array")
     for row in groups:
         name, group = _group(row, stream)

@@ -243,7 +243,7 @@ def xreadgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             consumer = group.consumer(options.consumer, now_ms)
             history = _history(stream, group, consumer.pending, after, options.count, now_ms)
             served.append([key, history])
-        elif stream.entries and stream.entries.peekitem(-1)[0] > group.last_id:
+        elif (top := stream.top_id) is not None and top > group.last_id:
             stream, group = _owned_group(keyspace, key, name)
             group.consumer(options.consumer, now_ms)
             served.append([key, _deliver(stream, group, options.consumer, options, now_ms)])

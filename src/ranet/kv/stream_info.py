@@ -95,9 +95,10 @@ def _stream_info(stream: Stream, argv: list[bytes]) -> Reply:
     }
     entries = stream.entries
     if count is None:
+        top = stream.top_id
         info[b"groups"] = len(stream.groups)
-        info[b"first-entry"] = entry_reply(stream, entries.peekitem(0)[0]) if entries else None
-        info[b"last-entry"] = entry_reply(stream, entries.peekitem(-1)[0]) if entries else None
+        info[b"first-entry"] = None if top is None else entry_reply(stream, stream.first_id)
+        info[b"last-entry"] = None if top is None else entry_reply(stream, top)
         return info
     limit = count or None
     info[b"entries"] = [entry_reply(stream, stream_id) for stream_id in islice(entries, limit)]

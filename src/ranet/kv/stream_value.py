@@ -3,9 +3,15 @@ append-only log of entries, each a unique ID and its field-value pairs, with
 consumer groups that hand entries out and remember who still owes an
 acknowledgement.
 
-IDs are ``(ms, seq)`` pairs of unsigned 64-bit integers, ordered as tuples;
-the entries are a ``SortedDict`` by ID, so a range or a lookup costs O(log n)
-and appending (IDs only grow) the same. As Redis keeps it, a stream also
+IDs are ``(ms, seq)`` pairs of unsigned 64-bit integers, ordered as tuples.
+The entries are a plain dict by ID - in ID order, since an entry is only
+ever added after the last - beside a ``SortedList`` of the same IDs, where
+a range starts in O(log n). Two plain containers rather than one
+``SortedDict``: copy-on-write copies a whole stream the first time it
+changes after a snapshot's capture, and these copy fast (600,000 entries:
+0.05-0.09 s, against 0.35 s for a ``SortedDict``, which rebuilds itself
+entry by entry - a stall of the node's loop long enough to delay
+heartbeats). As Redis keeps it, a stream also
 remembers its last ID (never smaller after a deletion), the largest ID ever
 deleted (``max_deleted``), and how many entries were ever added
 (``entries_added``): from those a group's lag is computed without a walk.
@@ -26,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sortedcontainers import SortedDict, SortedSet
+from sortedcontainers import SortedDict, SortedList, SortedSet
 
 U64_MAX = 2**64 - 1
 StreamID = tuple[int, int]
@@ -122,19 +128,29 @@ class Group:
 
 
 class Stream:
-    __slots__ = ("entries", "entries_added", "generation", "groups", "last_id", "max_deleted")
+    __slots__ = (
+        "entries",
+        "entries_added",
+        "generation",
+        "groups",
+        "ids",
+        "last_id",
+        "max_deleted",
+    )
 
     def __init__(self, items: Stream | tuple[()] = (), generation: int = 0) -> None:
         """An empty stream, or a copy of ``items`` (copy-on-write, keyspace.py)."""
         self.generation = generation
         if isinstance(items, Stream):
-            self.entries: SortedDict = items.entries.copy()  # StreamID -> fields and values
+            self.entries: dict[StreamID, tuple[bytes, ...]] = items.entries.copy()
+            self.ids: SortedList = SortedList(self.entries)  # the IDs (sorted: a linear pass)
             self.last_id: StreamID = items.last_id
             self.max_deleted: StreamID = items.max_deleted
             self.entries_added: int = items.entries_added
             self.groups: dict[bytes, Group] = {n: g.copy() for n, g in items.groups.items()}
         else:
-            self.entries = SortedDict()
+            self.entries = {}
+            self.ids = SortedList()
             self.last_id = self.max_deleted = ZERO_ID
             self.entries_added = 0
             self.groups = {}
@@ -145,10 +161,17 @@ class Stream:
     @property
     def first_id(self) -> StreamID:
         """The first entry's ID, 0-0 when there is none (Redis's ``first_id``)."""
-        return self.entries.peekitem(0)[0] if self.entries else ZERO_ID
+        return self.ids[0] if self.ids else ZERO_ID
+
+    @property
+    def top_id(self) -> StreamID | None:
+        """The last entry's ID (not always ``last_id``: it may be deleted)."""
+        return self.ids[-1] if self.ids else None
 
     def append(self, stream_id: StreamID, fields: tuple[bytes, ...]) -> None:
+        """Add an entry after the last (the caller checked its ID is larger)."""
         self.entries[stream_id] = fields
+        self.ids.add(stream_id)
         self.last_id = stream_id
         self.entries_added += 1
 
@@ -156,6 +179,7 @@ class Stream:
         """XDEL one entry; whether it was there."""
         if self.entries.pop(stream_id, None) is None:
             return False
+        self.ids.remove(stream_id)
         self.max_deleted = max(self.max_deleted, stream_id)
         return True
 
@@ -163,25 +187,25 @@ class Stream:
         self, start: StreamID, end: StreamID, reverse: bool = False
     ) -> Iterator[StreamID]:
         """The IDs from ``start`` to ``end``, both included (an iterator)."""
-        return self.entries.irange(start, end, reverse=reverse)
+        return self.ids.irange(start, end, reverse=reverse)  # type: ignore[no-any-return]
 
     def trim_count(self, max_length: int | None, min_id: StreamID | None, limit: int) -> int:
         """How many of the oldest entries a trim removes: those beyond the
         newest ``max_length``, or older than ``min_id``; at most ``limit``
         of them (0: no limit)."""
-        entries = self.entries
         if min_id is not None:
-            removable = entries.bisect_left(min_id)
+            removable = self.ids.bisect_left(min_id)
         else:
-            removable = len(entries) - (max_length or 0)
+            removable = len(self.ids) - (max_length or 0)
         if limit:
             removable = min(removable, limit)
         return max(removable, 0)
 
     def drop_oldest(self, count: int) -> None:
         entries = self.entries
-        for stream_id in list(entries.islice(0, count)):
+        for stream_id in self.ids.islice(0, count):
             del entries[stream_id]
+        del self.ids[:count]
 
     def has_tombstone(self, start: StreamID) -> bool:
         """Whether an entry from ``start`` on may have been deleted (Redis's

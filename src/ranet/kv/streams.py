@@ -305,8 +305,9 @@ def xsetid(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return ErrorReply(
             "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id"
         )
-    if stream.entries:
-        if last_id < stream.entries.peekitem(-1)[0]:
+    top = stream.top_id
+    if top is not None:
+        if last_id < top:
             return ErrorReply(
                 "ERR The ID specified in XSETID is smaller than the target stream top item"
             )
@@ -440,7 +441,7 @@ def xread(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             after.append((key, stream, stream_id))
     served = Keyed()
     for key, stream, stream_id in after:
-        if stream.entries and stream.entries.peekitem(-1)[0] > stream_id:
+        if (top := stream.top_id) is not None and top > stream_id:
             start = next_id(stream_id)
             assert start is not None
             served.append([key, range_reply(stream, start, MAX_ID, options.count)])
