@@ -23,7 +23,17 @@ from itertools import islice, pairwise
 import msgpack
 from sortedcontainers import SortedDict, SortedList
 
-from ranet.kv.stream_value import U64_MAX, Consumer, Group, Pending, Stream, StreamID
+from ranet.kv.stream_value import (
+    U64_MAX,
+    Consumer,
+    Group,
+    Pending,
+    Stream,
+    StreamID,
+    id_parts,
+    make_id,
+    pack_fields,
+)
 
 STREAM_EXT = 1
 _INT64_MAX = 2**63 - 1
@@ -37,23 +47,24 @@ def pack(stream: Stream) -> msgpack.ExtType:
     groups = [
         [
             name,
-            *group.last_id,
+            *id_parts(group.last_id),
             group.entries_read,
             [
-                [*stream_id, p.consumer, p.delivery_time, p.delivery_count]
+                [*id_parts(stream_id), p.consumer, p.delivery_time, p.delivery_count]
                 for stream_id, p in group.pending.items()
             ],
             [[consumer_name, c.seen_time] for consumer_name, c in group.consumers.items()],
         ]
         for name, group in stream.groups.items()
     ]
-    counters = (*stream.last_id, *stream.max_deleted, stream.entries_added)
+    counters = (*id_parts(stream.last_id), *id_parts(stream.max_deleted), stream.entries_added)
     parts = [
         _array_header(9),
         *map(msgpack.packb, counters),
-        _packed_array([ms for ms, _ in entries]),
-        _packed_array([seq for _, seq in entries]),
-        _packed_array(list(entries.values())),
+        _packed_array([ms for ms, _ in map(id_parts, entries)]),
+        _packed_array([seq for _, seq in map(id_parts, entries)]),
+        _array_header(len(entries)),  # each entry's fields are held packed already
+        b"".join(entries.values()),
         msgpack.packb(groups),
     ]
     return msgpack.ExtType(STREAM_EXT, b"".join(parts))
@@ -107,11 +118,11 @@ def unpack(value: msgpack.ExtType) -> Stream:
         ),
         "an entry's fields are not pairs of strings",
     )  # fmt: skip
-    ids = list(zip(ms_list, seq_list, strict=True))
+    ids = list(map(make_id, ms_list, seq_list))
     _check(all(a < b for a, b in pairwise(ids)), "entries are not in increasing ID order")
     _check(not ids or ids[-1] <= stream.last_id, "an entry comes after the last ID")
     _check(added >= len(ids), "fewer entries added than there are")
-    stream.entries = dict(zip(ids, map(tuple, fields), strict=True))
+    stream.entries = dict(zip(ids, map(pack_fields, fields), strict=True))
     stream.ids = SortedList(ids)
     _check(isinstance(groups, list), "groups are not an array")
     for row in groups:
@@ -162,7 +173,7 @@ def _id(ms: object, seq: object) -> StreamID:
         type(ms) is int and type(seq) is int and 0 <= ms <= U64_MAX and 0 <= seq <= U64_MAX,
         "an ID is not two unsigned 64-bit integers",
     )
-    return ms, seq  # type: ignore[return-value]
+    return make_id(ms, seq)  # type: ignore[arg-type]
 
 
 def _count(value: object) -> bool:

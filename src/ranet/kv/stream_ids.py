@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from ranet.kv.arguments import parse_int
 from ranet.kv.reply import ErrorReply
-from ranet.kv.stream_value import MAX_ID, U64_MAX, ZERO_ID, StreamID, next_id, previous_id
+from ranet.kv.stream_value import (
+    MAX_ID,
+    U64_MAX,
+    ZERO_ID,
+    StreamID,
+    make_id,
+    next_id,
+    previous_id,
+)
 
 INVALID_ID = ErrorReply("ERR Invalid stream ID specified as stream command argument")
 _MAX_ID_TEXT = 127  # Redis copies an ID into a 128-byte buffer
@@ -45,11 +53,11 @@ def parse_id(
     if ms is None:
         return None
     if not dash:
-        return ms, missing_seq
+        return make_id(ms, missing_seq)
     if seq_star and seq_text == b"*":
         return ms, None
     seq = _parse_u64(seq_text)
-    return None if seq is None else (ms, seq)
+    return None if seq is None else make_id(ms, seq)
 
 
 def parse_strict_id(text: bytes, missing_seq: int = 0) -> StreamID | ErrorReply:
@@ -65,7 +73,8 @@ def parse_bound(text: bytes, *, end: bool) -> StreamID | ErrorReply:
         stream_id = parse_id(text[1:], U64_MAX if end else 0, strict=True)
         if stream_id is None:
             return INVALID_ID
-        moved = previous_id(stream_id) if end else next_id(stream_id)  # type: ignore[arg-type]
+        assert isinstance(stream_id, bytes)
+        moved = previous_id(stream_id) if end else next_id(stream_id)
         if moved is None:
             return ErrorReply(f"ERR invalid {'end' if end else 'start'} ID for the interval")
         return moved

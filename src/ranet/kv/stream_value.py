@@ -3,7 +3,16 @@ append-only log of entries, each a unique ID and its field-value pairs, with
 consumer groups that hand entries out and remember who still owes an
 acknowledgement.
 
-IDs are ``(ms, seq)`` pairs of unsigned 64-bit integers, ordered as tuples.
+An ID, ``ms-seq`` (two unsigned 64-bit integers), is held as 16 bytes, the
+two numbers big-endian: IDs order as byte strings do, hash as strings do
+(randomized, and spread: an integer ``ms << 64 | seq`` hashes to
+``8 * ms + seq``, and the IDs of consecutive milliseconds collide), and a
+string is an object the garbage collector never tracks. An entry's fields
+and values are held as one msgpack array (bytes), for the same reason: the
+entries dict then holds no tracked object, so Python's full collections
+skip it, where a dict of tuples is walked whole by each one (800,000
+entries: 35-65 ms a collection, docs/performance.md, "Streams").
+
 The entries are a plain dict by ID - in ID order, since an entry is only
 ever added after the last - beside a ``SortedList`` of the same IDs, where
 a range starts in O(log n). Two plain containers rather than one
@@ -29,37 +38,60 @@ generation)`` is a copy deep enough that changing one never changes the other.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import msgpack
 from sortedcontainers import SortedDict, SortedList, SortedSet
 
 U64_MAX = 2**64 - 1
-StreamID = tuple[int, int]
-ZERO_ID: StreamID = (0, 0)
-MAX_ID: StreamID = (U64_MAX, U64_MAX)
+StreamID = bytes  # ms and seq, 8 bytes each, big-endian
+_ID = struct.Struct(">QQ")
+ZERO_ID: StreamID = bytes(16)
+MAX_ID: StreamID = b"\xff" * 16
 INVALID_ENTRIES_READ = -1
 """A group's entries-read count when it cannot be known (Redis's SCG_INVALID_ENTRIES_READ)."""
 
 
+def make_id(ms: int, seq: int) -> StreamID:
+    return _ID.pack(ms, seq)
+
+
+def id_parts(stream_id: StreamID) -> tuple[int, int]:
+    """``(ms, seq)``."""
+    return _ID.unpack(stream_id)  # type: ignore[return-value]
+
+
+def ms_of(stream_id: StreamID) -> int:
+    return int.from_bytes(stream_id[:8], "big")
+
+
 def format_id(stream_id: StreamID) -> bytes:
-    return b"%d-%d" % stream_id
+    return b"%d-%d" % _ID.unpack(stream_id)
 
 
 def next_id(stream_id: StreamID) -> StreamID | None:
     """The ID right after ``stream_id``, or ``None`` after the last possible one."""
-    ms, seq = stream_id
-    if seq < U64_MAX:
-        return ms, seq + 1
-    return None if ms == U64_MAX else (ms + 1, 0)
+    if stream_id == MAX_ID:
+        return None
+    return (int.from_bytes(stream_id, "big") + 1).to_bytes(16, "big")
 
 
 def previous_id(stream_id: StreamID) -> StreamID | None:
     """The ID right before ``stream_id``, or ``None`` before 0-0."""
-    ms, seq = stream_id
-    if seq > 0:
-        return ms, seq - 1
-    return None if ms == 0 else (ms - 1, U64_MAX)
+    if stream_id == ZERO_ID:
+        return None
+    return (int.from_bytes(stream_id, "big") - 1).to_bytes(16, "big")
+
+
+def pack_fields(fields: list[bytes]) -> bytes:
+    """An entry's fields and values, as the stream holds them."""
+    return msgpack.packb(fields)  # type: ignore[no-any-return]
+
+
+def unpack_fields(packed: bytes) -> list[bytes]:
+    return msgpack.unpackb(packed)  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -142,7 +174,7 @@ class Stream:
         """An empty stream, or a copy of ``items`` (copy-on-write, keyspace.py)."""
         self.generation = generation
         if isinstance(items, Stream):
-            self.entries: dict[StreamID, tuple[bytes, ...]] = items.entries.copy()
+            self.entries: dict[StreamID, bytes] = items.entries.copy()  # packed fields
             self.ids: SortedList = SortedList(self.entries)  # the IDs (sorted: a linear pass)
             self.last_id: StreamID = items.last_id
             self.max_deleted: StreamID = items.max_deleted
@@ -168,7 +200,7 @@ class Stream:
         """The last entry's ID (not always ``last_id``: it may be deleted)."""
         return self.ids[-1] if self.ids else None
 
-    def append(self, stream_id: StreamID, fields: tuple[bytes, ...]) -> None:
+    def append(self, stream_id: StreamID, fields: bytes) -> None:
         """Add an entry after the last (the caller checked its ID is larger)."""
         self.entries[stream_id] = fields
         self.ids.add(stream_id)

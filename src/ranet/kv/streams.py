@@ -31,7 +31,18 @@ from ranet.kv.arguments import (
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
 from ranet.kv.stream_ids import INVALID_ID, parse_bound, parse_id, parse_strict_id
-from ranet.kv.stream_value import MAX_ID, ZERO_ID, Stream, StreamID, format_id, next_id
+from ranet.kv.stream_value import (
+    MAX_ID,
+    ZERO_ID,
+    Stream,
+    StreamID,
+    format_id,
+    make_id,
+    ms_of,
+    next_id,
+    pack_fields,
+    unpack_fields,
+)
 
 NO_SUCH_KEY = ErrorReply("ERR no such key")
 _APPROXIMATE_LIMIT = 10_000  # Redis's default: 100 x stream-node-max-entries
@@ -48,7 +59,7 @@ def stream_at(keyspace: Keyspace, key: bytes) -> Stream | ErrorReply | None:
 
 def entry_reply(stream: Stream, stream_id: StreamID) -> list[Reply]:
     """An entry as Redis answers it: its ID, then its fields and values."""
-    return [format_id(stream_id), list(stream.entries[stream_id])]
+    return [format_id(stream_id), unpack_fields(stream.entries[stream_id])]
 
 
 def parse_count(text: bytes) -> int | ErrorReply:
@@ -168,7 +179,7 @@ def xadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             "ERR The ID specified in XADD is equal or smaller than the target stream top item"
         )
     owned: Stream = keyspace.own(key)
-    owned.append(new_id, tuple(fields))
+    owned.append(new_id, pack_fields(fields))
     if trim.max_length is not None or trim.min_id is not None:
         owned.drop_oldest(owned.trim_count(trim.max_length, trim.min_id, trim.limit_to_use()))
     return format_id(new_id)
@@ -180,18 +191,18 @@ def _new_id(
     """The ID of a new entry after ``last``: ``given``, or made from the clock
     (``*``) or from ``ms-*`` - ``None`` if it would not come after ``last``."""
     if given is None:
-        return (now_ms, 0) if now_ms > last[0] else next_id(last)
-    ms, seq = given
-    if seq is None:
-        if ms != last[0]:
-            new_id: StreamID = (ms, 0)
+        return make_id(now_ms, 0) if now_ms > ms_of(last) else next_id(last)
+    if isinstance(given, tuple):  # ms-*
+        ms = given[0]
+        if ms != ms_of(last):
+            new_id = make_id(ms, 0)
         else:
             following = next_id(last)
-            if following is None or following[0] != ms:
+            if following is None or ms_of(following) != ms:
                 return None
             new_id = following
     else:
-        new_id = (ms, seq)
+        new_id = given
     return new_id if new_id > last else None
 
 
