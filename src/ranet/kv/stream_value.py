@@ -22,9 +22,10 @@ changes after a snapshot's capture, and these copy fast (600,000 entries:
 entry by entry - a stall of the node's loop long enough to delay
 heartbeats).
 
-As Redis keeps it, a stream also remembers its last ID (never smaller after a deletion), the largest ID ever
-deleted (``max_deleted``), and how many entries were ever added
-(``entries_added``): from those a group's lag is computed without a walk.
+As Redis keeps it, a stream also remembers its last ID (never smaller
+after a deletion), the largest ID ever deleted (``max_deleted``), and how
+many entries were ever added (``entries_added``): from those a group's lag
+is computed without a walk.
 
 A ``Group`` holds its last delivered ID, its count of entries read (for the
 lag; ``INVALID_ENTRIES_READ`` when unknown), its pending entries list (the
