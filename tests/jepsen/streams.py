@@ -288,6 +288,11 @@ class Streams:
 # -- the checks: pure functions of the recorded history -------------------------
 
 
+def _some(items: list[object]) -> str:
+    """A breach's examples: the first ten, and how many in all."""
+    return f"{items[:10]} ({len(items)} in all)"
+
+
 def parse_id(text: bytes) -> StreamID:
     ms, _, seq = text.partition(b"-")
     return int(ms), int(seq)
@@ -358,7 +363,7 @@ def adds(history: History, entries: list[Entry]) -> list[str]:
         else:
             where[payload].append(entry_id)
     if strange:
-        found.append(f"entries never sent (or refused): {strange[:10]} ({len(strange)} in all)")
+        found.append(f"entries never sent (or refused): {_some(strange)}")
     twice = {payload: ids for payload, ids in where.items() if len(ids) > 1}
     if twice:
         found.append(f"payloads in the stream twice: {_first(twice)} ({len(twice)} in all)")
@@ -372,12 +377,9 @@ def adds(history: History, entries: list[Entry]) -> list[str]:
         elif add.id not in ids:
             moved.append((add, ids))
     if lost:
-        found.append(f"acknowledged adds not in the stream: {lost[:10]} ({len(lost)} in all)")
+        found.append(f"acknowledged adds not in the stream: {_some(lost)}")
     if moved:
-        found.append(
-            f"acknowledged adds under another ID than their reply named: {moved[:10]} "
-            f"({len(moved)} in all)"
-        )
+        found.append(f"acknowledged adds under another ID than their reply named: {_some(moved)}")
     position = {entry_id: number for number, (entry_id, _) in enumerate(entries)}
     by_producer: dict[int, list[Add]] = defaultdict(list)
     for add in history.adds:
@@ -415,12 +417,9 @@ def deliveries(history: History, entries: list[Entry]) -> list[str]:
             elif stream[entry_id] != fields:
                 changed.append((read.consumer, entry_id, fields, stream[entry_id]))
     if missing:
-        found.append(f"received entries not in the stream: {missing[:10]} ({len(missing)} in all)")
+        found.append(f"received entries not in the stream: {_some(missing)}")
     if changed:
-        found.append(
-            f"received entries with other fields than the stream's: {changed[:10]} "
-            f"({len(changed)} in all)"
-        )
+        found.append(f"received entries with other fields than the stream's: {_some(changed)}")
     return found
 
 
@@ -469,8 +468,7 @@ def pending(history: History, final: Final) -> list[str]:
             forgotten.append((entry_id, who, pending_ids.get(entry_id)))
     if forgotten:
         found.append(
-            f"received, never acknowledged, but not pending under its consumer: "
-            f"{forgotten[:10]} ({len(forgotten)} in all)"
+            f"received, never acknowledged, but not pending under its consumer: {_some(forgotten)}"
         )
     return found
 
@@ -494,8 +492,7 @@ def position(history: History, final: Final) -> list[str]:
     skipped = [entry_id for entry_id in upto if entry_id not in delivered]
     if skipped:
         found.append(
-            f"entries up to last-delivered-id neither received nor pending: {skipped[:10]} "
-            f"({len(skipped)} in all)"
+            f"entries up to last-delivered-id neither received nor pending: {_some(skipped)}"
         )
     beyond = sorted(entry_id for entry_id in delivered if parse_id(entry_id) > last)
     if beyond:
