@@ -183,6 +183,37 @@ def test_a_peer_that_keeps_closing_is_retried_with_back_off(
     assert [r.levelno for r in reports].count(logging.INFO) == 1
 
 
+def test_a_peer_that_dials_us_is_dialed_at_once_not_after_the_back_off(
+    run: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Node 1 starts first and fails to reach node 2, so its next try is 1.5-3
+    s away; node 2 starts and dials node 1 at once. Its accepted handshake
+    ends node 1's wait: 1's message reaches 2 well within the back-off (it
+    took the whole back-off before)."""
+    caplog.set_level(logging.INFO, logger="ranet.transport")
+
+    async def scenario() -> None:
+        port = unused_port()
+        a = make_node(1, backoff=(3.0, 10.0))
+        a.transport.update_peers({2: (LOOPBACK, port)})
+        await a.transport.start()
+        b = make_node(2, port=port)
+        try:
+            await eventually(lambda: "cannot reach it" in caplog.text)  # 1 is backing off
+            b.transport.update_peers({1: a.address})
+            await b.transport.start()
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            a.transport.send(Heartbeat(1, 2, 7, 0))
+            await eventually(lambda: terms_from(b.inbox, 1) == [7], timeout=5.0)
+            assert loop.time() - started < 1.0
+        finally:
+            await a.transport.stop()
+            await b.transport.stop()
+
+    run(scenario())
+
+
 def test_a_down_peer_costs_bounded_memory_and_gets_the_oldest_messages_later(
     run: Runner,
 ) -> None:

@@ -24,7 +24,11 @@ Rule 4: a dial loop per peer connects, sends the handshake, and after a
 failure or a lost connection retries with exponential back-off (50 ms
 doubling to 2 s, jittered). The back-off starts over only after a connection
 lived as long as the longest back-off, so a peer that accepts and then drops
-us (e.g. it rejects our handshake) is retried slowly and reported once.
+us (e.g. it rejects our handshake) is retried slowly and reported once. A
+peer whose own connection to us presents an accepted handshake is up: the
+wait for it ends at once (after a cluster's start a node that came up late
+would otherwise hear from an earlier one only when that one's back-off,
+grown to a second or two, ran out - a follower not knowing its leader).
 
 Rule 5: an inbound connection must present an acceptable handshake (see
 ``handshake``) within ``handshake_timeout``; after that every frame must
@@ -36,6 +40,7 @@ input, and no other connection notices.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -104,6 +109,7 @@ class _Peer:
         "queue",
         "queued_bytes",
         "reported",
+        "retry_now",
         "sent",
         "task",
         "transport",
@@ -124,6 +130,7 @@ class _Peer:
         self.flush_scheduled = False
         self.task: asyncio.Task[None] | None = None
         self.reported = False  # the current outage has been logged
+        self.retry_now = asyncio.Event()  # set when the peer dialed us: it is up, dial it now
         self.sent = self.writes = self.dropped = self.connections = 0
 
     def enqueue(self, payload: bytes) -> None:
@@ -288,6 +295,9 @@ class _Inbound(asyncio.Protocol):
         )
         self.peer_id = handshake.dialer_id
         self.name = f"peer {self.peer_id} ({self.name})"
+        dialer = owner._peers.get(self.peer_id)
+        if dialer is not None and dialer.transport is None:
+            dialer.retry_now.set()  # it is up: our link to it need not wait out its back-off
         self.decoder.max_frame = owner.max_frame
         if self.handshake_timer is not None:
             self.handshake_timer.cancel()
@@ -513,6 +523,7 @@ class PeerTransport:
         try:
             while True:
                 host, port = where = peer.address
+                peer.retry_now.clear()
                 try:
                     # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a
                     # cancel that arrives as the connect completes, and stop() hangs.
@@ -536,7 +547,9 @@ class PeerTransport:
                         f"connection to {_format_address(where)} closed after {lived:.2f} s "
                         "(if this repeats, that peer's log says why it rejects us)",
                     )
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                with contextlib.suppress(TimeoutError):  # the back-off, cut short by retry_now
+                    async with asyncio.timeout(delay * random.uniform(0.5, 1.0)):
+                        await peer.retry_now.wait()
                 delay = min(2 * delay, longest)
         finally:
             if link is not None:
