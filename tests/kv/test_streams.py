@@ -256,6 +256,19 @@ def test_a_snapshot_holds_streams_as_they_were_through_every_kind_of_change() ->
     assert views(restored) == before
 
 
+def test_a_stream_named_twice_in_one_xreadgroup_right_after_a_capture() -> None:
+    """The first read copies the stream (copy-on-write); the second must see
+    what the first delivered, not the copy's original: nothing more to
+    deliver, so the stream appears once, as in Redis."""
+    store = KVStore()
+    for n in (1, 2):
+        call(store, "XADD", "s", f"{n}-0", "f", n)
+    call(store, "XGROUP", "CREATE", "s", "g", "0")
+    store.snapshot_later()
+    reply = call(store, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "s", ">", ">")
+    assert reply == [[b"s", [[b"1-0", [b"f", b"1"]], [b"2-0", [b"f", b"2"]]]]]
+
+
 # --- malformed snapshots ---------------------------------------------------------------
 
 Body = list[object]

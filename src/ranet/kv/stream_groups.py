@@ -220,7 +220,7 @@ def xreadgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return options
     assert options.group is not None
     name = options.group
-    reads: list[tuple[bytes, Stream, Group, StreamID | None]] = []
+    reads: list[tuple[bytes, StreamID | None]] = []
     for key, text in zip(options.keys, options.ids, strict=True):
         found = _group_of(keyspace, key, name, " in XREADGROUP with GROUP option")
         if isinstance(found, ErrorReply):
@@ -234,10 +234,12 @@ def xreadgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         after = None if text == _NEW else parse_strict_id(text)  # None: ">"
         if isinstance(after, ErrorReply):
             return after
-        reads.append((key, *found, after))
+        reads.append((key, after))
     served = Keyed()
     now_ms = keyspace.now_ms
-    for key, stream, group, after in reads:
+    for key, after in reads:  # a key named twice sees what the first read changed
+        stream = keyspace.data[key]
+        group = stream.groups[name]  # type: ignore[union-attr]
         if after is not None:
             stream, group = _owned_group(keyspace, key, name)
             consumer = group.consumer(options.consumer, now_ms)
