@@ -222,6 +222,19 @@ def of_type(keyspace: Keyspace, key: bytes, kind: type[T]) -> T | ErrorReply | N
     return value if value is None or isinstance(value, kind) else WRONG_TYPE
 
 
+def first_present(
+    keyspace: Keyspace, keys: Iterable[bytes], kind: type[T]
+) -> tuple[bytes, T] | ErrorReply | None:
+    """The first of ``keys`` that holds a value, with its value, if that is a
+    ``kind`` (WRONGTYPE if not); ``None`` if none does. What LMPOP, BLPOP,
+    ZMPOP and BZPOPMIN take from."""
+    for key in keys:
+        value = of_type(keyspace, key, kind)
+        if value is not None:
+            return value if isinstance(value, ErrorReply) else (key, value)
+    return None
+
+
 def length(keyspace: Keyspace, argv: list[bytes], kind: type[T]) -> Reply:
     """HLEN / SCARD / LLEN / ZCARD / XLEN key on a ``kind``: how many parts
     it holds, 0 for no key."""

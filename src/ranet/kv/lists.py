@@ -24,6 +24,7 @@ from ranet.kv.arguments import (
     OUT_OF_LONG_RANGE,
     SYNTAX_ERROR,
     arity_error,
+    first_present,
     of_type,
     parse_int,
     parse_multi_pop,
@@ -339,13 +340,11 @@ def lmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if isinstance(parsed, ErrorReply):
         return parsed
     keys, head, count = parsed
-    for key in keys:
-        elements = _list(keyspace, key)
-        if isinstance(elements, ErrorReply):
-            return elements
-        if elements is not None:
-            return [key, _take(keyspace, key, elements, count, head)]
-    return None
+    found = first_present(keyspace, keys, List)
+    if found is None or isinstance(found, ErrorReply):
+        return found
+    key, elements = found
+    return [key, _take(keyspace, key, elements, count, head)]
 
 
 # --- blocking commands, applied ------------------------------------------------
@@ -357,13 +356,11 @@ def blocking_pop(keyspace: Keyspace, argv: list[bytes], *, head: bool) -> Reply:
     timeout = parse_timeout(argv[-1])
     if isinstance(timeout, ErrorReply):
         return timeout
-    for key in argv[1:-1]:
-        elements = _list(keyspace, key)
-        if isinstance(elements, ErrorReply):
-            return elements
-        if elements is not None:
-            return [key, _take(keyspace, key, elements, 1, head)[0]]
-    return None
+    found = first_present(keyspace, argv[1:-1], List)
+    if found is None or isinstance(found, ErrorReply):
+        return found
+    key, elements = found
+    return [key, _take(keyspace, key, elements, 1, head)[0]]
 
 
 def blmove(keyspace: Keyspace, argv: list[bytes]) -> Reply:

@@ -32,6 +32,7 @@ from ranet.kv.arguments import (
     NOT_POSITIVE,
     SYNTAX_ERROR,
     check_repeats,
+    first_present,
     matching,
     of_type,
     parse_double,
@@ -430,13 +431,11 @@ def zmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if isinstance(parsed, ErrorReply):
         return parsed
     keys, highest, count = parsed
-    for key in keys:
-        members = sorted_set(keyspace, key)
-        if isinstance(members, ErrorReply):
-            return members
-        if members is not None:
-            return [key, list(_pop(keyspace, key, members, count, highest))]
-    return None
+    found = first_present(keyspace, keys, SortedSet)
+    if found is None or isinstance(found, ErrorReply):
+        return found
+    key, members = found
+    return [key, list(_pop(keyspace, key, members, count, highest))]
 
 
 def blocking_zpop(keyspace: Keyspace, argv: list[bytes], *, highest: bool) -> Reply:
@@ -445,13 +444,11 @@ def blocking_zpop(keyspace: Keyspace, argv: list[bytes], *, highest: bool) -> Re
     timeout = parse_timeout(argv[-1])
     if isinstance(timeout, ErrorReply):
         return timeout
-    for key in argv[1:-1]:
-        members = sorted_set(keyspace, key)
-        if isinstance(members, ErrorReply):
-            return members
-        if members is not None:
-            return [key, *_pop(keyspace, key, members, 1, highest)[0]]
-    return None
+    found = first_present(keyspace, argv[1:-1], SortedSet)
+    if found is None or isinstance(found, ErrorReply):
+        return found
+    key, members = found
+    return [key, *_pop(keyspace, key, members, 1, highest)[0]]
 
 
 def bzmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
