@@ -129,6 +129,27 @@ def test_command_info_has_redis_7s_shape() -> None:
     assert tips == key_specs == subs == []
 
 
+@pytest.mark.parametrize(
+    ("name", "categories", "may_block"),
+    [
+        (b"XREAD", ("@read", "@stream", "@slow", "@blocking"), True),
+        (b"XREADGROUP", ("@write", "@stream", "@slow", "@blocking"), True),
+        (b"BLPOP", ("@write", "@list", "@slow", "@blocking"), False),
+        (b"XRANGE", ("@read", "@stream", "@slow"), False),
+    ],
+)
+def test_commands_that_wait_are_marked_as_redis_marks_them(
+    name: bytes, categories: tuple[str, ...], may_block: bool
+) -> None:
+    """The ``blocking`` flag makes the @blocking category (as in Redis 7.0's
+    COMMAND INFO) and, on a read or write, ``may_block``: the server waits
+    for it when it is given BLOCK."""
+    spec = lookup(name)
+    assert spec is not None
+    assert spec.categories == categories
+    assert spec.may_block is may_block
+
+
 def test_command_reply() -> None:
     everything = command_reply([b"COMMAND"])
     assert isinstance(everything, list) and len(everything) == len(COMMANDS)

@@ -106,7 +106,9 @@ def is_blocking(argv: Sequence[bytes]) -> bool:
     spec = lookup(argv[0])
     if spec is None:
         return False
-    return spec.kind is BLOCKING or waiting_read(spec.name, list(argv)) is not None
+    if spec.kind is BLOCKING:
+        return True
+    return spec.may_block and waiting_read(spec.name, list(argv)) is not None
 
 
 class AsyncClient:

@@ -96,6 +96,7 @@ class CommandSpec:
     last_key: int
     step: int
     categories: tuple[str, ...]  # ACL categories, e.g. ("@write", "@string", "@fast")
+    may_block: bool = False  # a read or write that waits when given BLOCK (XREAD, XREADGROUP)
 
 
 def _invalid_expire_time(argv: list[bytes]) -> ErrorReply:
@@ -585,13 +586,18 @@ def _command(
     keys: tuple[int, int, int] = (1, 1, 1),
     group: str = "string",
 ) -> CommandSpec:
-    """A table row; the kind's flag and the ACL categories follow from the rest."""
+    """A table row; the kind's flag, the ACL categories and whether a read or
+    write may wait (the flag ``blocking`` on a command not of the blocking
+    kind) follow from the rest."""
     extra = flags.split()
     all_flags = tuple(f for f in (_KIND_FLAG[kind], *extra) if f)
     speed = "@fast" if "fast" in extra else "@slow"
-    blocking = "@blocking" if kind is BLOCKING else None
-    categories = tuple(c for c in (_KIND_CATEGORY[kind], f"@{group}", speed, blocking) if c)
-    return CommandSpec(name, arity, kind, handler, all_flags, *keys, categories)
+    blocking = "blocking" in extra
+    categories = tuple(
+        c for c in (_KIND_CATEGORY[kind], f"@{group}", speed, "@blocking" if blocking else "") if c
+    )
+    may_block = blocking and kind is not BLOCKING
+    return CommandSpec(name, arity, kind, handler, all_flags, *keys, categories, may_block)
 
 
 _ANY_KEYS = (1, -1, 1)

@@ -68,7 +68,7 @@ from ranet.kv.keyspace import Keyspace
 from ranet.kv.pubsub import OUTPUT_LIMIT, SUBSCRIBED_MODE, Subscriptions
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
-from ranet.kv.streams import WAITING_READS, waiting_read
+from ranet.kv.streams import waiting_read
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
 
 log = logging.getLogger(__name__)
@@ -454,7 +454,7 @@ class _Client(asyncio.Protocol):
         if self._subscribed or not self.authenticated:
             return False  # _execute checks what such a connection may run
         kind = spec.kind
-        if (kind is not WRITE and kind is not READ) or spec.name in WAITING_READS:
+        if (kind is not WRITE and kind is not READ) or spec.may_block:
             return False
         future = _call_backend(self.server.backend, kind, [argv], self.stale, None)
         self.last_command = argv[0]
@@ -700,7 +700,7 @@ class _Client(asyncio.Protocol):
                 "PING / QUIT / RESET are allowed in this context"
             )
         if spec.kind is WRITE or spec.kind is READ:
-            if spec.name in WAITING_READS:
+            if spec.may_block:
                 return self._read_streams(spec, argv)
             return self._run_call(spec.kind, argv)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())

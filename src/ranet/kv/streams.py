@@ -403,16 +403,11 @@ def parse_read(argv: list[bytes], grouped: bool) -> ReadOptions | ErrorReply:
     return options
 
 
-WAITING_READS = frozenset({"xread", "xreadgroup"})
-"""The commands that wait for entries when given BLOCK (``waiting_read``)."""
-
-
 def waiting_read(name: str, argv: list[bytes]) -> ReadOptions | None:
-    """The options of the command ``name`` (``argv``) if it is XREAD or
-    XREADGROUP and waits for entries - BLOCK given, and for XREADGROUP only
-    ``>`` as IDs (a history read never waits) - else ``None``."""
-    if name not in WAITING_READS:
-        return None
+    """The options of XREAD or XREADGROUP (``name``: a command whose
+    ``CommandSpec.may_block``) if this call waits for entries - BLOCK given,
+    and for XREADGROUP only ``>`` as IDs (a history read never waits) - else
+    ``None``."""
     grouped = name == "xreadgroup"
     options = parse_read(argv, grouped)
     if (
