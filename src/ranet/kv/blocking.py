@@ -141,19 +141,18 @@ async def wait_for_entries(backend: Backend, argv: list[bytes], options: ReadOpt
     ids = list(options.ids)
     last = [i for i, text in enumerate(ids) if text == b"$"]
     if last:
-        tops = await backend.read(
-            [[b"XREVRANGE", keys[i], b"+", b"-", b"COUNT", b"1"] for i in last], stale=False
-        )
+        tops = await backend.read([_last_entry(keys[i]) for i in last], stale=False)
         for i, top in zip(last, tops, strict=True):
             if isinstance(top, ErrorReply):
                 return top
             ids[i] = top[0][0] if top else b"0-0"  # type: ignore[index]
     probe = [b"XREAD", b"COUNT", b"%d" % options.count, b"STREAMS", *keys, *ids]
-    fresh = [not last]  # the first read is linearizable, unless the $ round was
+    stale = bool(last)  # the first read is linearizable, unless the $ round was
 
     async def read() -> Reply:
-        (reply,) = await backend.read([probe], stale=not fresh[0])
-        fresh[0] = False
+        nonlocal stale
+        (reply,) = await backend.read([probe], stale=stale)
+        stale = True
         return reply
 
     return await _until(backend, keys, timeout, read)
@@ -165,7 +164,7 @@ async def _deliver(backend: Backend, argv: list[bytes], options: ReadOptions) ->
     reads = [
         command
         for key in options.keys
-        for command in ([b"XINFO", b"GROUPS", key], [b"XREVRANGE", key, b"+", b"-", b"COUNT", b"1"])
+        for command in ([b"XINFO", b"GROUPS", key], _last_entry(key))
     ]
     replies = await backend.read(reads, stale=True)
     assert options.group is not None
@@ -173,6 +172,10 @@ async def _deliver(backend: Backend, argv: list[bytes], options: ReadOptions) ->
     if any(_may_deliver(groups, top, options.group) for groups, top in pairs):
         return await backend.write(argv, None)
     return None
+
+
+def _last_entry(key: bytes) -> list[bytes]:
+    return [b"XREVRANGE", key, b"+", b"-", b"COUNT", b"1"]
 
 
 def _may_deliver(groups: Reply, top: Reply, name: bytes) -> bool:

@@ -406,13 +406,13 @@ def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
         score = format_score(reply)
         out.append(b",%b\r\n" % score if resp3 else b"$%d\r\n%b\r\n" % (len(score), score))
     elif isinstance(reply, list):
-        if type(reply) is Keyed:  # pairs: a map in RESP3
-            reply = dict(reply) if resp3 else [list(pair) for pair in reply]
-            _encode_into(reply, out, resp3)
+        shape = type(reply)
+        if shape is Keyed and resp3:  # [key, reply] pairs: a map (RESP2: an array of pairs)
+            _encode_into(dict(reply), out, resp3)
             return
-        if type(reply) is Scored and not resp3:  # RESP2: member, score, member, score ...
+        if shape is Scored and not resp3:  # RESP2: member, score, member, score ...
             reply = [part for pair in reply for part in pair]
-        kind = _RESP3_ARRAYS.get(type(reply), b"*") if resp3 else b"*"
+        kind = _RESP3_ARRAYS.get(shape, b"*") if resp3 else b"*"
         out.append(b"%b%d\r\n" % (kind, len(reply)))
         for item in reply:
             _encode_into(item, out, resp3)

@@ -301,19 +301,22 @@ def _history(
 def xack(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """XACK key group id [id ...]: how many of the IDs were pending."""
     key, name = argv[1], argv[2]
-    found = _group_of(keyspace, key, name)
-    if isinstance(found, ErrorReply):
-        return found if found.message.startswith("WRONGTYPE") else 0
+    stream = stream_at(keyspace, key)
+    if isinstance(stream, ErrorReply):
+        return stream
+    group = None if stream is None else stream.groups.get(name)
+    if group is None:  # no stream or no group: nothing to acknowledge, IDs unread
+        return 0
     ids = [parse_strict_id(text) for text in argv[3:]]
     for stream_id in ids:
         if isinstance(stream_id, ErrorReply):
             return stream_id
-    pending = [stream_id for stream_id in dict.fromkeys(ids) if stream_id in found[1].pending]
+    pending = [stream_id for stream_id in dict.fromkeys(ids) if stream_id in group.pending]
     if not pending:
         return 0
-    group = _owned_group(keyspace, key, name)[1]
+    owned = _owned_group(keyspace, key, name)[1]
     for stream_id in pending:
-        group.acknowledge(stream_id)  # type: ignore[arg-type]
+        owned.acknowledge(stream_id)  # type: ignore[arg-type]
     return len(pending)
 
 
