@@ -79,10 +79,17 @@ class _Trim:
     no_make: bool = False
     id_at: int = 0  # XADD: where the ID is
 
-    def limit_to_use(self) -> int:
-        if self.limit is not None:
-            return self.limit
-        return _APPROXIMATE_LIMIT if self.approximate else 0
+    @property
+    def trims(self) -> bool:
+        """Whether a strategy (MAXLEN or MINID) was given."""
+        return self.max_length is not None or self.min_id is not None
+
+    def count(self, stream: Stream) -> int:
+        """How many of ``stream``'s oldest entries this trim removes."""
+        limit = self.limit
+        if limit is None:
+            limit = _APPROXIMATE_LIMIT if self.approximate else 0
+        return stream.trim_count(self.max_length, self.min_id, limit)
 
 
 _PLAIN_ADD = _Trim(id_at=2)  # XADD key * ...: the common form, no options to parse
@@ -97,7 +104,7 @@ def _parse_trim(argv: list[bytes], adding: bool) -> _Trim | ErrorReply:
         if adding and argv[i] == b"*":
             break
         if option in (b"MAXLEN", b"MINID") and more:
-            if trim.max_length is not None or trim.min_id is not None:
+            if trim.trims:
                 return _BOTH_STRATEGIES
             trim.approximate = False
             if more >= 2 and argv[i + 1] in (b"~", b"="):
@@ -128,12 +135,11 @@ def _parse_trim(argv: list[bytes], adding: bool) -> _Trim | ErrorReply:
         else:
             return SYNTAX_ERROR
     trim.id_at = i
-    strategy = trim.max_length is not None or trim.min_id is not None
-    if trim.limit is not None and not strategy:
+    if trim.limit is not None and not trim.trims:
         return ErrorReply(
             "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
         )
-    if not adding and not strategy:
+    if not adding and not trim.trims:
         return ErrorReply("ERR syntax error, XTRIM must be called with a trimming strategy")
     if trim.limit is not None and not trim.approximate:
         return ErrorReply("ERR syntax error, LIMIT cannot be used without the special ~ option")
@@ -180,8 +186,8 @@ def xadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         )
     owned: Stream = keyspace.own(key)
     owned.append(new_id, pack_fields(fields))
-    if trim.max_length is not None or trim.min_id is not None:
-        owned.drop_oldest(owned.trim_count(trim.max_length, trim.min_id, trim.limit_to_use()))
+    if trim.trims:
+        owned.drop_oldest(trim.count(owned))
     return format_id(new_id)
 
 
@@ -274,7 +280,7 @@ def xtrim(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     stream = stream_at(keyspace, key)
     if stream is None or isinstance(stream, ErrorReply):
         return 0 if stream is None else stream
-    count = stream.trim_count(trim.max_length, trim.min_id, trim.limit_to_use())
+    count = trim.count(stream)
     if count:
         keyspace.own(key).drop_oldest(count)
     return count
