@@ -58,11 +58,12 @@ def pack(stream: Stream) -> msgpack.ExtType:
         for name, group in stream.groups.items()
     ]
     counters = (*id_parts(stream.last_id), *id_parts(stream.max_deleted), stream.entries_added)
+    ids = list(map(id_parts, entries))
     parts = [
         _array_header(9),
         *map(msgpack.packb, counters),
-        _packed_array([ms for ms, _ in map(id_parts, entries)]),
-        _packed_array([seq for _, seq in map(id_parts, entries)]),
+        _packed_array([ms for ms, _ in ids]),
+        _packed_array([seq for _, seq in ids]),
         _array_header(len(entries)),  # each entry's fields are held packed already
         b"".join(entries.values()),
         msgpack.packb(groups),
@@ -83,8 +84,11 @@ def _packed_array(items: list[object]) -> bytes:
     return b"".join(parts)
 
 
+_HEADERS = msgpack.Packer()
+
+
 def _array_header(length: int) -> bytes:
-    return msgpack.Packer().pack_array_header(length)
+    return _HEADERS.pack_array_header(length)
 
 
 def unpack(value: msgpack.ExtType) -> Stream:
