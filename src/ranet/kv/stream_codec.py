@@ -84,11 +84,9 @@ def _packed_array(items: list[object]) -> bytes:
     return b"".join(parts)
 
 
-_HEADERS = msgpack.Packer()
-
-
 def _array_header(length: int) -> bytes:
-    return _HEADERS.pack_array_header(length)
+    # a packer of its own: snapshots and backups may serialize on two threads at once
+    return msgpack.Packer().pack_array_header(length)
 
 
 def unpack(value: msgpack.ExtType) -> Stream:
