@@ -28,7 +28,13 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
-from ranet.kv.stream_ids import INVALID_ID, parse_bound, parse_id, parse_strict_id
+from ranet.kv.stream_ids import (
+    INVALID_ID,
+    parse_bound,
+    parse_distinct_ids,
+    parse_id,
+    parse_strict_id,
+)
 from ranet.kv.stream_value import (
     INVALID_ENTRIES_READ,
     MAX_ID,
@@ -307,16 +313,15 @@ def xack(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     group = None if stream is None else stream.groups.get(name)
     if group is None:  # no stream or no group: nothing to acknowledge, IDs unread
         return 0
-    ids = [parse_strict_id(text) for text in argv[3:]]
-    for stream_id in ids:
-        if isinstance(stream_id, ErrorReply):
-            return stream_id
-    pending = [stream_id for stream_id in dict.fromkeys(ids) if stream_id in group.pending]
+    ids = parse_distinct_ids(argv[3:])
+    if isinstance(ids, ErrorReply):
+        return ids
+    pending = [stream_id for stream_id in ids if stream_id in group.pending]
     if not pending:
         return 0
     owned = _owned_group(keyspace, key, name)[1]
     for stream_id in pending:
-        owned.acknowledge(stream_id)  # type: ignore[arg-type]
+        owned.acknowledge(stream_id)
     return len(pending)
 
 

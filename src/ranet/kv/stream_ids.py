@@ -66,6 +66,18 @@ def parse_strict_id(text: bytes, missing_seq: int = 0) -> StreamID | ErrorReply:
     return INVALID_ID if stream_id is None else stream_id  # type: ignore[return-value]
 
 
+def parse_distinct_ids(texts: list[bytes]) -> list[StreamID] | ErrorReply:
+    """XDEL's and XACK's IDs: each strict, each once, in order; all are
+    checked before anything changes, so an invalid one changes nothing."""
+    ids: list[StreamID] = []
+    for text in texts:
+        stream_id = parse_strict_id(text)
+        if isinstance(stream_id, ErrorReply):
+            return stream_id
+        ids.append(stream_id)
+    return list(dict.fromkeys(ids))
+
+
 def parse_bound(text: bytes, *, end: bool) -> StreamID | ErrorReply:
     """A range bound (XRANGE, XPENDING, XAUTOCLAIM): inclusive, or exclusive
     after ``(``, turned into the inclusive bound next to it."""

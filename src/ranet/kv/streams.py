@@ -30,7 +30,13 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
-from ranet.kv.stream_ids import INVALID_ID, parse_bound, parse_id, parse_strict_id
+from ranet.kv.stream_ids import (
+    INVALID_ID,
+    parse_bound,
+    parse_distinct_ids,
+    parse_id,
+    parse_strict_id,
+)
 from ranet.kv.stream_value import (
     MAX_ID,
     ZERO_ID,
@@ -258,16 +264,15 @@ def xdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     stream = stream_at(keyspace, key)
     if stream is None or isinstance(stream, ErrorReply):
         return 0 if stream is None else stream
-    ids = [parse_strict_id(text) for text in argv[2:]]
-    for stream_id in ids:
-        if isinstance(stream_id, ErrorReply):
-            return stream_id
-    present = [stream_id for stream_id in dict.fromkeys(ids) if stream_id in stream.entries]
+    ids = parse_distinct_ids(argv[2:])
+    if isinstance(ids, ErrorReply):
+        return ids
+    present = [stream_id for stream_id in ids if stream_id in stream.entries]
     if not present:
         return 0
     owned: Stream = keyspace.own(key)
     for stream_id in present:
-        owned.delete(stream_id)  # type: ignore[arg-type]
+        owned.delete(stream_id)
     return len(present)
 
 
