@@ -1,7 +1,7 @@
 """Random commands against redis-server and against ranet's server: the same
 replies, errors included. Where test_against_redis.py runs a script written
 by hand, this one draws commands from a grammar of the hash, set, list and
-sorted set and stream commands - valid and invalid arguments, keys of every type - so
+sorted set, stream and bit commands - valid and invalid arguments, keys of every type - so
 that what nobody thought to write down is compared too.
 
 Seeded and bounded (``COMMANDS`` per seed; RANET_RANDOM_SEED picks one
@@ -29,7 +29,7 @@ from .test_against_redis import (  # noqa: F401  (the fixture, and the skip with
 )
 
 COMMANDS = 1_500
-KEYS = ["s1", "s2", "l1", "l2", "z1", "z2", "h1", "h2", "x1", "x2", "f1", "str", "none"]
+KEYS = ["s1", "s2", "l1", "l2", "z1", "z2", "h1", "h2", "x1", "x2", "f1", "f2", "str", "none"]
 OWN_TYPE = 0.85  # how often a command names a key of its own type (else any key)
 MEMBERS = ["a", "b", "c", "d", "10", "-1"]
 INTEGERS = ["0", "1", "-1", "2", "3", "-3", "100", "-100", "x", "9223372036854775807",
@@ -102,6 +102,36 @@ def _trim(rng: random.Random) -> list[str]:
     return [strategy[0], *(["="] if rng.random() < 0.3 else []), strategy[1]]
 
 
+BIT_OFFSETS = ["0", "1", "7", "8", "13", "31", "40", "100", "-1", "x", "#2"]
+RANGE_ENDS = ["0", "1", "-1", "2", "-2", "5", "-5", "10", "100", "-100", "x",
+              "9223372036854775807"]  # fmt: skip
+FIELD_TYPES = ["u1", "u4", "u8", "i8", "i5", "u63", "i64", "i16", "u64", "x8"]
+FIELD_VALUES = [*INTEGERS, "255", "-128", "1000", "7"]
+
+
+def _bit_range(rng: random.Random) -> list[str]:
+    """BITCOUNT's or BITPOS's range: none, a start, start and end, and a unit."""
+    ends = [rng.choice(RANGE_ENDS) for _ in range(rng.choice([0, 0, 1, 2, 2, 2]))]
+    if len(ends) == 2 and rng.random() < 0.5:
+        ends.append(rng.choice(["BIT", "BYTE", "bit", "word"]))
+    return ends
+
+
+def _bit_fields(rng: random.Random) -> list[str]:
+    """BITFIELD's operations: GET, SET, INCRBY of random types and offsets,
+    and OVERFLOW."""
+    words: list[str] = []
+    for _ in range(rng.randint(0, 4)):
+        operation = rng.choice(["GET", "SET", "INCRBY", "OVERFLOW", "get"])
+        if operation == "OVERFLOW":
+            words += [operation, rng.choice(["WRAP", "SAT", "FAIL", "sat", "foo"])]
+            continue
+        words += [operation, rng.choice(FIELD_TYPES), rng.choice([*BIT_OFFSETS, "#1", "#3"])]
+        if operation in ("SET", "INCRBY"):
+            words.append(rng.choice(FIELD_VALUES))
+    return words
+
+
 def _options(rng: random.Random, choices: list[list[str]]) -> list[str]:
     """A random selection of option groups, in random order."""
     chosen = [group for group in choices if rng.random() < 0.3]
@@ -118,6 +148,16 @@ GRAMMAR: dict[str, Callable[[random.Random], list[str]]] = {
     "HINCRBYFLOAT": lambda r: [_key(r, "h"), r.choice(MEMBERS), _decimal(r)],
     "INCRBYFLOAT": lambda r: [_key(r, "f"), _decimal(r)],
     "GETRANGE": lambda r: [_key(r, "f"), r.choice(INTEGERS), r.choice(INTEGERS)],
+    "SETBIT": lambda r: [_key(r, "f"), r.choice(BIT_OFFSETS), r.choice(["0", "1", "1", "2", "x"])],
+    "GETBIT": lambda r: [_key(r, "f"), r.choice(BIT_OFFSETS)],
+    "BITCOUNT": lambda r: [_key(r, "f"), *_bit_range(r)],
+    "BITPOS": lambda r: [_key(r, "f"), r.choice(["0", "1", "1", "2"]), *_bit_range(r)],
+    "BITOP": lambda r: [r.choice(["AND", "OR", "XOR", "NOT", "not", "nand"]), _key(r, "f"),
+                        *_keys(r, "f", 1, 3)],
+    "BITFIELD": lambda r: [_key(r, "f"), *_bit_fields(r)],
+    "BITFIELD_RO": lambda r: [_key(r, "f"), *_bit_fields(r)],
+    "SETRANGE": lambda r: [_key(r, "f"), r.choice(["0", "1", "3", "7", "20", "-1", "x"]),
+                           r.choice(["", "a", "xyz", "0123456789"])],
     "COPY": lambda r: [r.choice(KEYS), r.choice(KEYS), *_options(r, [["REPLACE"], ["DB", "0"]])],
     "SINTERCARD": lambda r: ["2", _key(r, "s"), _key(r, "s"),
                              *_options(r, [["LIMIT", r.choice(INTEGERS)]])],

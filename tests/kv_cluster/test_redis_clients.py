@@ -46,7 +46,8 @@ def known_everywhere(cluster: LocalCluster, leader: int, timeout: float = 15.0) 
 
 def test_redis_py_reads_its_writes_on_every_node(tmp_path: Path) -> None:
     """Writes on any node (followers forward them) are read back linearizably
-    on every node, including right after the write on another node."""
+    on every node, including right after the write on another node - strings,
+    counters, CAS and bitmaps."""
 
     async def scenario() -> None:
         async with local_cluster(3, tmp_path) as cluster:
@@ -63,6 +64,17 @@ def test_redis_py_reads_its_writes_on_every_node(tmp_path: Path) -> None:
                 assert nodes[0].execute_command("CAS", "n", "2", "11") == 0
                 assert nodes[1].get("n") == b"10"
                 assert nodes[2].mget("k", "n", "missing") == [b"29", b"10", None]
+                # bitmaps, written through followers, read on another node
+                assert nodes[1].setbit("seen", 9, 1) == 0
+                assert nodes[2].getbit("seen", 9) == 1 and nodes[0].bitcount("seen") == 1
+                counters = nodes[2].bitfield("counters")
+                assert counters.incrby("u8", "#1", 200).incrby("u8", "#1", 100).execute() == [
+                    200,
+                    44,
+                ]
+                assert nodes[0].bitfield_ro("counters", "u8", "#1") == [44]
+                assert nodes[1].setrange("seen", 3, "x") == 4
+                assert nodes[2].bitpos("seen", 1) == 9
 
             await in_thread(clients)
 

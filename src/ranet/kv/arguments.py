@@ -29,6 +29,11 @@ NOT_POSITIVE = ErrorReply("ERR value is out of range, must be positive")
 OUT_OF_LONG_RANGE = ErrorReply(
     f"ERR value is out of range, value must between {-INT64_MAX} and {INT64_MAX}"
 )
+MAX_STRING_BYTES = 512 << 20
+"""The longest string APPEND, SETRANGE, SETBIT and BITFIELD may make: Redis's
+default ``proto-max-bulk-len``. A constant of the store, not a setting, so
+that every replica refuses the same writes."""
+STRING_TOO_LONG = ErrorReply("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 NOT_A_FLOAT = ErrorReply("ERR value is not a valid float")
 NAN_OR_INFINITY = ErrorReply("ERR increment would produce NaN or Infinity")
 _UINT64_MAX = 2**64 - 1

@@ -22,7 +22,8 @@ every failure with an ``ErrorReply`` worded exactly as Redis 7 words it and
 never raises. A write handler is deterministic: it reads time only from
 ``keyspace.now_ms``, which comes from the log.
 
-A value is a string (bytes), a hash (``Hash``; the hash commands are in
+A value is a string (bytes; the bit commands and SETRANGE are in
+bitmaps.py), a hash (``Hash``; the hash commands are in
 hashes.py), a set (``Set``; sets.py), a list (``List``; lists.py) or a
 sorted set (``SortedSet``; sorted_sets.py, sorted_set_algebra.py). A string
 command given another type answers Redis's WRONGTYPE error (MGET
@@ -38,6 +39,7 @@ from enum import Enum
 from functools import partial
 
 from ranet.kv import (
+    bitmaps,
     hashes,
     lists,
     long_double,
@@ -52,10 +54,12 @@ from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
     INVALID_CURSOR,
+    MAX_STRING_BYTES,
     NAN_OR_INFINITY,
     NOT_A_FLOAT,
     NOT_AN_INTEGER,
     OVERFLOW,
+    STRING_TOO_LONG,
     SYNTAX_ERROR,
     WRONG_TYPE,
     arity_error,
@@ -324,6 +328,8 @@ def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if old is None:
         keyspace.put(key, suffix)
         return len(suffix)
+    if len(old) + len(suffix) > MAX_STRING_BYTES:
+        return STRING_TOO_LONG
     keyspace.replace(key, old + suffix)  # keeps the TTL
     return len(old) + len(suffix)
 
@@ -603,6 +609,7 @@ def _command(
 _ANY_KEYS = (1, -1, 1)
 _NO_KEYS = (0, 0, 0)
 _keyspace_command = partial(_command, group="keyspace")
+_bitmap_command = partial(_command, group="bitmap")
 _hash_command = partial(_command, group="hash")
 _set_command = partial(_command, group="set")
 _list_command = partial(_command, group="list")
@@ -632,6 +639,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _command("strlen", 2, READ, _strlen),
     _command("getrange", 4, READ, _getrange, flags=""),
     _command("substr", 4, READ, _getrange, flags=""),
+    _command("setrange", 4, WRITE, bitmaps.setrange, flags="denyoom"),
+    _bitmap_command("setbit", 4, WRITE, bitmaps.setbit, flags="denyoom"),
+    _bitmap_command("getbit", 3, READ, bitmaps.getbit),
+    _bitmap_command("bitcount", -2, READ, bitmaps.bitcount, flags=""),
+    _bitmap_command("bitpos", -3, READ, bitmaps.bitpos, flags=""),
+    _bitmap_command("bitop", -4, WRITE, bitmaps.bitop, flags="denyoom", keys=(2, -1, 1)),
+    _bitmap_command("bitfield", -2, WRITE, bitmaps.bitfield, flags="denyoom"),
+    _bitmap_command("bitfield_ro", -2, READ, partial(bitmaps.bitfield, read_only=True)),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
     _command(
