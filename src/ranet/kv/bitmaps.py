@@ -268,10 +268,11 @@ def bitop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 # --- BITFIELD ----------------------------------------------------------------
 
 _OVERFLOWS = (b"WRAP", b"SAT", b"FAIL")
+_WORDS_AFTER = {b"GET": 2, b"SET": 3, b"INCRBY": 3}  # type, offset[, value]
 _INT64_SPAN = 1 << 64
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class _Field:
     """One BITFIELD operation: GET, SET or INCRBY (``operation``) of a field
     ``width`` bits wide at bit ``offset``, signed or not, with its operand
@@ -362,7 +363,7 @@ def _parse_fields(argv: list[bytes]) -> list[_Field] | ErrorReply:
                 return ErrorReply("ERR Invalid OVERFLOW type specified")
             i += 2
             continue
-        takes = {b"GET": 2, b"SET": 3, b"INCRBY": 3}.get(operation)
+        takes = _WORDS_AFTER.get(operation)
         if takes is None or left < takes:
             return SYNTAX_ERROR
         kind = _field_type(argv[i + 1])
