@@ -1,16 +1,18 @@
 """Random commands against redis-server and against ranet's server: the same
 replies, errors included. Where test_against_redis.py runs a script written
-by hand, this one draws commands from a grammar of the hash, set, list and
-sorted set, stream and bit commands - valid and invalid arguments, keys of every type - so
-that what nobody thought to write down is compared too.
+by hand, this one draws commands from a grammar of the hash, set, list,
+sorted set, stream, bit and HyperLogLog commands - valid and invalid
+arguments, keys of every type - so that what nobody thought to write down
+is compared too.
 
 Seeded and bounded (``COMMANDS`` per seed; RANET_RANDOM_SEED picks one
 seed to replay). Left out, as departures documented in docs/kv-commands.md:
-SPOP, SRANDMEMBER, ZRANDMEMBER, HRANDFIELD (random, or deterministic where Redis is
-not), lex ranges over members of different scores (unspecified in Redis:
-they run only on a key whose scores are all 0), scores whose shortest text
-differs from Redis 7.0's 17 digits (the scores drawn are dyadic, so sums
-and products print alike), and time. Set replies are compared sorted."""
+SPOP, SRANDMEMBER, ZRANDMEMBER, HRANDFIELD (random, or deterministic where
+Redis is not), PFCOUNT of one key (Redis writes the count into the value),
+lex ranges over members of different scores (unspecified in Redis: they run
+only on a key whose scores are all 0), scores whose shortest text differs
+from Redis 7.0's 17 digits (the scores drawn are dyadic, so sums and
+products print alike), and time. Set replies are compared sorted."""
 
 from __future__ import annotations
 
@@ -29,7 +31,24 @@ from .test_against_redis import (  # noqa: F401  (the fixture, and the skip with
 )
 
 COMMANDS = 1_500
-KEYS = ["s1", "s2", "l1", "l2", "z1", "z2", "h1", "h2", "x1", "x2", "f1", "f2", "str", "none"]
+KEYS = [
+    "s1",
+    "s2",
+    "l1",
+    "l2",
+    "z1",
+    "z2",
+    "h1",
+    "h2",
+    "x1",
+    "x2",
+    "f1",
+    "f2",
+    "p1",
+    "p2",
+    "str",
+    "none",
+]
 OWN_TYPE = 0.85  # how often a command names a key of its own type (else any key)
 MEMBERS = ["a", "b", "c", "d", "10", "-1"]
 INTEGERS = ["0", "1", "-1", "2", "3", "-3", "100", "-100", "x", "9223372036854775807",
@@ -158,6 +177,9 @@ GRAMMAR: dict[str, Callable[[random.Random], list[str]]] = {
     "BITFIELD_RO": lambda r: [_key(r, "f"), *_bit_fields(r)],
     "SETRANGE": lambda r: [_key(r, "f"), r.choice(["0", "1", "3", "7", "20", "-1", "x"]),
                            r.choice(["", "a", "xyz", "0123456789"])],
+    "PFADD": lambda r: [_key(r, "p"), *_pick(r, [*MEMBERS, *INTEGERS], 0, 4)],
+    "PFCOUNT": lambda r: _keys(r, "p", 2, 3),  # one key: Redis writes its cache (departure)
+    "PFMERGE": lambda r: _keys(r, "p", 1, 3),
     "COPY": lambda r: [r.choice(KEYS), r.choice(KEYS), *_options(r, [["REPLACE"], ["DB", "0"]])],
     "SINTERCARD": lambda r: ["2", _key(r, "s"), _key(r, "s"),
                              *_options(r, [["LIMIT", r.choice(INTEGERS)]])],

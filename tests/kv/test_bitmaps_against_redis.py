@@ -12,9 +12,11 @@ import pytest
 import redis
 
 from .test_against_redis import (  # noqa: F401  (the fixture, and the skip without redis-server)
+    answers,
     both_answer,
     pytestmark,
     redis_server,
+    words_of,
 )
 
 # One command a line, run in order on one key space.
@@ -214,6 +216,16 @@ BITFIELD bf OVERFLOW SAT SET i8 0 200
 BITFIELD bf OVERFLOW SAT SET i8 0 -200
 BITFIELD bf OVERFLOW WRAP SET i8 0 200
 BITFIELD bf OVERFLOW SAT SET u8 0 -1
+BITFIELD bf OVERFLOW SAT SET i8 0 -9223372036854775808 GET i8 0
+BITFIELD bf OVERFLOW SAT SET i8 0 -9223372036854775681 GET i8 0
+BITFIELD bf OVERFLOW SAT SET i8 0 -9223372036854775680 GET i8 0
+BITFIELD bf OVERFLOW WRAP SET i8 0 -9223372036854775807 GET i8 0
+BITFIELD bf OVERFLOW FAIL SET i8 0 -9223372036854775808 GET i8 0
+BITFIELD bf OVERFLOW SAT SET i16 0 -9223372036854775000 GET i16 0
+BITFIELD bf OVERFLOW SAT SET i63 0 -9223372036854775808 GET i63 0
+BITFIELD bf OVERFLOW SAT SET i63 0 -4611686018427387905 GET i63 0
+BITFIELD bf OVERFLOW SAT SET i64 0 -9223372036854775808 GET i64 0
+BITFIELD bf OVERFLOW SAT INCRBY i8 0 -9223372036854775808 GET i8 0
 BITFIELD bf OVERFLOW WRAP SET u8 0 -1
 BITFIELD bf OVERFLOW FAIL SET u8 0 -1
 BITFIELD bf OVERFLOW WRAP SET u8 0 -2 GET u8 0
@@ -343,27 +355,7 @@ APPEND r abc
 
 
 def replies(connection: redis.connection.AbstractConnection) -> list[str]:
-    """Every reply of ``SCRIPT`` on ``connection``, errors as their text;
-    ``\\xNN`` in a line is that byte."""
-    out = []
-    for line in SCRIPT.strip().splitlines():
-        words = [
-            word.encode("latin-1").decode("unicode_escape").encode("latin-1")
-            for word in line.split()
-        ]
-        words = [b"" if word == b'""' else word for word in words]
-        connection.send_command(*words)
-        try:
-            reply: object = connection.read_response()
-        except redis.ResponseError as error:
-            reply = f"error: {error}"
-        if isinstance(reply, list):  # EXEC's replies: an error among them is an exception
-            reply = [
-                f"error: {part}" if isinstance(part, redis.ResponseError) else part
-                for part in reply
-            ]
-        out.append(f"{line} -> {reply!r}")
-    return out
+    return answers(connection, [words_of(line) for line in SCRIPT.strip().splitlines()])
 
 
 @pytest.mark.parametrize("protocol", [2, 3])

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ranet.kv.arguments import (
+    INT64_MAX,
     MAX_STRING_BYTES,
     NOT_AN_INTEGER,
     STRING_TOO_LONG,
@@ -307,19 +308,27 @@ class _Field:
 
     def bounded(self, number: int) -> int | None:
         """``number`` as the field holds it under the OVERFLOW in force:
-        itself if it fits; else wrapped (two's complement), saturated at the
-        nearer limit, or ``None`` for FAIL (Redis's
-        ``check*BitfieldOverflow``)."""
+        itself if it fits; else wrapped (two's complement), saturated at a
+        limit, or ``None`` for FAIL - as Redis's ``check*BitfieldOverflow``
+        decide, quirk included: a signed SET of a value within ``high`` of
+        -2^63 (``SET i8 0 -9223372036854775808``) overflows upwards, Redis
+        computing ``high - value`` in 64 bits, where it wraps."""
         if self.signed:
             low, high = -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
         else:
             low, high = 0, (1 << self.width) - 1
-        if low <= number <= high:
+        upwards = number > high or (
+            self.signed
+            and self.width < 64
+            and self.operation == b"SET"
+            and high - number > INT64_MAX
+        )
+        if number >= low and not upwards:
             return number
         if self.overflow == b"FAIL":
             return None
         if self.overflow == b"SAT":
-            return high if number > high else low
+            return high if upwards else low
         number &= (1 << self.width) - 1
         return number - (1 << self.width) if number > high else number
 

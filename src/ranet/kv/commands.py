@@ -41,6 +41,7 @@ from functools import partial
 from ranet.kv import (
     bitmaps,
     hashes,
+    hyperloglog,
     lists,
     long_double,
     sets,
@@ -591,16 +592,26 @@ def _command(
     flags: str = "fast",
     keys: tuple[int, int, int] = (1, 1, 1),
     group: str = "string",
+    dangerous: bool = False,
 ) -> CommandSpec:
     """A table row; the kind's flag, the ACL categories and whether a read or
     write may wait (the flag ``blocking`` on a command not of the blocking
-    kind) follow from the rest."""
+    kind) follow from the rest; ``dangerous`` adds Redis's @dangerous
+    category (KEYS, FLUSHALL)."""
     extra = flags.split()
     all_flags = tuple(f for f in (_KIND_FLAG[kind], *extra) if f)
     speed = "@fast" if "fast" in extra else "@slow"
     blocking = "blocking" in extra
     categories = tuple(
-        c for c in (_KIND_CATEGORY[kind], f"@{group}", speed, "@blocking" if blocking else "") if c
+        c
+        for c in (
+            _KIND_CATEGORY[kind],
+            f"@{group}",
+            speed,
+            "@blocking" if blocking else "",
+            "@dangerous" if dangerous else "",
+        )
+        if c
     )
     may_block = blocking and kind is not BLOCKING
     return CommandSpec(name, arity, kind, handler, all_flags, *keys, categories, may_block)
@@ -611,6 +622,7 @@ _NO_KEYS = (0, 0, 0)
 _keyspace_command = partial(_command, group="keyspace")
 _bitmap_command = partial(_command, group="bitmap")
 _hash_command = partial(_command, group="hash")
+_hll_command = partial(_command, group="hyperloglog")
 _set_command = partial(_command, group="set")
 _list_command = partial(_command, group="list")
 _zset_command = partial(_command, group="sortedset")
@@ -647,6 +659,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _bitmap_command("bitop", -4, WRITE, bitmaps.bitop, flags="denyoom", keys=(2, -1, 1)),
     _bitmap_command("bitfield", -2, WRITE, bitmaps.bitfield, flags="denyoom"),
     _bitmap_command("bitfield_ro", -2, READ, partial(bitmaps.bitfield, read_only=True)),
+    _hll_command("pfadd", -2, WRITE, hyperloglog.pfadd, flags="denyoom fast"),
+    _hll_command("pfcount", -2, READ, hyperloglog.pfcount, flags="", keys=_ANY_KEYS),
+    _hll_command("pfmerge", -2, WRITE, hyperloglog.pfmerge, flags="denyoom", keys=_ANY_KEYS),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
     _command(
@@ -726,7 +741,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         -3,
         BLOCKING,
         partial(lists.blocking_pop, head=True),
-        flags="blocking",
+        flags="blocking noscript",
         keys=(1, -2, 1),
     ),
     _list_command(
@@ -734,12 +749,19 @@ COMMANDS: tuple[CommandSpec, ...] = (
         -3,
         BLOCKING,
         partial(lists.blocking_pop, head=False),
-        flags="blocking",
+        flags="blocking noscript",
         keys=(1, -2, 1),
     ),
-    _list_command("blmove", 6, BLOCKING, lists.blmove, flags="denyoom blocking", keys=(1, 2, 1)),
     _list_command(
-        "brpoplpush", 4, BLOCKING, lists.brpoplpush, flags="denyoom blocking", keys=(1, 2, 1)
+        "blmove", 6, BLOCKING, lists.blmove, flags="denyoom blocking noscript", keys=(1, 2, 1)
+    ),
+    _list_command(
+        "brpoplpush",
+        4,
+        BLOCKING,
+        lists.brpoplpush,
+        flags="denyoom blocking noscript",
+        keys=(1, 2, 1),
     ),
     _list_command(
         "blmpop", -5, BLOCKING, lists.blmpop, flags="blocking movablekeys", keys=_NO_KEYS
@@ -778,7 +800,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             -3,
             BLOCKING,
             partial(sorted_sets.blocking_zpop, highest=end == "max"),
-            flags="blocking fast",
+            flags="blocking fast noscript",
             keys=(1, -2, 1),
         )
         for end in ("min", "max")
@@ -851,10 +873,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _keyspace_command("touch", -2, READ, _exists, keys=_ANY_KEYS),
     _keyspace_command("exists", -2, READ, _exists, keys=_ANY_KEYS),
     _keyspace_command("dbsize", 1, READ, _dbsize, keys=_NO_KEYS),
-    _keyspace_command("keys", 2, READ, _keys, flags="", keys=_NO_KEYS),
+    _keyspace_command("keys", 2, READ, _keys, flags="", keys=_NO_KEYS, dangerous=True),
     _keyspace_command("scan", -2, READ, _scan, flags="", keys=_NO_KEYS),
-    _keyspace_command("flushdb", -1, WRITE, _flush, flags="", keys=_NO_KEYS),
-    _keyspace_command("flushall", -1, WRITE, _flush, flags="", keys=_NO_KEYS),
+    _keyspace_command("flushdb", -1, WRITE, _flush, flags="", keys=_NO_KEYS, dangerous=True),
+    _keyspace_command("flushall", -1, WRITE, _flush, flags="", keys=_NO_KEYS, dangerous=True),
     _keyspace_command("expire", -3, WRITE, partial(_expire, unit_ms=1000, relative=True)),
     _keyspace_command("pexpire", -3, WRITE, partial(_expire, unit_ms=1, relative=True)),
     _keyspace_command("expireat", -3, WRITE, partial(_expire, unit_ms=1000, relative=False)),
