@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -739,16 +739,27 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         process.wait(WAIT)
 
 
+def reply_to(connection: redis.connection.AbstractConnection, command: Sequence[Any]) -> Any:
+    """The reply to ``command`` on ``connection``: an error as its text, in
+    EXEC's replies too (redis-py hands them over as exceptions)."""
+    connection.send_command(*command)
+    try:
+        reply = connection.read_response()
+    except redis.ResponseError as error:
+        return f"error: {error}"
+    if isinstance(reply, list):
+        return [
+            f"error: {part}" if isinstance(part, redis.ResponseError) else part for part in reply
+        ]
+    return reply
+
+
 def replies(connection: redis.connection.AbstractConnection) -> list[str]:
     """Every reply of ``SCRIPT`` on ``connection``, errors as their text."""
     out = []
     for line in SCRIPT.strip().splitlines():
         unordered = line.startswith("~ ")  # a set's members: Redis's order is its hash table's
-        connection.send_command(*line.removeprefix("~ ").split())
-        try:
-            reply: object = connection.read_response()
-        except redis.ResponseError as error:
-            reply = f"error: {error}"
+        reply = reply_to(connection, line.removeprefix("~ ").split())
         if unordered and isinstance(reply, list | set):
             reply = sorted(reply)
         out.append(f"{line} -> {reply!r}")
@@ -797,22 +808,8 @@ def words_of(line: str) -> list[bytes]:
 def answers(
     connection: redis.connection.AbstractConnection, commands: list[list[bytes]]
 ) -> list[str]:
-    """Each command and its reply on ``connection``: errors as their text,
-    EXEC's errors too."""
-    out = []
-    for command in commands:
-        connection.send_command(*command)
-        try:
-            reply: object = connection.read_response()
-        except redis.ResponseError as error:
-            reply = f"error: {error}"
-        if isinstance(reply, list):  # EXEC's replies: an error among them is an exception
-            reply = [
-                f"error: {part}" if isinstance(part, redis.ResponseError) else part
-                for part in reply
-            ]
-        out.append(f"{b' '.join(command)!r} -> {reply!r}")
-    return out
+    """Each command and its reply on ``connection`` (``reply_to``)."""
+    return [f"{b' '.join(command)!r} -> {reply_to(connection, command)!r}" for command in commands]
 
 
 def both_answer(

@@ -1,7 +1,7 @@
 """Random commands against redis-server and against ranet's server: the same
 replies, errors included. Where test_against_redis.py runs a script written
 by hand, this one draws commands from a grammar of the hash, set, list,
-sorted set, stream, bit and HyperLogLog commands - valid and invalid
+sorted set, stream, bit, HyperLogLog and geo commands - valid and invalid
 arguments, keys of every type - so that what nobody thought to write down
 is compared too.
 
@@ -28,27 +28,12 @@ from .test_against_redis import (  # noqa: F401  (the fixture, and the skip with
     both_answer,
     pytestmark,
     redis_server,
+    reply_to,
 )
 
 COMMANDS = 1_500
-KEYS = [
-    "s1",
-    "s2",
-    "l1",
-    "l2",
-    "z1",
-    "z2",
-    "h1",
-    "h2",
-    "x1",
-    "x2",
-    "f1",
-    "f2",
-    "p1",
-    "p2",
-    "str",
-    "none",
-]
+KEYS = ["s1", "s2", "l1", "l2", "z1", "z2", "h1", "h2", "x1", "x2", "f1", "f2", "p1", "p2",
+        "g1", "g2", "str", "none"]  # fmt: skip
 OWN_TYPE = 0.85  # how often a command names a key of its own type (else any key)
 MEMBERS = ["a", "b", "c", "d", "10", "-1"]
 INTEGERS = ["0", "1", "-1", "2", "3", "-3", "100", "-100", "x", "9223372036854775807",
@@ -151,6 +136,37 @@ def _bit_fields(rng: random.Random) -> list[str]:
     return words
 
 
+GEO_CENTERS = [(13.36, 38.11), (-0.12, 51.5), (179.9, -16.5), (0.0, 84.9)]
+GEO_UNITS = ["m", "km", "mi", "ft", "KM", "yards"]
+
+
+def _lon_lat(rng: random.Random) -> list[str]:
+    """A position near one of a few places (one in twenty invalid)."""
+    if rng.random() < 0.05:
+        return rng.choice([["200", "1"], ["1", "86"], ["x", "1"], ["1", "nan"]])
+    longitude, latitude = rng.choice(GEO_CENTERS)
+    spread = rng.choice([0.001, 0.1, 2.0])
+    x = min(max(longitude + rng.uniform(-spread, spread), -180.0), 180.0)
+    y = min(max(latitude + rng.uniform(-spread, spread), -85.0), 85.0)
+    return [f"{x:.6f}", f"{y:.6f}"]
+
+
+def _geo_search(rng: random.Random) -> list[str]:
+    """GEOSEARCH's options: where from, what shape, and the rest."""
+    if rng.random() < 0.4:
+        origin = ["FROMMEMBER", rng.choice(MEMBERS)]
+    else:
+        origin = ["FROMLONLAT", *_lon_lat(rng)]
+    size, unit = rng.choice(["1", "50", "500", "5000", "-1", "x"]), rng.choice(GEO_UNITS)
+    if rng.random() < 0.6:
+        shape = ["BYRADIUS", size, unit]
+    else:
+        shape = ["BYBOX", size, rng.choice(["20", "300", "1"]), unit]
+    choices = [["ASC"], ["DESC"], ["WITHDIST"], ["WITHHASH"], ["WITHCOORD"],
+               ["COUNT", rng.choice(INTEGERS)], ["ANY"]]  # fmt: skip
+    return [*origin, *shape, *_options(rng, choices)]
+
+
 def _options(rng: random.Random, choices: list[list[str]]) -> list[str]:
     """A random selection of option groups, in random order."""
     chosen = [group for group in choices if rng.random() < 0.3]
@@ -180,6 +196,15 @@ GRAMMAR: dict[str, Callable[[random.Random], list[str]]] = {
     "PFADD": lambda r: [_key(r, "p"), *_pick(r, [*MEMBERS, *INTEGERS], 0, 4)],
     "PFCOUNT": lambda r: _keys(r, "p", 2, 3),  # one key: Redis writes its cache (departure)
     "PFMERGE": lambda r: _keys(r, "p", 1, 3),
+    "GEOADD": lambda r: [_key(r, "g"), *_options(r, [["NX"], ["XX"], ["CH"]]),
+                         *[w for _ in range(r.randint(1, 2)) for w in (*_lon_lat(r),
+                                                                       r.choice(MEMBERS))]],
+    "GEOPOS": lambda r: [_key(r, "g"), *_pick(r, MEMBERS)],
+    "GEODIST": lambda r: [_key(r, "g"), *_pick(r, MEMBERS, 2, 2), *_pick(r, GEO_UNITS, 0, 1)],
+    "GEOHASH": lambda r: [_key(r, "g"), *_pick(r, MEMBERS)],
+    "GEOSEARCH": lambda r: [_key(r, "g"), *_geo_search(r)],
+    "GEOSEARCHSTORE": lambda r: [_key(r, "g"), _key(r, "g"), *_geo_search(r),
+                                 *_pick(r, ["STOREDIST"], 0, 1)],
     "COPY": lambda r: [r.choice(KEYS), r.choice(KEYS), *_options(r, [["REPLACE"], ["DB", "0"]])],
     "SINTERCARD": lambda r: ["2", _key(r, "s"), _key(r, "s"),
                              *_options(r, [["LIMIT", r.choice(INTEGERS)]])],
@@ -316,11 +341,7 @@ def replies(
 ) -> list[str]:
     out = []
     for command in commands:
-        connection.send_command(*command)
-        try:
-            reply: object = connection.read_response()
-        except redis.ResponseError as error:
-            reply = f"error: {error}"
+        reply = reply_to(connection, command)
         if command[0] in UNORDERED:
             reply = _sorted(reply)
         reply = _timeless(command, reply)

@@ -64,7 +64,9 @@ def test_what_is_no_double_is_refused(text: bytes) -> None:
 @pytest.mark.parametrize(
     "score, text",
     [(1.0, b"1"), (-0.0, b"-0"), (1.5, b"1.5"), (0.1, b"0.1"), (1.1, b"1.1"), (1e20, b"1e+20"),
-     (math.inf, b"inf"), (-math.inf, b"-inf"), (123456789.125, b"123456789.125")],
+     (math.inf, b"inf"), (-math.inf, b"-inf"), (123456789.125, b"123456789.125"),
+     (13510798882111488.0, b"13510798882111488"), (-1.5e16, b"-15000000000000000"),
+     (1e17, b"1e+17")],
 )  # fmt: skip
 def test_a_score_is_written_in_the_shortest_text_that_reads_back(score: float, text: bytes) -> None:
     assert format_score(score) == text

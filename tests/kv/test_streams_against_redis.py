@@ -37,6 +37,7 @@ from .test_against_redis import (  # noqa: F401  (the fixture, and the skip with
     both_answer,
     pytestmark,
     redis_server,
+    reply_to,
 )
 
 # Each line is one command; the replies must match in order. Lines depend on
@@ -684,21 +685,13 @@ def replies(connection: redis.connection.AbstractConnection) -> list[str]:
     for line in SCRIPT.strip().splitlines():
         made_id = line.startswith("? ")
         words = line.removeprefix("? ").split()
-        connection.send_command(*words)
         try:
-            reply: object = connection.read_response()
-        except redis.ResponseError as error:
-            reply = f"error: {error}"
+            reply = reply_to(connection, words)
         except (redis.TimeoutError, redis.ConnectionError) as error:
             out.append(f"{line} -> no reply: {error}")
             break
         if made_id and isinstance(reply, bytes) and AN_ID.fullmatch(reply):
             reply = "an ID"
-        if isinstance(reply, list):  # EXEC's replies: an error among them is an exception
-            reply = [
-                f"error: {part}" if isinstance(part, redis.ResponseError) else part
-                for part in reply
-            ]
         out.append(f"{line} -> {_timeless(words, reply)!r}")
     return out
 

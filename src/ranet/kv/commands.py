@@ -40,6 +40,7 @@ from functools import partial
 
 from ranet.kv import (
     bitmaps,
+    geo,
     hashes,
     hyperloglog,
     lists,
@@ -621,6 +622,7 @@ _ANY_KEYS = (1, -1, 1)
 _NO_KEYS = (0, 0, 0)
 _keyspace_command = partial(_command, group="keyspace")
 _bitmap_command = partial(_command, group="bitmap")
+_geo_command = partial(_command, group="geo")
 _hash_command = partial(_command, group="hash")
 _hll_command = partial(_command, group="hyperloglog")
 _set_command = partial(_command, group="set")
@@ -662,6 +664,24 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _hll_command("pfadd", -2, WRITE, hyperloglog.pfadd, flags="denyoom fast"),
     _hll_command("pfcount", -2, READ, hyperloglog.pfcount, flags="", keys=_ANY_KEYS),
     _hll_command("pfmerge", -2, WRITE, hyperloglog.pfmerge, flags="denyoom", keys=_ANY_KEYS),
+    _geo_command("geoadd", -5, WRITE, geo.geoadd, flags="denyoom"),
+    _geo_command("geopos", -2, READ, geo.geopos, flags=""),
+    _geo_command("geodist", -4, READ, geo.geodist, flags=""),
+    _geo_command("geohash", -2, READ, geo.geohash_strings, flags=""),
+    _geo_command("geosearch", -7, READ, geo.geosearch, flags=""),
+    _geo_command("geosearchstore", -8, WRITE, geo.geosearchstore, flags="denyoom", keys=(1, 2, 1)),
+    _geo_command("georadius", -6, WRITE, geo.georadius, flags="denyoom movablekeys"),
+    _geo_command("georadius_ro", -6, READ, partial(geo.georadius, read_only=True), flags=""),
+    _geo_command(
+        "georadiusbymember", -5, WRITE, geo.georadiusbymember, flags="denyoom movablekeys"
+    ),
+    _geo_command(
+        "georadiusbymember_ro",
+        -5,
+        READ,
+        partial(geo.georadiusbymember, read_only=True),
+        flags="",
+    ),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
     _command(

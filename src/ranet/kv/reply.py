@@ -29,6 +29,14 @@ class ErrorReply:
     message: str
 
 
+@dataclass(slots=True, frozen=True)
+class Double:
+    """A double in the text Redis writes for it (GEOPOS's coordinates,
+    ``%.17Lf``): a bulk string in RESP2, a double in RESP3."""
+
+    text: bytes
+
+
 class BulkParts:
     """A bulk string given in parts, too large to join into one more copy
     (``RAFT.BACKUP``'s snapshot): the server writes the parts one after the
@@ -60,17 +68,21 @@ class Keyed(list):  # type: ignore[type-arg]
 
 
 OK = Status("OK")
-Reply = Status | ErrorReply | int | float | bytes | None | list | dict  # items are Replies
+Reply = Status | ErrorReply | Double | int | float | bytes | None | list | dict  # items are Replies
 _INFINITIES = {float("inf"): b"inf", float("-inf"): b"-inf"}
 
 
 def format_score(score: float) -> bytes:
     """A score as Redis writes it: the shortest text that reads back as the
     same double (as Redis 7.2; 7.0 writes 17 digits, ``1.1000000000000001``),
-    without a trailing ``.0``; ``inf`` and ``-inf``."""
+    without a trailing ``.0``, in digits up to 17 of them, as both write
+    ``13510798882111488`` where Python writes ``1.3510798882111488e+16``;
+    ``inf`` and ``-inf``."""
     if score in _INFINITIES:
         return _INFINITIES[score]
     text = repr(score)
+    if text.endswith("e+16"):  # an integer of 17 digits: Redis writes its digits
+        return b"%d" % score
     return (text[:-2] if text.endswith(".0") else text).encode()
 
 
@@ -84,6 +96,8 @@ def to_wire(reply: Reply) -> object:
         return [_LIST_TAGS.get(type(reply), "*"), [to_wire(item) for item in reply]]
     if isinstance(reply, dict):
         return ["%", [[to_wire(key), to_wire(value)] for key, value in reply.items()]]
+    if isinstance(reply, Double):
+        return [",", reply.text]
     return reply
 
 
@@ -97,6 +111,8 @@ def from_wire(value: object) -> Reply:
             return ErrorReply(body)
         if tag == "%":
             return {from_wire(key): from_wire(value) for key, value in body}
+        if tag == ",":
+            return Double(body)
         items = [from_wire(item) for item in body]
         return _LIST_KINDS[tag](items)
     return value  # type: ignore[return-value]

@@ -51,6 +51,7 @@ from ranet.errors import ConfigurationError, RespProtocolError
 from ranet.kv.arguments import parse_int
 from ranet.kv.reply import (
     OK,
+    Double,
     ErrorReply,
     Keyed,
     Members,
@@ -402,9 +403,9 @@ def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
         out.append(b"+%b\r\n" % _one_line(reply.text))
     elif isinstance(reply, ErrorReply):
         out.append(b"-%b\r\n" % _one_line(reply.message))
-    elif isinstance(reply, float):
-        score = format_score(reply)
-        out.append(b",%b\r\n" % score if resp3 else b"$%d\r\n%b\r\n" % (len(score), score))
+    elif isinstance(reply, float | Double):
+        text = format_score(reply) if isinstance(reply, float) else reply.text
+        out.append(b",%b\r\n" % text if resp3 else b"$%d\r\n%b\r\n" % (len(text), text))
     elif isinstance(reply, list):
         shape = type(reply)
         if shape is Keyed and resp3:  # [key, reply] pairs: a map (RESP2: an array of pairs)
