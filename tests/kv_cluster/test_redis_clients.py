@@ -47,7 +47,7 @@ def known_everywhere(cluster: LocalCluster, leader: int, timeout: float = 15.0) 
 def test_redis_py_reads_its_writes_on_every_node(tmp_path: Path) -> None:
     """Writes on any node (followers forward them) are read back linearizably
     on every node, including right after the write on another node - strings,
-    counters, CAS and bitmaps."""
+    counters, CAS, bitmaps, HyperLogLogs and geo sets."""
 
     async def scenario() -> None:
         async with local_cluster(3, tmp_path) as cluster:
@@ -75,6 +75,19 @@ def test_redis_py_reads_its_writes_on_every_node(tmp_path: Path) -> None:
                 assert nodes[0].bitfield_ro("counters", "u8", "#1") == [44]
                 assert nodes[1].setrange("seen", 3, "x") == 4
                 assert nodes[2].bitpos("seen", 1) == 9
+                # HyperLogLog and geo, the same way
+                assert nodes[1].pfadd("visitors", *[f"v{n}" for n in range(100)]) == 1
+                assert nodes[2].pfcount("visitors") == 100
+                assert nodes[0].get("visitors") == nodes[1].get("visitors")
+                assert nodes[2].geoadd("sicily", [13.361389, 38.115556, "Palermo"]) == 1
+                assert nodes[0].geoadd("sicily", [15.087269, 37.502669, "Catania"]) == 1
+                assert nodes[1].geodist("sicily", "Palermo", "Catania", "km") == 166.2742
+                # GEORADIUS is a write: its reply, coordinates included, comes back
+                # from the leader through the follower (redis-py reads them as floats).
+                assert nodes[2].georadius("sicily", 15, 37, 200, "km", withcoord=True) == [
+                    [b"Palermo", (float("13.36138933897018433"), float("38.11555639549629859"))],
+                    [b"Catania", (float("15.08726745843887329"), float("37.50266842333162032"))],
+                ]
 
             await in_thread(clients)
 
