@@ -812,6 +812,14 @@ def answers(
     return [f"{b' '.join(command)!r} -> {reply_to(connection, command)!r}" for command in commands]
 
 
+def assert_answered_alike(redis_server: Path, protocol: int, commands: list[list[bytes]]) -> None:
+    """``commands`` sent to redis-server and to ranet: the same replies,
+    line by line."""
+    expected, got = both_answer(redis_server, protocol, lambda c: answers(c, commands))
+    for want, have in zip(expected, got, strict=True):
+        assert have == want
+
+
 def both_answer(
     redis_server: Path, protocol: int, ask: Callable[[redis.connection.AbstractConnection], T]
 ) -> tuple[T, T]:

@@ -9,11 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import redis
 
 from .test_against_redis import (  # noqa: F401  (the fixture, and the skip without redis-server)
-    answers,
-    both_answer,
+    assert_answered_alike,
     pytestmark,
     redis_server,
     words_of,
@@ -354,14 +352,10 @@ APPEND r abc
 """
 
 
-def replies(connection: redis.connection.AbstractConnection) -> list[str]:
-    return answers(connection, [words_of(line) for line in SCRIPT.strip().splitlines()])
-
-
 @pytest.mark.parametrize("protocol", [2, 3])
 def test_ranet_answers_bit_commands_as_redis_does(
     redis_server: Path,  # noqa: F811
     protocol: int,
 ) -> None:
-    expected, got = both_answer(redis_server, protocol, replies)
-    assert got == expected
+    script = [words_of(line) for line in SCRIPT.strip().splitlines()]
+    assert_answered_alike(redis_server, protocol, script)

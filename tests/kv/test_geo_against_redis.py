@@ -20,11 +20,9 @@ import random
 from pathlib import Path
 
 import pytest
-import redis
 
 from .test_against_redis import (  # noqa: F401  (the fixture, and the skip without redis-server)
-    answers,
-    both_answer,
+    assert_answered_alike,
     pytestmark,
     redis_server,
     words_of,
@@ -223,16 +221,10 @@ def generated() -> list[list[bytes]]:
     return [[word.encode() for word in command] for command in commands]
 
 
-def replies(connection: redis.connection.AbstractConnection) -> list[str]:
-    script = [words_of(line) for line in SCRIPT.strip().splitlines()]
-    return answers(connection, script + generated())
-
-
 @pytest.mark.parametrize("protocol", [2, 3])
 def test_ranet_answers_geo_commands_as_redis_does(
     redis_server: Path,  # noqa: F811
     protocol: int,
 ) -> None:
-    expected, got = both_answer(redis_server, protocol, replies)
-    for want, have in zip(expected, got, strict=True):
-        assert have == want
+    script = [words_of(line) for line in SCRIPT.strip().splitlines()]
+    assert_answered_alike(redis_server, protocol, script + generated())

@@ -81,21 +81,30 @@ def _geo_set(keyspace: Keyspace, key: bytes) -> SortedSet | ErrorReply | None:
     return sorted_sets.sorted_set(keyspace, key)
 
 
-def geopos(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """GEOPOS key member...: ``[longitude, latitude]`` of each, null for a
-    member not there."""
+def _positions(
+    keyspace: Keyspace, argv: list[bytes]
+) -> list[tuple[float, float] | None] | ErrorReply:
+    """The positions of the members ``argv[2:]`` of the geo set ``argv[1]``
+    (``None`` for one not there), or WRONGTYPE."""
     members = _geo_set(keyspace, argv[1])
     if isinstance(members, ErrorReply):
         return members
-    replies: list[Reply] = []
-    for member in argv[2:]:
-        score = None if members is None else members.scores.get(member)
-        if score is None:
-            replies.append(None)
-            continue
-        longitude, latitude = geohash.position_of(score)
-        replies.append([_coordinate(longitude), _coordinate(latitude)])
-    return replies
+    scores = {} if members is None else members.scores
+    return [
+        None if score is None else geohash.position_of(score) for score in map(scores.get, argv[2:])
+    ]
+
+
+def geopos(keyspace: Keyspace, argv: list[bytes]) -> Reply:
+    """GEOPOS key member...: ``[longitude, latitude]`` of each, null for a
+    member not there."""
+    positions = _positions(keyspace, argv)
+    if isinstance(positions, ErrorReply):
+        return positions
+    return [
+        None if position is None else [_coordinate(position[0]), _coordinate(position[1])]
+        for position in positions
+    ]
 
 
 def geodist(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -123,21 +132,16 @@ def geohash_strings(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """GEOHASH key member...: each position as an 11-character standard
     geohash (over latitudes -90 to 90; the 11th character always ``0``),
     null for a member not there."""
-    members = _geo_set(keyspace, argv[1])
-    if isinstance(members, ErrorReply):
-        return members
-    replies: list[Reply] = []
-    for member in argv[2:]:
-        score = None if members is None else members.scores.get(member)
-        if score is None:
-            replies.append(None)
-            continue
-        cell = geohash.encode(*geohash.position_of(score), ranges=geohash.STANDARD)
-        bits = 0 if cell is None else cell.bits
-        replies.append(
-            bytes(_GEOHASH_ALPHABET[(bits >> (52 - (i + 1) * 5)) & 0x1F] for i in range(10)) + b"0"
-        )
-    return replies
+    positions = _positions(keyspace, argv)
+    if isinstance(positions, ErrorReply):
+        return positions
+    return [None if position is None else _geohash_text(*position) for position in positions]
+
+
+def _geohash_text(longitude: float, latitude: float) -> bytes:
+    cell = geohash.encode(longitude, latitude, ranges=geohash.STANDARD)
+    bits = 0 if cell is None else cell.bits
+    return bytes(_GEOHASH_ALPHABET[(bits >> (47 - 5 * i)) & 0x1F] for i in range(10)) + b"0"
 
 
 # --- searching -------------------------------------------------------------------
