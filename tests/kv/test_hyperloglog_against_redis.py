@@ -80,6 +80,11 @@ PFCOUNT big32
 PFMERGE big32d big32
 GET big32d
 PFMERGE m3 over
+PFMERGE tail
+SETRANGE tail 20 a
+PFADD tail b d
+GET tail
+PFCOUNT tail
 SET cached HYLL\x01\x00\x00\x00\xd2\x04\x00\x00\x00\x00\x00\x00\x7f\xff
 PFCOUNT cached
 PFCOUNT cached cached

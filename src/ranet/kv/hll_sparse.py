@@ -79,16 +79,15 @@ class SparseHLL:
         self.size = HEADER + sum(map(len, codes))
 
     @classmethod
-    def decode(cls, value: bytes) -> SparseHLL | None:
-        """``value``'s opcodes; ``None`` if it ends inside an XZERO (only a
-        hand-made string can), which this class does not change."""
+    def decode(cls, value: bytes) -> SparseHLL:
+        """``value``'s opcodes. An XZERO cut by the end of the string (only
+        a hand-made one can be) is kept as its one byte, its run read as
+        Redis reads it."""
         codes: list[bytes] = []
         firsts: list[int] = []
         at, first = HEADER, 0
         while at < len(value):
             size, span, _ = opcode_at(value, at)
-            if at + size > len(value):
-                return None
             codes.append(value[at : at + size])
             firsts.append(first)
             at += size
@@ -100,7 +99,8 @@ class SparseHLL:
 
     def raise_register(self, index: int, count: int) -> int | None:
         """Raise register ``index`` to ``count``: 1 if it changed, 0 if it
-        held as much already, -1 if no opcode covers it (corrupt), ``None``
+        held as much already, -1 if no opcode covers it or a cut one does
+        (corrupt), ``None``
         if Redis would turn the HLL dense for it (``count`` above 32, or the
         string past 3,000 bytes); nothing changed then."""
         if count > MAX_VALUE:
@@ -109,6 +109,8 @@ class SparseHLL:
             return -1
         at = bisect_right(self.firsts, index) - 1
         code, first = self.codes[at], self.firsts[at]
+        if len(code) == 1 and code[0] & 0xC0 == 0x40:
+            return -1  # the cut XZERO: Redis writes past the end of the string here
         following = self.firsts[at + 1] if at + 1 < len(self.firsts) else self.covered
         last = following - 1
         if _is_val(code):
@@ -158,7 +160,7 @@ class SparseHLL:
 _kept: dict[bytes, SparseHLL] = {}
 
 
-def take(value: bytes) -> SparseHLL | None:
+def take(value: bytes) -> SparseHLL:
     """The decoded opcodes of the sparse HLL ``value``, to change: kept from
     the command that made ``value`` if there was one, else decoded."""
     sparse = _kept.pop(value, None)

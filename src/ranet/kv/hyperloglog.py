@@ -264,24 +264,23 @@ def _count(value: bytes) -> int | None:
 
 
 def _raised(
-    value: bytes, registers: list[tuple[int, int]]
+    value: bytes, registers: list[tuple[int, int]], strict: bool = True
 ) -> tuple[bytes, SparseHLL | None, bool] | None:
     """``value`` with each register raised in turn (index, count) as Redis
     raises them - sparse until Redis would turn it dense - the sparse
     opcodes if it still is, and whether a register changed; ``None`` if the
-    HLL is corrupt. The header is left as it was."""
+    HLL is corrupt (``strict``, as PFADD; PFMERGE, as Redis's, skips a
+    register its corrupt runs do not reach). The header is left as it was."""
     if not registers:
         return value, None, False
     dense = bytearray(value) if value[4] == _DENSE else None
     sparse = None if dense is not None else hll_sparse.take(value)
-    if dense is None and sparse is None:
-        return None
     changed = False
     for index, count in registers:
         if sparse is not None:
             result = sparse.raise_register(index, count)
             if result is not None:
-                if result < 0:
+                if result < 0 and strict:
                     return None
                 changed = changed or result > 0
                 continue
@@ -379,9 +378,9 @@ def pfmerge(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         data[HEADER:] = _packed(registers)  # the union holds the destination's own registers
         _store(keyspace, key, bytes(data), None)
         return OK
-    raised = _raised(bytes(data), [(i, count) for i, count in enumerate(registers) if count])
-    if raised is None:  # a destination cut inside its last opcode: Redis writes past it
-        _store(keyspace, key, bytes(data), None)
-    else:
-        _store(keyspace, key, raised[0], raised[1])
+    raised = _raised(
+        bytes(data), [(i, count) for i, count in enumerate(registers) if count], strict=False
+    )
+    assert raised is not None, "the union read the destination's runs whole"
+    _store(keyspace, key, raised[0], raised[1])
     return OK
