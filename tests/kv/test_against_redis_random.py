@@ -167,6 +167,22 @@ def _geo_search(rng: random.Random) -> list[str]:
     return [*origin, *shape, *_options(rng, choices)]
 
 
+def _sort(rng: random.Random, store: bool = True) -> list[str]:
+    """SORT's key and options - never ALPHA by a pattern (Redis leaves the
+    order of equal sort keys to its quicksort), nor BY a constant pattern on
+    a set (Redis answers in its hash table's order)."""
+    key = rng.choice(["l1", "l2", "z1", "s1", "h1", "none"])
+    alpha = rng.random() < 0.3
+    by = [] if alpha or rng.random() < 0.5 else ["BY", rng.choice(["w_*", "nosort", "h_*->f"])]
+    if key.startswith("s") and by[1:] == ["nosort"]:
+        by = []
+    choices = [["LIMIT", rng.choice(INTEGERS), rng.choice(INTEGERS)], ["GET", "#"],
+               ["GET", "w_*"], ["DESC"], ["ASC"]]  # fmt: skip
+    if store:
+        choices.append(["STORE", _key(rng, "l")])
+    return [key, *by, *(["ALPHA"] if alpha else []), *_options(rng, choices)]
+
+
 def _options(rng: random.Random, choices: list[list[str]]) -> list[str]:
     """A random selection of option groups, in random order."""
     chosen = [group for group in choices if rng.random() < 0.3]
@@ -205,6 +221,8 @@ GRAMMAR: dict[str, Callable[[random.Random], list[str]]] = {
     "GEOSEARCH": lambda r: [_key(r, "g"), *_geo_search(r)],
     "GEOSEARCHSTORE": lambda r: [_key(r, "g"), _key(r, "g"), *_geo_search(r),
                                  *_pick(r, ["STOREDIST"], 0, 1)],
+    "SORT": _sort,
+    "SORT_RO": lambda r: _sort(r, store=False),
     "COPY": lambda r: [r.choice(KEYS), r.choice(KEYS), *_options(r, [["REPLACE"], ["DB", "0"]])],
     "SINTERCARD": lambda r: ["2", _key(r, "s"), _key(r, "s"),
                              *_options(r, [["LIMIT", r.choice(INTEGERS)]])],

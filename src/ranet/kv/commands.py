@@ -46,6 +46,7 @@ from ranet.kv import (
     lists,
     long_double,
     sets,
+    sort,
     sorted_set_algebra,
     sorted_sets,
     stream_groups,
@@ -607,7 +608,7 @@ def _command(
         c
         for c in (
             _KIND_CATEGORY[kind],
-            f"@{group}",
+            *(f"@{name}" for name in group.split()),
             speed,
             "@blocking" if blocking else "",
             "@dangerous" if dangerous else "",
@@ -889,6 +890,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     _keyspace_command("renamenx", 3, WRITE, partial(_rename, if_absent=True), keys=(1, 2, 1)),
     _keyspace_command("copy", -3, WRITE, _copy, flags="denyoom", keys=(1, 2, 1)),
+    *(
+        _command(
+            name,
+            -2,
+            kind,
+            partial(sort.sort, read_only=kind is READ),
+            flags=flags,
+            group="set sortedset list",
+            dangerous=True,
+        )
+        for name, kind, flags in (
+            ("sort", WRITE, "denyoom movablekeys"),
+            ("sort_ro", READ, "movablekeys"),
+        )
+    ),
     _keyspace_command("type", 2, READ, _type),
     _keyspace_command("touch", -2, READ, _exists, keys=_ANY_KEYS),
     _keyspace_command("exists", -2, READ, _exists, keys=_ANY_KEYS),
