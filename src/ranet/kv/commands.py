@@ -930,6 +930,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("client", -2, CONNECTION, flags=""),
     _connection_command("quit", -1, CONNECTION),
     _connection_command("info", -1, CONNECTION, flags="", group="server"),
+    _connection_command("config", -2, CONNECTION, flags="", group="server"),
     _connection_command("command", -1, CONNECTION, flags=""),
     _connection_command("multi", 1, CONNECTION, group="transaction"),
     _connection_command("exec", 1, CONNECTION, flags="", group="transaction"),

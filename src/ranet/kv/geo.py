@@ -195,6 +195,8 @@ def _member_position(members: SortedSet | None, member: bytes) -> tuple[float, f
 
 
 _GEOSEARCH, _STORE, _READ_ONLY, _BY_MEMBER = 1, 2, 4, 8  # the kinds of search
+_FLAGS = {b"WITHDIST": "with_dist", b"WITHHASH": "with_hash", b"WITHCOORD": "with_coord",
+          b"ANY": "any"}  # fmt: skip
 
 
 def _options(
@@ -205,18 +207,11 @@ def _options(
     geosearch = bool(kind & _GEOSEARCH)
     while at < len(argv):
         word, left = argv[at].upper(), len(argv) - at - 1
-        if word in (b"WITHDIST", b"WITHHASH", b"WITHCOORD", b"ANY", b"ASC", b"DESC"):
-            if word == b"WITHDIST":
-                search.with_dist = True
-            elif word == b"WITHHASH":
-                search.with_hash = True
-            elif word == b"WITHCOORD":
-                search.with_coord = True
-            elif word == b"ANY":
-                search.any = True
-            else:
-                search.descending = word == b"DESC"
+        if word in _FLAGS:
+            setattr(search, _FLAGS[word], True)
             at += 1
+        elif word in (b"ASC", b"DESC"):
+            search.descending, at = word == b"DESC", at + 1
         elif word == b"COUNT" and left >= 1:
             count = parse_int(argv[at + 1])
             if count is None:

@@ -64,6 +64,7 @@ from ranet.kv.arguments import arity_error, parse_int, parse_timeout, text_of
 from ranet.kv.backend import Backend
 from ranet.kv.blocking import FORMS, wait_and_take, wait_for_entries
 from ranet.kv.commands import BLOCKING, READ, WRITE, CommandSpec, Kind, command_reply, resolve
+from ranet.kv.config_command import config_reply, parameters
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.pubsub import OUTPUT_LIMIT, SUBSCRIBED_MODE, Subscriptions
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
@@ -850,6 +851,13 @@ class _Client(asyncio.Protocol):
     def _info(self, argv: list[bytes]) -> _Call:
         return _Call(None, partial(self.server.info, argv[1:]))
 
+    def _config(self, argv: list[bytes]) -> Reply:
+        """CONFIG GET pattern... (config_command.py)."""
+        server = self.server
+        host, port = server.address
+        known = parameters(host, port, server.ssl_context is not None, server.limits)
+        return config_reply(argv, known)
+
     def _raft_transfer(self, argv: list[bytes]) -> Reply | _Call:
         """RAFT.TRANSFER [node]: hand leadership to ``node`` or the most
         up-to-date follower (thesis §3.10); replies with the new leader's id."""
@@ -1045,6 +1053,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"watch": _Client._watch,
     b"unwatch": _Client._unwatch,
     b"info": _Client._info,
+    b"config": _Client._config,
     b"command": _Client._command,
     b"readonly": partial(_Client._set_stale, stale=True),
     b"readwrite": partial(_Client._set_stale, stale=False),
