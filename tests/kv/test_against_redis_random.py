@@ -12,12 +12,16 @@ Redis is not), PFCOUNT of one key (Redis writes the count into the value),
 lex ranges over members of different scores (unspecified in Redis: they run
 only on a key whose scores are all 0), scores whose shortest text differs
 from Redis 7.0's 17 digits (the scores drawn are dyadic, so sums and
-products print alike), and time. Set replies are compared sorted."""
+products print alike; numbers past 2^53 - geo scores times WEIGHTS - are
+compared as floats), SORT BY a constant and ALPHA BY a pattern, geo
+STOREDIST, and time. Set replies, and HSCAN's and ZSCAN's pairs, are
+compared sorted."""
 
 from __future__ import annotations
 
 import os
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +43,7 @@ MEMBERS = ["a", "b", "c", "d", "10", "-1"]
 INTEGERS = ["0", "1", "-1", "2", "3", "-3", "100", "-100", "x", "9223372036854775807",
             "-9223372036854775808", "1.5"]  # fmt: skip
 SCORES = ["0", "1", "-1", "2.5", "0.25", "3", "inf", "-inf", "+inf", "1e3", "x", "nan", "(1"]
+NUMBER = re.compile(rb"-?\d+(?:\.\d*)?(?:e[+-]?\d+)?")
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "SSCAN", "KEYS"}
 
 
@@ -364,9 +369,26 @@ def replies(
             reply = _sorted(reply)
         elif command[0] in ("HSCAN", "ZSCAN"):
             reply = _sorted_pairs(reply)
-        reply = _timeless(command, reply)
+        reply = _large_numbers(_timeless(command, reply))
         out.append(f"{' '.join(command)} -> {reply!r}")
     return out
+
+
+def _large_numbers(reply: object) -> object:
+    """``reply`` with every number past 2^53 (a score: geo scores, 52-bit,
+    times a WEIGHTS or summed) as its float. Redis 7.0 writes such a score
+    in 17 digits or in all its digits depending on the sorted set's
+    encoding, ranet in the shortest text that reads back the same (a
+    documented departure); the values must still agree."""
+    if isinstance(reply, list):
+        return [_large_numbers(item) for item in reply]
+    if isinstance(reply, tuple):
+        return tuple(_large_numbers(item) for item in reply)
+    if isinstance(reply, bytes) and len(reply) > 15 and NUMBER.fullmatch(reply):
+        number = float(reply)
+        if abs(number) >= 2**53:
+            return f"about {number!r}"
+    return reply
 
 
 def _sorted(reply: object) -> object:
