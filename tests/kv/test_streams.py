@@ -338,9 +338,9 @@ MALFORMED: dict[str, Callable[[Body], object]] = {
     "an entry's seq a string": edited(_set((IDS_SEQ, 0), b"1")),
     "a group's last ms negative": edited(_set((GROUPS, 0, 1), -5)),
     "a pending entry's seq negative": edited(_set((GROUPS, 0, G_PENDING, 0, 1), -1)),
-    "entries added negative": edited(_set((ADDED,), -1)),
+    "entries added past 64 bits": edited(_set((ADDED,), 2**63)),
     "fewer entries added than there are": edited(_set((ADDED,), 2)),
-    "entries read below -1": edited(_set((GROUPS, 0, G_READ), -2)),
+    "entries read past 64 bits": edited(_set((GROUPS, 0, G_READ), 2**63)),
     "entries out of order": edited(lambda b: b[IDS_MS].reverse()),  # type: ignore[attr-defined]
     "an entry's ID repeated": edited(_set((IDS_MS, 1), 1)),  # 1-1, 1-1, 3-1
     "an entry after the last ID": edited(_set((LAST_MS,), 2)),  # last 2-1, an entry 3-1
@@ -393,6 +393,27 @@ def test_a_snapshot_with_a_malformed_stream_is_refused_and_changes_nothing(
     with pytest.raises(SnapshotFormatError):
         store.restore(msgpack.packb(fields))
     assert store.snapshot() == before
+
+
+def test_counters_wrap_at_64_bits_as_redis_does_and_survive_a_snapshot() -> None:
+    """XSETID ... ENTRIESADDED 2^63 - 1 then one XADD: Redis's counter wraps
+    to -2^63, and a group's entries-read and lag with it. Before, ranet's
+    went to 2^63: XINFO answered an integer no client can read, and the
+    snapshot was refused on restore (a node could not load its own)."""
+    store = KVStore()
+    call(store, "XADD", "s", "1-1", "f", "v")
+    call(store, "XSETID", "s", "1-1", "ENTRIESADDED", 2**63 - 1)
+    call(store, "XGROUP", "CREATE", "s", "g", "0", "ENTRIESREAD", 2**63 - 1)
+    call(store, "XADD", "s", "2-1", "f", "v")
+    call(store, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")
+    info = call(store, "XINFO", "STREAM", "s")
+    assert isinstance(info, dict) and info[b"entries-added"] == -(2**63)
+    (group,) = call(store, "XINFO", "GROUPS", "s")  # type: ignore[misc]
+    assert group[b"entries-read"] == -(2**63) + 1 and group[b"lag"] == -1  # Redis's figures
+    restored = KVStore()
+    restored.restore(store.snapshot())
+    assert call(restored, "XINFO", "GROUPS", "s") == call(store, "XINFO", "GROUPS", "s")
+    assert call(restored, "XINFO", "STREAM", "s") == info
 
 
 # --- IDs from the log's clock -----------------------------------------------------------------

@@ -37,6 +37,7 @@ from ranet.kv.stream_value import (
 
 STREAM_EXT = 1
 _INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
 
 
 def pack(stream: Stream) -> msgpack.ExtType:
@@ -101,7 +102,7 @@ def unpack(value: msgpack.ExtType) -> Stream:
     stream = Stream()
     stream.last_id = _id(last_ms, last_seq)
     stream.max_deleted = _id(deleted_ms, deleted_seq)
-    _check(type(added) is int and 0 <= added <= _INT64_MAX, "bad entries added")
+    _check(type(added) is int and _INT64_MIN <= added <= _INT64_MAX, "bad entries added")
     stream.entries_added = added
     _check(
         all(isinstance(part, list) for part in (ms_list, seq_list, fields))
@@ -123,7 +124,8 @@ def unpack(value: msgpack.ExtType) -> Stream:
     ids = list(map(make_id, ms_list, seq_list))
     _check(all(a < b for a, b in pairwise(ids)), "entries are not in increasing ID order")
     _check(not ids or ids[-1] <= stream.last_id, "an entry comes after the last ID")
-    _check(added >= len(ids), "fewer entries added than there are")
+    # a count below zero has wrapped past 2^63 - 1, as Redis's does (stream_value.int64)
+    _check(added < 0 or added >= len(ids), "fewer entries added than there are")
     stream.entries = dict(zip(ids, map(pack_fields, fields), strict=True))
     stream.ids = SortedList(ids)
     _check(isinstance(groups, list), "groups are not an array")
@@ -138,7 +140,9 @@ def _group(row: object, stream: Stream) -> tuple[bytes, Group]:
     _check(isinstance(row, list) and len(row) == 6, "a group is not a 6-item array")
     name, last_ms, last_seq, entries_read, pending, consumers = row  # type: ignore[misc]
     _check(type(name) is bytes, "a group's name is not a string")
-    _check(type(entries_read) is int and -1 <= entries_read <= _INT64_MAX, "bad entries read")
+    _check(
+        type(entries_read) is int and _INT64_MIN <= entries_read <= _INT64_MAX, "bad entries read"
+    )
     group = Group(_id(last_ms, last_seq), entries_read)
     _check(isinstance(consumers, list), "consumers are not an array")
     for consumer in consumers:

@@ -53,6 +53,15 @@ _ID = struct.Struct(">QQ")
 ZERO_ID: StreamID = bytes(16)
 MAX_ID: StreamID = b"\xff" * 16
 INVALID_ENTRIES_READ = -1
+
+
+def int64(value: int) -> int:
+    """``value`` wrapped to a signed 64-bit integer, as Redis's counters
+    wrap: XSETID ... ENTRIESADDED 9223372036854775807 and one XADD make
+    entries-added -9223372036854775808 there, and so here."""
+    return (value + 2**63) % 2**64 - 2**63
+
+
 """A group's entries-read count when it cannot be known (Redis's SCG_INVALID_ENTRIES_READ)."""
 
 
@@ -207,7 +216,7 @@ class Stream:
         self.entries[stream_id] = fields
         self.ids.add(stream_id)
         self.last_id = stream_id
-        self.entries_added += 1
+        self.entries_added = int64(self.entries_added + 1)
 
     def delete(self, stream_id: StreamID) -> bool:
         """XDEL one entry; whether it was there."""
@@ -263,9 +272,9 @@ class Stream:
         first = self.first_id
         if self.max_deleted == ZERO_ID or self.max_deleted < first:
             if stream_id < first:
-                return self.entries_added - len(self.entries)
+                return int64(self.entries_added - len(self.entries))
             if stream_id == first:
-                return self.entries_added - len(self.entries) + 1
+                return int64(self.entries_added - len(self.entries) + 1)
         return INVALID_ENTRIES_READ
 
     def lag(self, group: Group) -> int | None:
@@ -273,18 +282,18 @@ class Stream:
         if not self.entries_added:
             return 0
         if group.entries_read != INVALID_ENTRIES_READ and not self.has_tombstone(group.last_id):
-            return self.entries_added - group.entries_read
+            return int64(self.entries_added - group.entries_read)
         entries_read = self.entries_read_at(group.last_id)
         if entries_read == INVALID_ENTRIES_READ:
             return None
-        return self.entries_added - entries_read
+        return int64(self.entries_added - entries_read)
 
     def delivered(self, group: Group, stream_id: StreamID) -> None:
         """Move ``group``'s last delivered ID on to ``stream_id``, counting the read."""
         if stream_id <= group.last_id:
             return
         if group.entries_read != INVALID_ENTRIES_READ and not self.has_tombstone(stream_id):
-            group.entries_read += 1
+            group.entries_read = int64(group.entries_read + 1)
         elif self.entries_added:
             group.entries_read = self.entries_read_at(stream_id)
         group.last_id = stream_id
