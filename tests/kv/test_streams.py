@@ -366,7 +366,7 @@ MALFORMED: dict[str, Callable[[Body], object]] = {
     "a consumer's seen time not an integer": edited(_set((GROUPS, 0, G_CONSUMERS, 0, 1), b"1")),
     "a consumer's seen time negative": edited(_set((GROUPS, 0, G_CONSUMERS, 0, 1), -1)),
     "a pending delivery time negative": edited(_set((GROUPS, 0, G_PENDING, 0, 3), -1)),
-    "a pending delivery count negative": edited(_set((GROUPS, 0, G_PENDING, 0, 4), -1)),
+    "a pending delivery count past 64 bits": edited(_set((GROUPS, 0, G_PENDING, 0, 4), 2**63)),
     "another ext code": lambda body: ext(body, code=2),
     "msgpack's timestamp ext": lambda body: msgpack.Timestamp(1),
 }
@@ -397,7 +397,8 @@ def test_a_snapshot_with_a_malformed_stream_is_refused_and_changes_nothing(
 
 def test_counters_wrap_at_64_bits_as_redis_does_and_survive_a_snapshot() -> None:
     """XSETID ... ENTRIESADDED 2^63 - 1 then one XADD: Redis's counter wraps
-    to -2^63, and a group's entries-read and lag with it. Before, ranet's
+    to -2^63, and a group's entries-read and lag with it; so does a pending
+    entry's delivery count, set by XCLAIM RETRYCOUNT. Before, ranet's
     went to 2^63: XINFO answered an integer no client can read, and the
     snapshot was refused on restore (a node could not load its own)."""
     store = KVStore()
@@ -410,10 +411,16 @@ def test_counters_wrap_at_64_bits_as_redis_does_and_survive_a_snapshot() -> None
     assert isinstance(info, dict) and info[b"entries-added"] == -(2**63)
     (group,) = call(store, "XINFO", "GROUPS", "s")  # type: ignore[misc]
     assert group[b"entries-read"] == -(2**63) + 1 and group[b"lag"] == -1  # Redis's figures
+    call(store, "XCLAIM", "s", "g", "c", 0, "1-1", "RETRYCOUNT", 2**63 - 1, "JUSTID")
+    call(store, "XCLAIM", "s", "g", "c", 0, "1-1")  # one more delivery: -2^63, as Redis
+    assert call(store, "XPENDING", "s", "g", "-", "+", 1, at=READ_AT)[0][3] == -(2**63)  # type: ignore[index]
     restored = KVStore()
     restored.restore(store.snapshot())
     assert call(restored, "XINFO", "GROUPS", "s") == call(store, "XINFO", "GROUPS", "s")
     assert call(restored, "XINFO", "STREAM", "s") == info
+    assert call(restored, "XPENDING", "s", "g", at=READ_AT) == call(
+        store, "XPENDING", "s", "g", at=READ_AT
+    )
 
 
 # --- IDs from the log's clock -----------------------------------------------------------------

@@ -102,7 +102,7 @@ def unpack(value: msgpack.ExtType) -> Stream:
     stream = Stream()
     stream.last_id = _id(last_ms, last_seq)
     stream.max_deleted = _id(deleted_ms, deleted_seq)
-    _check(type(added) is int and _INT64_MIN <= added <= _INT64_MAX, "bad entries added")
+    _check(_int64(added), "bad entries added")
     stream.entries_added = added
     _check(
         all(isinstance(part, list) for part in (ms_list, seq_list, fields))
@@ -140,9 +140,7 @@ def _group(row: object, stream: Stream) -> tuple[bytes, Group]:
     _check(isinstance(row, list) and len(row) == 6, "a group is not a 6-item array")
     name, last_ms, last_seq, entries_read, pending, consumers = row  # type: ignore[misc]
     _check(type(name) is bytes, "a group's name is not a string")
-    _check(
-        type(entries_read) is int and _INT64_MIN <= entries_read <= _INT64_MAX, "bad entries read"
-    )
+    _check(_int64(entries_read), "bad entries read")
     group = Group(_id(last_ms, last_seq), entries_read)
     _check(isinstance(consumers, list), "consumers are not an array")
     for consumer in consumers:
@@ -164,7 +162,8 @@ def _group(row: object, stream: Stream) -> tuple[bytes, Group]:
         _check(
             type(owner) is bytes and owner in group.consumers, "a pending entry names no consumer"
         )
-        _check(_count(delivered) and _count(count), "bad delivery time or count")
+        # a delivery count below zero has wrapped, as Redis's (stream_value.int64)
+        _check(_count(delivered) and _int64(count), "bad delivery time or count")
         stream_id = _id(ms, seq)
         _check(previous is None or previous < stream_id, "pending entries are not in ID order")
         previous = stream_id
@@ -185,6 +184,10 @@ def _id(ms: object, seq: object) -> StreamID:
 def _count(value: object) -> bool:
     """A time in ms or a count: a non-negative 64-bit integer."""
     return type(value) is int and 0 <= value <= _INT64_MAX
+
+
+def _int64(value: object) -> bool:
+    return type(value) is int and _INT64_MIN <= value <= _INT64_MAX
 
 
 def _check(condition: object, reason: str) -> None:

@@ -44,6 +44,7 @@ from ranet.kv.stream_value import (
     Stream,
     StreamID,
     format_id,
+    int64,
     next_id,
 )
 from ranet.kv.streams import ReadOptions, entry_reply, parse_read, stream_at
@@ -295,7 +296,7 @@ def _history(
             replies.append(entry_reply(stream, stream_id))
             pending = group.pending[stream_id]
             pending.delivery_time = now_ms
-            pending.delivery_count += 1
+            pending.delivery_count = int64(pending.delivery_count + 1)
         else:
             replies.append([format_id(stream_id), None])
     return replies
@@ -478,7 +479,7 @@ def xclaim(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         if retry_count >= 0:
             pending.delivery_count = retry_count
         elif not just_id:
-            pending.delivery_count += 1
+            pending.delivery_count = int64(pending.delivery_count + 1)
         group.assign(stream_id, pending, consumer)
         claimed.append(format_id(stream_id) if just_id else entry_reply(stream, stream_id))
     return claimed
@@ -536,7 +537,7 @@ def xautoclaim(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         group.consumer(consumer, now_ms)
         pending.delivery_time = now_ms
         if not just_id:
-            pending.delivery_count += 1
+            pending.delivery_count = int64(pending.delivery_count + 1)
         group.assign(stream_id, pending, consumer)
         claimed.append(format_id(stream_id) if just_id else entry_reply(stream, stream_id))
         count -= 1
