@@ -33,6 +33,7 @@ from ranet.kv.envelope import (
     encode_run,
     encode_transaction,
 )
+from ranet.kv.keyspace import Publisher
 from ranet.kv.reply import BulkParts, Reply
 from ranet.kv.server import RespServer
 from ranet.kv.store import KVStore
@@ -167,7 +168,7 @@ class FakeBackend:
     async def backup(self) -> Reply | BulkParts:
         return await self._call(lambda: BulkParts(list(self.backup_parts)))
 
-    def deliver_published(self, publisher: Callable[[bytes, bytes], int]) -> None:
+    def deliver_published(self, publisher: Publisher) -> None:
         self.store.deliver_published(publisher)
 
     def raft_info(self) -> dict[str, Any]:

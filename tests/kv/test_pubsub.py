@@ -170,6 +170,7 @@ class _Listener:
         self.id, self.broken = client_id, broken
         self.channels: dict[bytes, None] = {}
         self.patterns: dict[bytes, None] = {}
+        self.shard_channels: dict[bytes, None] = {}
         self.got: list[Push] = []
 
     def push(self, message: Push) -> None:
@@ -183,7 +184,11 @@ def test_a_failing_subscriber_does_not_fail_the_delivery_to_others() -> None:
     neither reach the entry nor keep the message from the others."""
     subscriptions = pubsub.Subscriptions()
     broken, fine = _Listener(1, broken=True), _Listener(2)
-    subscriptions.subscribe(broken, [b"c"], pattern=False)
-    subscriptions.subscribe(fine, [b"c*"], pattern=True)
+    subscriptions.subscribe(broken, [b"c"], pubsub.CHANNEL)
+    subscriptions.subscribe(fine, [b"c*"], pubsub.PATTERN)
     assert subscriptions.deliver(b"c", b"m") == 1
     assert fine.got == [Push([b"pmessage", b"c*", b"c", b"m"])]
+    subscriptions.subscribe(broken, [b"s"], pubsub.SHARD)
+    subscriptions.subscribe(fine, [b"s"], pubsub.SHARD)
+    assert subscriptions.deliver(b"s", b"m", shard=True) == 1
+    assert fine.got[-1] == Push([b"smessage", b"s", b"m"])

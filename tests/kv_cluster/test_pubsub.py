@@ -1,6 +1,6 @@
-"""Pub/sub on real `ranet node` processes (kv/pubsub.py): PUBLISH goes
-through the log, so subscribers on every node receive what is published on
-any node, and all in the same order - the log's."""
+"""Pub/sub on real `ranet node` processes (kv/pubsub.py): PUBLISH (and
+SPUBLISH) goes through the log, so subscribers on every node receive what
+is published on any node, and all in the same order - the log's."""
 
 from __future__ import annotations
 
@@ -42,6 +42,20 @@ def test_subscribers_on_every_node_get_every_message_in_one_order(tmp_path: Path
                     subscriber.close()
                 assert received[0] == [f"m{i}".encode() for i in range(MESSAGES)]
                 assert received[1] == received[0] and received[2] == received[0]
+                # sharded pub/sub: SPUBLISH through a follower, a shard subscriber on each node
+                shard_subscribers = []
+                for node in cluster.nodes:
+                    subscriber = connect(cluster, node).pubsub()
+                    subscriber.ssubscribe("orders")
+                    assert subscriber.get_sharded_message(timeout=WAIT_S)["type"] == "ssubscribe"
+                    shard_subscribers.append(subscriber)
+                follower = next(node for node in cluster.nodes if node != leader)
+                assert connect(cluster, follower).spublish("orders", "o1") >= 0
+                for subscriber in shard_subscribers:
+                    message = subscriber.get_sharded_message(timeout=WAIT_S)
+                    assert message is not None
+                    assert (message["type"], message["data"]) == ("smessage", b"o1")
+                    subscriber.close()
 
             await in_thread(clients)
 

@@ -7,9 +7,10 @@ the log and reads through ReadIndex; tests may use an in-memory fake.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
+from ranet.kv.keyspace import Publisher
 from ranet.kv.reply import BulkParts, Reply
 
 
@@ -76,8 +77,8 @@ class Backend(Protocol):
         every write completed before the call."""
         ...
 
-    def deliver_published(self, publisher: Callable[[bytes, bytes], int]) -> None:
-        """Where PUBLISH, applied on this node, hands channel and message
+    def deliver_published(self, publisher: Publisher) -> None:
+        """Where PUBLISH and SPUBLISH, applied on this node, hand channel and message
         (kv/pubsub.py); the server calls it once, as it starts."""
         ...
 

@@ -565,13 +565,14 @@ def _persist(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 # --- the table -------------------------------------------------------------
 
 
-def _publish(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    """PUBLISH channel message: through the log, so that every node hands it
-    to its own subscribers as it applies the entry, all in the log's order
-    (kv/pubsub.py); how many subscribers of the node that applied it for
-    the client received it. Changes no state."""
+def _publish(keyspace: Keyspace, argv: list[bytes], shard: bool = False) -> Reply:
+    """PUBLISH channel message (SPUBLISH, ``shard``, to shard channels):
+    through the log, so that every node hands it to its own subscribers as
+    it applies the entry, all in the log's order (kv/pubsub.py); how many
+    subscribers of the node that applied it for the client received it.
+    Changes no state."""
     publisher = keyspace.publisher
-    return 0 if publisher is None else publisher(argv[1], argv[2])
+    return 0 if publisher is None else publisher(argv[1], argv[2], shard)
 
 
 def _note(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -692,6 +693,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         _publish,
         flags="pubsub loading stale fast",
         keys=_NO_KEYS,
+        group="pubsub",
+    ),
+    _command(
+        "spublish",
+        3,
+        WRITE,
+        partial(_publish, shard=True),
+        flags="pubsub loading stale fast",
         group="pubsub",
     ),
     _hash_command("hset", -4, WRITE, hashes.hset, flags="denyoom fast"),
@@ -954,6 +963,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
             ("punsubscribe", -1),
             ("pubsub", -2),
         )
+    ),
+    *(
+        _connection_command(
+            name,
+            arity,
+            CONNECTION,
+            flags="pubsub noscript loading stale",
+            keys=_ANY_KEYS,
+            group="pubsub",
+        )
+        for name, arity in (("ssubscribe", -2), ("sunsubscribe", -1))
     ),
 )
 

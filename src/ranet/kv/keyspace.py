@@ -67,6 +67,10 @@ from sortedcontainers import SortedList
 
 from ranet.kv.stream_value import Stream
 
+Publisher = Callable[[bytes, bytes, bool], int]
+"""Where PUBLISH and SPUBLISH (the flag) hand channel and message as they
+are applied: this node's subscribers (pubsub.py), answering how many got it."""
+
 _COMPACT_SLACK = 1024  # stale heap entries tolerated beyond twice the live deadlines
 VERSION_SLOTS = 1 << 14
 _SLOT_MASK = VERSION_SLOTS - 1
@@ -192,7 +196,7 @@ class Keyspace:
         self._to_index: list[bytes] = []  # keys the index still has to take in
         self.generation = 0  # bumped by each snapshot's capture (copy-on-write of hashes)
         # PUBLISH's delivery to this node's subscribers (kv/pubsub.py): not state
-        self.publisher: Callable[[bytes, bytes], int] | None = None
+        self.publisher: Publisher | None = None
 
     def advance(self, now_ms: int) -> None:
         """Move time forward to ``now_ms`` and remove the keys that expired by then."""

@@ -20,6 +20,7 @@ from ranet.errors import ConfigurationError, NotLeader, ProposalDropped, Timeout
 from ranet.kv import envelope
 from ranet.kv.arguments import parse_int
 from ranet.kv.commands import is_read
+from ranet.kv.keyspace import Publisher
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Reply, from_wire, to_wire
 from ranet.kv.store import KVStore
 from ranet.node.config import parse_address
@@ -215,7 +216,7 @@ class NodeBackend:
         meta, data = await self.node.backup()
         return BulkParts(snapshot_parts(meta, data))
 
-    def deliver_published(self, publisher: Callable[[bytes, bytes], int]) -> None:
+    def deliver_published(self, publisher: Publisher) -> None:
         self.store.deliver_published(publisher)
 
     def raft_info(self) -> dict[str, Any]:

@@ -60,13 +60,26 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
-from ranet.kv.arguments import arity_error, parse_int, parse_timeout, text_of
+from ranet.kv.arguments import (
+    arity_error,
+    parse_int,
+    parse_timeout,
+    subcommand_syntax_error,
+    text_of,
+)
 from ranet.kv.backend import Backend
 from ranet.kv.blocking import FORMS, wait_and_take, wait_for_entries
 from ranet.kv.commands import BLOCKING, READ, WRITE, CommandSpec, Kind, command_reply, resolve
 from ranet.kv.config_command import config_reply, parameters
 from ranet.kv.keyspace import Keyspace
-from ranet.kv.pubsub import OUTPUT_LIMIT, SUBSCRIBED_MODE, Subscriptions
+from ranet.kv.pubsub import (
+    CHANNEL,
+    OUTPUT_LIMIT,
+    PATTERN,
+    SHARD,
+    SUBSCRIBED_MODE,
+    Subscriptions,
+)
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.streams import waiting_read
@@ -351,6 +364,7 @@ class _Client(asyncio.Protocol):
         self.authenticated = server.password is None
         self.channels: dict[bytes, None] = {}  # subscribed (pubsub.py), in order
         self.patterns: dict[bytes, None] = {}
+        self.shard_channels: dict[bytes, None] = {}
         self._subscribed = False  # whether there is one: RESP2 then takes few commands
 
     # -- asyncio.Protocol ------------------------------------------------------
@@ -770,29 +784,35 @@ class _Client(asyncio.Protocol):
         else:
             transport.write(encode_reply(message, self.resp3))
 
-    def _subscribe(self, argv: list[bytes], *, pattern: bool = False) -> _Replies:
-        """SUBSCRIBE / PSUBSCRIBE name [name ...]: a confirmation for each."""
-        replies = self.server.subscriptions.subscribe(self, argv[1:], pattern=pattern)
+    def _subscribe(self, argv: list[bytes], *, kind: str = CHANNEL) -> _Replies:
+        """SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE name [name ...]: a
+        confirmation for each."""
+        replies = self.server.subscriptions.subscribe(self, argv[1:], kind)
         self._subscribed = True
         return _Replies(replies)
 
-    def _unsubscribe(self, argv: list[bytes], *, pattern: bool = False) -> _Replies:
-        """UNSUBSCRIBE / PUNSUBSCRIBE [name ...]: a confirmation for each."""
-        replies = self.server.subscriptions.unsubscribe(self, argv[1:], pattern=pattern)
-        self._subscribed = bool(self.channels or self.patterns)
+    def _unsubscribe(self, argv: list[bytes], *, kind: str = CHANNEL) -> _Replies:
+        """UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE [name ...]: a
+        confirmation for each."""
+        replies = self.server.subscriptions.unsubscribe(self, argv[1:], kind)
+        self._subscribed = bool(self.channels or self.patterns or self.shard_channels)
         return _Replies(replies)
 
     def _pubsub(self, argv: list[bytes]) -> Reply:
-        """PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT: this node's."""
+        """PUBSUB CHANNELS | SHARDCHANNELS [pattern] | NUMSUB | SHARDNUMSUB
+        [channel ...] | NUMPAT: this node's."""
         subcommand, subscriptions = argv[1].upper(), self.server.subscriptions
-        if subcommand == b"CHANNELS" and len(argv) <= 3:
-            return subscriptions.channels(argv[2] if len(argv) == 3 else None)
-        if subcommand == b"NUMSUB":
-            return subscriptions.numsub(argv[2:])
+        shard = subcommand.startswith(b"SHARD")
+        if subcommand in (b"CHANNELS", b"SHARDCHANNELS") and len(argv) <= 3:
+            return subscriptions.channels(argv[2] if len(argv) == 3 else None, shard)
+        if subcommand in (b"NUMSUB", b"SHARDNUMSUB"):
+            return subscriptions.numsub(argv[2:], shard)
         if subcommand == b"NUMPAT" and len(argv) == 2:
             return subscriptions.numpat()
-        if subcommand in (b"CHANNELS", b"NUMPAT"):
-            return arity_error(b"pubsub|" + subcommand.lower())
+        if subcommand == b"NUMPAT":
+            return arity_error(b"pubsub|numpat")
+        if subcommand in (b"CHANNELS", b"SHARDCHANNELS"):
+            return subcommand_syntax_error(argv)
         return ErrorReply(f"ERR unknown subcommand '{text_of(argv[1][:128])}'. Try PUBSUB HELP.")
 
     def _echo(self, argv: list[bytes]) -> Reply:
@@ -1063,9 +1083,11 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"raft.backup": _Client._raft_backup,
     **{name.encode(): _Client._block for name in FORMS},
     b"subscribe": _Client._subscribe,
-    b"psubscribe": partial(_Client._subscribe, pattern=True),
+    b"psubscribe": partial(_Client._subscribe, kind=PATTERN),
+    b"ssubscribe": partial(_Client._subscribe, kind=SHARD),
     b"unsubscribe": _Client._unsubscribe,
-    b"punsubscribe": partial(_Client._unsubscribe, pattern=True),
+    b"punsubscribe": partial(_Client._unsubscribe, kind=PATTERN),
+    b"sunsubscribe": partial(_Client._unsubscribe, kind=SHARD),
     b"pubsub": _Client._pubsub,
 }
 

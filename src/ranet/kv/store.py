@@ -43,7 +43,7 @@ from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv import stream_codec
 from ranet.kv.commands import BLOCKING, READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
-from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet, Value
+from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Publisher, Set, SortedSet, Value
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 from ranet.kv.stream_value import Stream
@@ -90,8 +90,8 @@ class KVStore:
             "clock_ms": self._clock_ms,
         }
 
-    def deliver_published(self, publisher: Callable[[bytes, bytes], int] | None) -> None:
-        """Where PUBLISH, applied, hands its channel and message: this node's
+    def deliver_published(self, publisher: Publisher | None) -> None:
+        """Where PUBLISH and SPUBLISH, applied, hand channel and message: this node's
         subscribers (kv/pubsub.py), which answer how many received it.
         Nothing in the state depends on it."""
         self._keyspace.publisher = publisher
