@@ -938,6 +938,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("auth", -2, CONNECTION, flags="noscript loading stale fast no-auth"),
     _connection_command("client", -2, CONNECTION, flags=""),
     _connection_command("quit", -1, CONNECTION),
+    _connection_command("reset", 1, CONNECTION, flags="noscript loading stale fast no-auth"),
     _connection_command("info", -1, CONNECTION, flags="", group="server"),
     _connection_command("config", -2, CONNECTION, flags="", group="server"),
     _connection_command("command", -1, CONNECTION, flags=""),

@@ -94,7 +94,9 @@ DEFAULT_COMMAND_TIMEOUT = 5.0
 _MAX_QUEUED_BYTES = 256 << 10  # stop reading a client whose unanswered commands pass this
 _WRITE_SLICE = 1 << 16  # replies are written in slices of about this size
 _HTTP_WORDS = (b"post", b"host:")  # commands that show a client is a browser
-_BEFORE_AUTH = frozenset({b"auth", b"hello", b"quit"})  # what a client may send unauthenticated
+_BEFORE_AUTH = frozenset(
+    {b"auth", b"hello", b"quit", b"reset"}
+)  # what a client may send unauthenticated
 NO_AUTH = "NOAUTH Authentication required."
 HELLO_NO_AUTH = (
     "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
@@ -926,6 +928,21 @@ class _Client(asyncio.Protocol):
         reply = await self.server.backend.backup()
         return _Encoded(reply) if isinstance(reply, BulkParts) else reply
 
+    def _reset(self, argv: list[bytes]) -> Reply:
+        """RESET: the connection as a new one (Redis's
+        clearClientConnectionState) - out of MULTI, nothing watched, no
+        subscription, RESP2, no name, READWRITE, and, with a password, not
+        authenticated. The library name and version stay, as in Redis."""
+        self._transaction.reset()
+        for kind in (CHANNEL, PATTERN, SHARD):
+            self.server.subscriptions.unsubscribe(self, [], kind)
+        self._subscribed = False
+        self.resp3 = False
+        self.name = b""
+        self.stale = False
+        self.authenticated = self.server.password is None
+        return Status("RESET")
+
     def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
         """READONLY (``stale``) and READWRITE."""
         if len(argv) != 1:
@@ -1067,6 +1084,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"hello": _Client._hello,
     b"client": _Client._client,
     b"quit": _Client._quit,
+    b"reset": _Client._reset,
     b"multi": _Client._multi,
     b"exec": _Client._exec,
     b"discard": _Client._discard,

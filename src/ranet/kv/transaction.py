@@ -38,7 +38,7 @@ from ranet.kv.commands import CONNECTION, READ, CommandSpec
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 QUEUED = Status("QUEUED")
-RUN_INSIDE_MULTI = frozenset({"exec", "discard", "multi", "watch", "quit"})
+RUN_INSIDE_MULTI = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 """Commands that act at once even after MULTI (as in Redis); others are queued."""
 
 EXEC_ABORTED = ErrorReply("EXECABORT Transaction discarded because of previous errors.")
@@ -143,6 +143,11 @@ class TransactionState:
     def unwatch(self) -> Reply:
         self.watches, self.watched_size = [], 0
         return OK
+
+    def reset(self) -> None:
+        """Out of MULTI, if in it, and nothing watched (RESET)."""
+        self.queued = None
+        self.unwatch()
 
 
 def _cost(args: list[bytes]) -> int:
