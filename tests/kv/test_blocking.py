@@ -170,3 +170,24 @@ def test_info_and_client_list_show_a_waiting_client() -> None:
         observer.rpush("q", "x")
         waiter.join(WAIT)
         assert observer.info("clients")["blocked_clients"] == 0
+
+
+def test_an_unblocked_client_takes_nothing_later_and_waits_no_more() -> None:
+    """CLIENT UNBLOCK ends the wait itself: the client's take is not left
+    behind to fire at the next push, and its watch is dropped."""
+    with served() as server:
+        waiter = client(server)
+        waiter_id = waiter.client_id()
+        thread, result = in_background(lambda: waiter.blpop(["q"], timeout=0))
+        eventually(lambda: bool(server.call(lambda: server.backend.watchers)))
+        assert client(server).client_unblock(waiter_id) is True
+        thread.join(WAIT)
+        assert result == [None]
+        eventually(
+            lambda: server.call(lambda: all(w.cancelled() for _, _, w in server.backend.watchers))
+        )
+        client(server).rpush("q", "kept")
+        time.sleep(0.1)
+        assert client(server).lrange("q", 0, -1) == [b"kept"]
+        assert blocking_writes(server) == []
+        assert client(server).client_unblock(waiter_id) is False  # not waiting any more

@@ -50,6 +50,7 @@ destroyed, wakes the client, and the write answers the error.
 from __future__ import annotations
 
 import asyncio
+from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -94,11 +95,22 @@ FORMS: dict[str, BlockingForm] = {
 }
 
 
+UNBLOCKED = ErrorReply("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+Unblock = asyncio.Future[Reply]
+"""Set by CLIENT UNBLOCK, with the reply the waiting client gets: null (as
+a timeout) or ``UNBLOCKED``."""
+
+
 async def wait_and_take(
-    backend: Backend, argv: list[bytes], keys: list[bytes], timeout: float
+    backend: Backend,
+    argv: list[bytes],
+    keys: list[bytes],
+    timeout: float,
+    unblock: Unblock | None = None,
 ) -> Reply:
     """The reply of the blocking command ``argv`` once it took something
-    from ``keys``, or null once ``timeout`` seconds passed (0: wait on)."""
+    from ``keys``, or null once ``timeout`` seconds passed (0: wait on) - or
+    what CLIENT UNBLOCK set in ``unblock``."""
 
     async def take() -> Reply:
         (present,) = await backend.read([[b"EXISTS", *keys]], stale=True)
@@ -106,15 +118,21 @@ async def wait_and_take(
         # applied that yet, so the caller waits for the change.
         return await backend.write(argv, None) if present else None
 
-    return await _until(backend, keys, timeout, take)
+    return await _until(backend, keys, timeout, take, unblock)
 
 
 async def _until(
-    backend: Backend, keys: list[bytes], timeout: float, attempt: Callable[[], Awaitable[Reply]]
+    backend: Backend,
+    keys: list[bytes],
+    timeout: float,
+    attempt: Callable[[], Awaitable[Reply]],
+    unblock: Unblock | None,
 ) -> Reply:
     """The first reply of ``attempt`` that is not null, trying again each
     time the local replica changes one of ``keys``; null after ``timeout``
-    seconds (0: wait on)."""
+    seconds (0: wait on). CLIENT UNBLOCK (``unblock``) ends the wait with
+    its reply - never an attempt under way: a take sent through the log
+    may already have taken its element, and its reply must not be lost."""
     loop = asyncio.get_running_loop()
     deadline = None if timeout == 0 else loop.time() + timeout
     while True:
@@ -122,22 +140,33 @@ async def _until(
         reply = await attempt()
         if reply is not None:
             return reply
+        if unblock is not None and unblock.done():
+            return unblock.result()
         remaining = None if deadline is None else deadline - loop.time()
         if remaining is not None and remaining <= 0:
             return None
+        changed = asyncio.ensure_future(backend.changed(keys, seen))
+        waited = {changed} if unblock is None else {changed, unblock}
         try:
-            await asyncio.wait_for(backend.changed(keys, seen), remaining)
-        except TimeoutError:
-            return None
+            done, _ = await asyncio.wait(waited, timeout=remaining, return_when=FIRST_COMPLETED)
+        finally:
+            if not changed.done():  # timed out, unblocked, or the client went away
+                changed.cancel()
+        if changed not in done:
+            return unblock.result() if unblock is not None and unblock in done else None
 
 
-async def wait_for_entries(backend: Backend, argv: list[bytes], options: ReadOptions) -> Reply:
+async def wait_for_entries(
+    backend: Backend, argv: list[bytes], options: ReadOptions, unblock: Unblock | None = None
+) -> Reply:
     """XREAD / XREADGROUP with BLOCK (and only ``>`` for XREADGROUP): the
-    reply once there are entries to give, or null after the BLOCK time."""
+    reply once there are entries to give, or null after the BLOCK time - or
+    what CLIENT UNBLOCK set in ``unblock``."""
     keys = options.keys
     timeout = (options.block_ms or 0) / 1000
     if options.group is not None:
-        return await _until(backend, keys, timeout, partial(_deliver, backend, argv, options))
+        deliver = partial(_deliver, backend, argv, options)
+        return await _until(backend, keys, timeout, deliver, unblock)
     ids = list(options.ids)
     last = [i for i, text in enumerate(ids) if text == b"$"]
     if last:
@@ -155,7 +184,7 @@ async def wait_for_entries(backend: Backend, argv: list[bytes], options: ReadOpt
         stale = True
         return reply
 
-    return await _until(backend, keys, timeout, read)
+    return await _until(backend, keys, timeout, read, unblock)
 
 
 async def _deliver(backend: Backend, argv: list[bytes], options: ReadOptions) -> Reply:

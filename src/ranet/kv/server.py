@@ -68,7 +68,7 @@ from ranet.kv.arguments import (
     text_of,
 )
 from ranet.kv.backend import Backend
-from ranet.kv.blocking import FORMS, wait_and_take, wait_for_entries
+from ranet.kv.blocking import FORMS, UNBLOCKED, Unblock, wait_and_take, wait_for_entries
 from ranet.kv.commands import BLOCKING, READ, WRITE, CommandSpec, Kind, command_reply, resolve
 from ranet.kv.config_command import config_reply, parameters
 from ranet.kv.keyspace import Keyspace
@@ -212,6 +212,10 @@ class RespServer:
 
     def clients(self) -> list[_Client]:
         return list(self._clients.values())
+
+    def client(self, client_id: int) -> _Client | None:
+        """The connection with that id (CLIENT ID), if it is open."""
+        return self._clients.get(client_id)
 
     def _register(self, client: _Client) -> int:
         client_id = self._next_client_id
@@ -358,6 +362,7 @@ class _Client(asyncio.Protocol):
         self._in_flight: list[tuple[int, asyncio.Future[Any]]] = []  # (slot, its call)
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
         self.blocked = False  # the group in flight is a blocking command's wait (blocking.py)
+        self.unblock: Unblock | None = None  # set while that wait runs: CLIENT UNBLOCK ends it
         self._timer: asyncio.TimerHandle | None = None
         self._advance_scheduled = False
         self._lone: asyncio.Future[Any] | None = None  # the call of a lone command
@@ -908,8 +913,8 @@ class _Client(asyncio.Protocol):
         form = FORMS[spec.name]
         timeout = parse_timeout(argv[form.timeout_at])
         assert isinstance(timeout, float)  # checked by the handler
-        start = partial(wait_and_take, self.server.backend, argv, form.keys(argv), timeout)
-        return _Call(BLOCKING, start)
+        wait = partial(wait_and_take, self.server.backend, argv, form.keys(argv), timeout)
+        return _Call(BLOCKING, self._unblockable(wait))
 
     def _read_streams(self, spec: CommandSpec, argv: list[bytes]) -> Reply | _Call:
         """XREAD or XREADGROUP: a call that waits for entries (blocking.py)
@@ -917,7 +922,23 @@ class _Client(asyncio.Protocol):
         options = waiting_read(spec.name, argv)
         if options is None:
             return self._run_call(spec.kind, argv)
-        return _Call(BLOCKING, partial(wait_for_entries, self.server.backend, argv, options))
+        wait = partial(wait_for_entries, self.server.backend, argv, options)
+        return _Call(BLOCKING, self._unblockable(wait))
+
+    def _unblockable(self, wait: Callable[..., Awaitable[Reply]]) -> Callable[[], Awaitable[Reply]]:
+        """A blocking call that CLIENT UNBLOCK can end while it waits: the
+        future it sets is this connection's while the call runs."""
+
+        async def start() -> Reply:
+            unblock: Unblock = asyncio.get_running_loop().create_future()
+            self.unblock = unblock
+            try:
+                return await wait(unblock=unblock)
+            finally:
+                if self.unblock is unblock:
+                    self.unblock = None
+
+        return start
 
     def _raft_backup(self, argv: list[bytes]) -> _Call:
         """RAFT.BACKUP: a snapshot of the state holding every write completed
@@ -994,8 +1015,11 @@ class _Client(asyncio.Protocol):
         }
 
     def _client(self, argv: list[bytes]) -> Reply:
-        """CLIENT ID | INFO | LIST | GETNAME | SETNAME name | SETINFO attr value."""
+        """CLIENT ID | INFO | LIST | GETNAME | SETNAME name | SETINFO attr value
+        | UNBLOCK id [TIMEOUT | ERROR]."""
         subcommand = argv[1].upper()
+        if subcommand == b"UNBLOCK":
+            return self._client_unblock(argv)
         entry = _CLIENT_SUBCOMMANDS.get(subcommand)
         if entry is None:
             return ErrorReply(f"ERR unknown subcommand '{_text(argv[1])}'. Try CLIENT HELP.")
@@ -1003,6 +1027,28 @@ class _Client(asyncio.Protocol):
         if len(argv) != arity:
             return arity_error(f"client|{subcommand.lower().decode()}")
         return handler(self, argv)
+
+    def _client_unblock(self, argv: list[bytes]) -> Reply:
+        """CLIENT UNBLOCK id [TIMEOUT | ERROR]: 1 if that connection was
+        waiting in a blocking command, which now answers as if timed out
+        (null) or with the UNBLOCKED error; else 0. Checked in Redis's
+        order: the count of arguments, the reason, the id."""
+        if len(argv) < 3:
+            return arity_error(b"client|unblock")
+        if len(argv) > 4:
+            return subcommand_syntax_error(argv)
+        reason = argv[3].upper() if len(argv) == 4 else b"TIMEOUT"
+        if reason not in (b"TIMEOUT", b"ERROR"):
+            return ErrorReply("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        client_id = parse_int(argv[2])
+        if client_id is None:
+            return ErrorReply("ERR value is not an integer or out of range")
+        target = self.server.client(client_id)
+        unblock = None if target is None or not target.blocked else target.unblock
+        if unblock is None or unblock.done():
+            return 0
+        unblock.set_result(UNBLOCKED if reason == b"ERROR" else None)
+        return 1
 
     def _client_id(self, argv: list[bytes]) -> Reply:
         return self.id
