@@ -227,6 +227,11 @@ def of_type(keyspace: Keyspace, key: bytes, kind: type[T]) -> T | ErrorReply | N
     return value if value is None or isinstance(value, kind) else WRONG_TYPE
 
 
+def string_at(keyspace: Keyspace, key: bytes) -> bytes | ErrorReply | None:
+    """The string at ``key``, ``None`` if there is none, or WRONGTYPE."""
+    return of_type(keyspace, key, bytes)
+
+
 def first_present(
     keyspace: Keyspace, keys: Iterable[bytes], kind: type[T]
 ) -> tuple[bytes, T] | ErrorReply | None:

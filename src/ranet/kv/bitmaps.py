@@ -29,9 +29,8 @@ from ranet.kv.arguments import (
     NOT_AN_INTEGER,
     STRING_TOO_LONG,
     SYNTAX_ERROR,
-    WRONG_TYPE,
-    of_type,
     parse_int,
+    string_at,
 )
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import ErrorReply, Reply
@@ -42,10 +41,6 @@ _BAD_TYPE = ErrorReply(
     "ERR Invalid bitfield type. Use something like i16 u8. "
     "Note that u64 is not supported but i64 is."
 )
-
-
-def _string(keyspace: Keyspace, key: bytes) -> bytes | ErrorReply | None:
-    return of_type(keyspace, key, bytes)
 
 
 def _offset(text: bytes, width: int = 0) -> int | ErrorReply:
@@ -84,7 +79,7 @@ def setbit(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     bit = parse_int(argv[3])
     if bit is None or bit & ~1:
         return _BAD_BIT
-    value = _string(keyspace, key)
+    value = string_at(keyspace, key)
     if isinstance(value, ErrorReply):
         return value
     byte, mask = offset >> 3, 0x80 >> (offset & 7)
@@ -101,7 +96,7 @@ def getbit(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     offset = _offset(argv[2])
     if isinstance(offset, ErrorReply):
         return offset
-    value = _string(keyspace, argv[1])
+    value = string_at(keyspace, argv[1])
     if value is None or isinstance(value, ErrorReply):
         return 0 if value is None else value
     byte = offset >> 3
@@ -118,7 +113,7 @@ def setrange(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return NOT_AN_INTEGER
     if offset < 0:
         return ErrorReply("ERR offset is out of range")
-    value = _string(keyspace, key)
+    value = string_at(keyspace, key)
     if isinstance(value, ErrorReply):
         return value
     if not patch:
@@ -168,7 +163,7 @@ def bitcount(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """BITCOUNT key [start end [BYTE | BIT]]: how many bits are set. Redis
     7.0 looks the key up before it reads the range: no key answers 0
     whatever the range says."""
-    value = _string(keyspace, argv[1])
+    value = string_at(keyspace, argv[1])
     if value is None or isinstance(value, ErrorReply):
         return 0 if value is None else value
     if len(argv) == 2:
@@ -197,7 +192,7 @@ def bitpos(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return NOT_AN_INTEGER
     if bit not in (0, 1):
         return ErrorReply("ERR The bit argument must be 1 or 0.")
-    value = _string(keyspace, argv[1])
+    value = string_at(keyspace, argv[1])
     if value is None or isinstance(value, ErrorReply):
         return (-1 if bit else 0) if value is None else value
     if len(argv) > 6:
@@ -243,7 +238,7 @@ def bitop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return ErrorReply("ERR BITOP NOT must be called with a single source key.")
     sources = []
     for key in argv[3:]:
-        value = _string(keyspace, key)
+        value = string_at(keyspace, key)
         if isinstance(value, ErrorReply):
             return value
         sources.append(value or b"")
@@ -403,16 +398,14 @@ def bitfield(keyspace: Keyspace, argv: list[bytes], read_only: bool = False) -> 
     fields = _parse_fields(argv)
     if isinstance(fields, ErrorReply):
         return fields
-    value = keyspace.get(key)
     writes = [field for field in fields if field.operation != b"GET"]
-    if not writes:
-        if value is not None and value.__class__ is not bytes:
-            return WRONG_TYPE
-        return [field.read(value or b"") for field in fields]
-    if read_only:
+    if writes and read_only:  # refused before the key's type is looked at, as in Redis
         return ErrorReply("ERR BITFIELD_RO only supports the GET subcommand")
-    if value is not None and value.__class__ is not bytes:
-        return WRONG_TYPE
+    value = string_at(keyspace, key)
+    if isinstance(value, ErrorReply):
+        return value
+    if not writes:
+        return [field.read(value or b"") for field in fields]
     data: bytes = value or b""
     needed = (max(field.last_bit for field in writes) >> 3) + 1
     if len(data) < needed:

@@ -67,11 +67,11 @@ from ranet.kv.arguments import (
     WRONG_TYPE,
     arity_error,
     length,
-    of_type,
     parse_cursor,
     parse_int,
     remove_parts,
     scan_options,
+    string_at,
     text_of,
 )
 from ranet.kv.glob import compile_pattern, match_tokens
@@ -116,10 +116,6 @@ def _invalid_expire_time(argv: list[bytes]) -> ErrorReply:
 def _get(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = keyspace.get(argv[1])
     return value if value is None or value.__class__ is bytes else WRONG_TYPE
-
-
-def _string(keyspace: Keyspace, key: bytes) -> bytes | ErrorReply | None:
-    return of_type(keyspace, key, bytes)
 
 
 # option -> (milliseconds per unit, relative to now?)
@@ -168,7 +164,7 @@ def _set(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         deadline = _set_deadline(keyspace, argv, expiry, amount)
         if isinstance(deadline, ErrorReply):
             return deadline
-    old = _string(keyspace, key) if get else keyspace.get(key)
+    old = string_at(keyspace, key) if get else keyspace.get(key)
     if isinstance(old, ErrorReply):
         return old
     if (nx and old is not None) or (xx and old is None):
@@ -216,7 +212,7 @@ def _setex(keyspace: Keyspace, argv: list[bytes], unit: bytes) -> Reply:
 
 def _getset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """GETSET key value: SET key value GET (the deadline goes, as with SET)."""
-    old = _string(keyspace, argv[1])
+    old = string_at(keyspace, argv[1])
     if not isinstance(old, ErrorReply):
         keyspace.put(argv[1], argv[2])
     return old
@@ -237,7 +233,7 @@ def _getex(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         if isinstance(deadline, ErrorReply):
             return deadline
     key = argv[1]
-    value = _string(keyspace, key)
+    value = string_at(keyspace, key)
     if value is None or isinstance(value, ErrorReply):
         return value
     if deadline is not None:
@@ -248,7 +244,7 @@ def _getex(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _getdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    value = _string(keyspace, argv[1])
+    value = string_at(keyspace, argv[1])
     if isinstance(value, bytes):
         keyspace.delete(argv[1])
     return value
@@ -290,7 +286,7 @@ def _incr_by(keyspace: Keyspace, argv: list[bytes], sign: int) -> Reply:
             return ErrorReply("ERR decrement would overflow")
         amount = parsed
     key = argv[1]
-    old = _string(keyspace, key)
+    old = string_at(keyspace, key)
     if isinstance(old, ErrorReply):
         return old
     current = 0 if old is None else parse_int(old)
@@ -308,7 +304,7 @@ def _incr_by_float(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     long double precision, to 17 decimals (long_double.py). Keeps the
     key's deadline, as INCR does."""
     key = argv[1]
-    current = _string(keyspace, key)
+    current = string_at(keyspace, key)
     if isinstance(current, ErrorReply):
         return current
     value = long_double.parse(b"0" if current is None else current)
@@ -325,7 +321,7 @@ def _incr_by_float(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     key, suffix = argv[1], argv[2]
-    old = _string(keyspace, key)
+    old = string_at(keyspace, key)
     if isinstance(old, ErrorReply):
         return old
     if old is None:
@@ -343,7 +339,7 @@ def _getrange(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     start, end = parse_int(argv[2]), parse_int(argv[3])
     if start is None or end is None:
         return NOT_AN_INTEGER
-    value = _string(keyspace, argv[1])
+    value = string_at(keyspace, argv[1])
     if value is None or isinstance(value, ErrorReply):
         return b"" if value is None else value
     length = len(value)
@@ -355,7 +351,7 @@ def _getrange(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _strlen(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    value = _string(keyspace, argv[1])
+    value = string_at(keyspace, argv[1])
     return value if isinstance(value, ErrorReply) else 0 if value is None else len(value)
 
 
@@ -366,7 +362,7 @@ def _cas(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     taken with ``SET key owner NX PX ms`` still ends when handed over by CAS.
     """
     key = argv[1]
-    current = _string(keyspace, key)
+    current = string_at(keyspace, key)
     if isinstance(current, ErrorReply):
         return current
     if current != argv[2]:  # a missing key is None, never equal

@@ -18,9 +18,7 @@ from ranet.kv.hll_sparse import MAX_BYTES as HLL_SPARSE_MAX_BYTES
 from ranet.kv.reply import ErrorReply, Reply
 from ranet.kv.resp import RequestLimits
 
-_FIXED = ErrorReply(
-    "ERR CONFIG {} is not supported: ranet's settings are the options of 'ranet node'"
-)
+_FIXED = "ERR CONFIG {} is not supported: ranet's settings are the options of 'ranet node'"
 
 
 def parameters(host: str, port: int, tls: bool, limits: RequestLimits) -> dict[bytes, bytes]:
@@ -50,7 +48,7 @@ def config_reply(argv: list[bytes], known: dict[bytes, bytes]) -> Reply:
         return arity_error(b"config")
     subcommand = argv[1].upper()
     if subcommand in (b"SET", b"REWRITE", b"RESETSTAT"):
-        return ErrorReply(_FIXED.message.format(subcommand.decode()))
+        return ErrorReply(_FIXED.format(subcommand.decode()))
     if subcommand != b"GET":
         return ErrorReply(f"ERR unknown subcommand '{text_of(argv[1][:128])}'. Try CONFIG HELP.")
     if len(argv) < 3:

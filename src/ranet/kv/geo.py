@@ -77,22 +77,15 @@ def geoadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return sorted_sets.zadd(keyspace, zadd)
 
 
-def _geo_set(keyspace: Keyspace, key: bytes) -> SortedSet | ErrorReply | None:
-    return sorted_sets.sorted_set(keyspace, key)
-
-
 def _positions(
     keyspace: Keyspace, argv: list[bytes]
 ) -> list[tuple[float, float] | None] | ErrorReply:
     """The positions of the members ``argv[2:]`` of the geo set ``argv[1]``
     (``None`` for one not there), or WRONGTYPE."""
-    members = _geo_set(keyspace, argv[1])
+    members = sorted_sets.sorted_set(keyspace, argv[1])
     if isinstance(members, ErrorReply):
         return members
-    scores = {} if members is None else members.scores
-    return [
-        None if score is None else geohash.position_of(score) for score in map(scores.get, argv[2:])
-    ]
+    return [_member_position(members, member) for member in argv[2:]]
 
 
 def geopos(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -118,7 +111,7 @@ def geodist(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         conversion = unit
     elif len(argv) > 5:
         return SYNTAX_ERROR
-    members = _geo_set(keyspace, argv[1])
+    members = sorted_sets.sorted_set(keyspace, argv[1])
     if members is None or isinstance(members, ErrorReply):
         return members
     first, second = members.scores.get(argv[2]), members.scores.get(argv[3])
@@ -256,7 +249,7 @@ def _search(keyspace: Keyspace, argv: list[bytes], kind: int, source: int) -> Re
     """Every geo search: GEOSEARCH (``kind`` has _GEOSEARCH), GEOSEARCHSTORE
     (and _STORE), GEORADIUS (center from argv), GEORADIUSBYMEMBER (center a
     member), _RO forms (_READ_ONLY) - ``source`` the index of the key."""
-    members = _geo_set(keyspace, argv[source])
+    members = sorted_sets.sorted_set(keyspace, argv[source])
     if isinstance(members, ErrorReply):
         return members
     search = _Search(store=argv[1] if kind & _STORE else None)

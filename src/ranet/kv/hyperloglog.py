@@ -34,7 +34,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from ranet.kv import hll_sparse
-from ranet.kv.arguments import WRONG_TYPE
+from ranet.kv.arguments import string_at
 from ranet.kv.hll_sparse import HEADER, REGISTERS, SparseHLL, opcode_at
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import OK, ErrorReply, Reply
@@ -93,11 +93,9 @@ def hll_at(keyspace: Keyspace, key: bytes) -> bytes | ErrorReply | None:
     """The HLL at ``key`` (``None`` for no key), or the error Redis answers:
     WRONGTYPE for another type, its HyperLogLog WRONGTYPE for a string that
     is not an HLL."""
-    value = keyspace.get(key)
-    if value is None:
-        return None
-    if value.__class__ is not bytes:
-        return WRONG_TYPE
+    value = string_at(keyspace, key)
+    if value is None or isinstance(value, ErrorReply):
+        return value
     if (
         len(value) < HEADER
         or value[:4] != b"HYLL"
@@ -105,7 +103,7 @@ def hll_at(keyspace: Keyspace, key: bytes) -> bytes | ErrorReply | None:
         or (value[4] == _DENSE and len(value) != _DENSE_SIZE)
     ):
         return NOT_AN_HLL
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _dense_get(data: bytes | bytearray, index: int) -> int:
