@@ -37,3 +37,10 @@ def moves_version(store: KVStore, key: bytes, *args: Arg) -> bool:
     before = store.versions([key])
     call(store, *args)
     return store.versions([key]) != before
+
+
+def as_format(fields: dict[str, object], snapshot_format: str) -> dict[str, object]:
+    """A snapshot's fields as an older format had them (before scripts: format 5)."""
+    del fields["scripts"]
+    fields["format"] = snapshot_format
+    return fields

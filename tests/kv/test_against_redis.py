@@ -848,8 +848,20 @@ def test_ranet_answers_as_redis_does(redis_server: Path, protocol: int) -> None:
 
 # COMMAND INFO differs from Redis 7.0's, on purpose, for these: PUBLISH and
 # SPUBLISH go through the log (writes, for ranet); XGROUP and XINFO are one
-# command each with their key where Redis describes them by subcommand.
-OWN_COMMAND_INFO = {"publish", "spublish", "xgroup", "xinfo"}
+# command each with their key where Redis describes them by subcommand;
+# EVAL, EVALSHA and SCRIPT go through the log (writes), EVAL_RO and
+# EVALSHA_RO are served as reads (@read), and SCRIPT is one command.
+OWN_COMMAND_INFO = {
+    "publish",
+    "spublish",
+    "xgroup",
+    "xinfo",
+    "eval",
+    "evalsha",
+    "eval_ro",
+    "evalsha_ro",
+    "script",
+}
 
 
 def test_command_info_is_redis_s_for_every_data_command(redis_server: Path) -> None:

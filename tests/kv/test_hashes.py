@@ -16,7 +16,7 @@ from ranet.errors import SnapshotFormatError
 from ranet.kv.arguments import MAX_REPEATS, WRONG_TYPE
 from ranet.kv.reply import OK, ErrorReply, Scored, Status
 from ranet.kv.store import KVStore
-from tests.kv.store_fixtures import call, entry, moves_version
+from tests.kv.store_fixtures import as_format, call, entry, moves_version
 from tests.kv.test_store_model import KEYS, VALUES, random_command
 
 FIELDS = [b"f", b"g", b"h"]
@@ -182,13 +182,13 @@ def test_a_format_2_snapshot_may_hold_no_hash() -> None:
     store = KVStore()
     call(store, "HSET", "h", "f", "v")
     fields = msgpack.unpackb(store.snapshot())
-    fields["format"] = "ranet.kv/2"
+    as_format(fields, "ranet.kv/2")
     with pytest.raises(SnapshotFormatError, match="sorted sets or streams"):
         KVStore().restore(msgpack.packb(fields))
     call(store, "DEL", "h")
     call(store, "SET", "s", "v")
     fields = msgpack.unpackb(store.snapshot())
-    fields["format"] = "ranet.kv/2"
+    as_format(fields, "ranet.kv/2")
     restored = KVStore()
     restored.restore(msgpack.packb(fields))  # a format 2 snapshot of strings still restores
     assert call(restored, "GET", "s") == b"v"

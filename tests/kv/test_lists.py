@@ -14,7 +14,7 @@ from ranet.errors import SnapshotFormatError
 from ranet.kv.arguments import WRONG_TYPE
 from ranet.kv.reply import OK, ErrorReply, Status
 from ranet.kv.store import KVStore
-from tests.kv.store_fixtures import call, moves_version
+from tests.kv.store_fixtures import as_format, call, moves_version
 
 from .fake_backend import WAIT, served
 
@@ -136,13 +136,13 @@ def test_a_format_3_snapshot_may_hold_no_list_but_still_restores() -> None:
     store = KVStore()
     call(store, "RPUSH", "l", "a")
     fields = msgpack.unpackb(store.snapshot())
-    fields["format"] = "ranet.kv/3"
+    as_format(fields, "ranet.kv/3")
     with pytest.raises(SnapshotFormatError, match="sorted sets or streams"):
         KVStore().restore(msgpack.packb(fields))
     call(store, "DEL", "l")
     call(store, "HSET", "h", "f", "v")
     fields = msgpack.unpackb(store.snapshot())
-    fields["format"] = "ranet.kv/3"
+    as_format(fields, "ranet.kv/3")
     restored = KVStore()
     restored.restore(msgpack.packb(fields))
     assert call(restored, "HGET", "h", "f") == b"v"

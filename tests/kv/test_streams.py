@@ -29,7 +29,7 @@ from ranet.kv.envelope import RunEnvelope, TransactionEnvelope, encode_run, enco
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 from ranet.kv.store import KVStore
 from tests.client.fake_nodes import fake_nodes
-from tests.kv.store_fixtures import Arg, argv_of, call, entry
+from tests.kv.store_fixtures import Arg, argv_of, as_format, call, entry
 
 from .fake_backend import WAIT, Served, served
 from .test_blocking import client, eventually, in_background
@@ -181,8 +181,8 @@ def without_streams() -> KVStore:
 
 def test_a_format_4_snapshot_restores() -> None:
     fields = msgpack.unpackb(without_streams().snapshot())
-    assert fields["format"] == "ranet.kv/5"
-    fields["format"] = "ranet.kv/4"
+    assert fields["format"] == "ranet.kv/6"
+    as_format(fields, "ranet.kv/4")
     restored = KVStore()
     restored.restore(msgpack.packb(fields))
     assert call(restored, "GET", "k") == b"v"
@@ -195,7 +195,7 @@ def test_a_format_4_snapshot_may_hold_no_stream() -> None:
     store = without_streams()
     call(store, "XADD", "s", "1-0", "f", "v")
     fields = msgpack.unpackb(store.snapshot())
-    fields["format"] = "ranet.kv/4"
+    as_format(fields, "ranet.kv/4")
     target = without_streams()
     call(target, "SET", "k", "mine")
     before = target.snapshot()

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,11 +33,14 @@ def connect(cluster: LocalCluster, node_id: int, **options: object) -> redis.Red
     return redis.Redis(port=cluster.client_ports[node_id], **options)  # type: ignore[arg-type]
 
 
-def known_everywhere(cluster: LocalCluster, leader: int, timeout: float = 15.0) -> None:
-    """Wait until every node names ``leader`` in INFO raft. ``elect`` returns
-    once one node says it leads; a follower that has not heard from it yet
-    answers TRYAGAIN to a write it would forward (seen under load: 0.5 s)."""
-    nodes = [connect(cluster, n) for n in cluster.nodes]
+def known_everywhere(
+    cluster: LocalCluster, leader: int, timeout: float = 15.0, among: Iterable[int] = ()
+) -> None:
+    """Wait until every node (of ``among``, if given) names ``leader`` in INFO
+    raft. ``elect`` returns once one node says it leads; a follower that has
+    not heard from it yet answers TRYAGAIN to a write it would forward (seen
+    under load: 0.5 s)."""
+    nodes = [connect(cluster, n) for n in (among or cluster.nodes)]
     deadline = time.monotonic() + timeout
     while [node.info("raft")["leader_id"] for node in nodes] != [leader] * len(nodes):
         assert time.monotonic() < deadline, "a node does not know the leader"

@@ -16,6 +16,7 @@ from ranet.kv.reply import ErrorReply, Reply
 
 T = TypeVar("T")
 
+REDIS_VERSION = "7.0.0"  # the Redis whose commands these are: INFO, HELLO, redis.REDIS_VERSION
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _MAX_INT_TEXT = 20  # bytes in "-9223372036854775808"; longer text is never an integer

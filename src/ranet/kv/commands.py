@@ -33,9 +33,6 @@ answers null for it, as Redis does); commands on keys (DEL, EXPIRE, RENAME,
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
 from functools import partial
 
 from ranet.kv import (
@@ -45,6 +42,7 @@ from ranet.kv import (
     hyperloglog,
     lists,
     long_double,
+    scripting,
     sets,
     sort,
     sorted_set_algebra,
@@ -74,36 +72,19 @@ from ranet.kv.arguments import (
     string_at,
     text_of,
 )
+from ranet.kv.command_spec import (
+    BLOCKING,
+    CONNECTION,
+    READ,
+    WRITE,
+    CommandSpec,
+    Handler,
+    Kind,
+)
 from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 from ranet.kv.stream_value import Stream
-
-
-class Kind(Enum):
-    WRITE = "write"
-    READ = "read"
-    CONNECTION = "connection"
-    BLOCKING = "blocking"
-
-
-Handler = Callable[[Keyspace, list[bytes]], Reply]
-
-
-@dataclass(slots=True, frozen=True)
-class CommandSpec:
-    """One command, described as Redis's ``COMMAND INFO`` describes it."""
-
-    name: str  # lowercase, as Redis names commands in replies and errors
-    arity: int
-    kind: Kind
-    handler: Handler | None  # None for CONNECTION commands: the server answers them
-    flags: tuple[str, ...]  # e.g. ("write", "denyoom", "fast")
-    first_key: int
-    last_key: int
-    step: int
-    categories: tuple[str, ...]  # ACL categories, e.g. ("@write", "@string", "@fast")
-    may_block: bool = False  # a read or write that waits when given BLOCK (XREAD, XREADGROUP)
 
 
 def _invalid_expire_time(argv: list[bytes]) -> ErrorReply:
@@ -577,7 +558,6 @@ def _note(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     return OK
 
 
-WRITE, READ, CONNECTION, BLOCKING = Kind.WRITE, Kind.READ, Kind.CONNECTION, Kind.BLOCKING
 _KIND_FLAG = {WRITE: "write", READ: "readonly", CONNECTION: None, BLOCKING: "write"}
 _KIND_CATEGORY = {WRITE: "@write", READ: "@read", CONNECTION: None, BLOCKING: "@write"}
 
@@ -614,6 +594,11 @@ def _command(
     )
     may_block = blocking and kind is not BLOCKING
     return CommandSpec(name, arity, kind, handler, all_flags, *keys, categories, may_block)
+
+
+def _resolve(argv: list[bytes]) -> CommandSpec | ErrorReply:
+    """``resolve``, for scripts' ``redis.call`` (the table is built below)."""
+    return resolve(argv)
 
 
 _ANY_KEYS = (1, -1, 1)
@@ -679,6 +664,26 @@ COMMANDS: tuple[CommandSpec, ...] = (
         READ,
         partial(geo.georadiusbymember, read_only=True),
         flags="",
+    ),
+    *(
+        _command(
+            name,
+            -3,
+            kind,
+            partial(scripting.evaluate, resolve=_resolve, by_sha=by_sha, read_only=kind is READ),
+            flags="noscript stale skip_monitor no_mandatory_keys movablekeys",
+            keys=_NO_KEYS,
+            group="scripting",
+        )
+        for name, kind, by_sha in (
+            ("eval", WRITE, False),
+            ("evalsha", WRITE, True),
+            ("eval_ro", READ, False),
+            ("evalsha_ro", READ, True),
+        )
+    ),
+    _command(
+        "script", -2, WRITE, scripting.script, flags="noscript", keys=_NO_KEYS, group="scripting"
     ),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
@@ -929,6 +934,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _keyspace_command("pexpiretime", 2, READ, partial(_ttl, unit_ms=1, absolute=True)),
     _connection_command("ping", -1, CONNECTION),
     _connection_command("echo", 2, CONNECTION),
+    _connection_command("time", 1, CONNECTION, flags="loading stale fast", group="server"),
     _connection_command("select", 2, CONNECTION),
     _connection_command("hello", -1, CONNECTION),
     _connection_command("auth", -2, CONNECTION, flags="noscript loading stale fast no-auth"),

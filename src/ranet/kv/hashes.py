@@ -13,7 +13,6 @@ of absent fields, HSETNX of a present one) does not touch the hash at all.
 
 from __future__ import annotations
 
-import random
 from operator import itemgetter
 
 from ranet.kv import long_double
@@ -37,7 +36,6 @@ from ranet.kv.keyspace import Hash, Keyspace
 from ranet.kv.reply import OK, ErrorReply, Reply, Scored
 
 NOT_AN_INTEGER_FIELD = ErrorReply("ERR hash value is not an integer")
-_random = random.Random()
 
 
 def _hash(keyspace: Keyspace, key: bytes) -> Hash | ErrorReply | None:
@@ -189,13 +187,13 @@ def hrandfield(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return fields
     pool = [] if fields is None else list(fields.items())
     if count is None:
-        return _random.choice(pool)[0] if pool else None
+        return keyspace.random.choice(pool)[0] if pool else None
     if count < 0 and pool and (too_many := check_repeats(count)):
         return too_many
     if count < 0:
-        chosen = [_random.choice(pool) for _ in range(-count)] if pool else []
+        chosen = [keyspace.random.choice(pool) for _ in range(-count)] if pool else []
     else:
-        chosen = _random.sample(pool, min(count, len(pool)))
+        chosen = keyspace.random.sample(pool, min(count, len(pool)))
     if len(argv) == 4:
         return Scored([field, value] for field, value in chosen)
     return [field for field, _ in chosen]

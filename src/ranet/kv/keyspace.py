@@ -58,6 +58,7 @@ written; a key removed before its turn is skipped.
 from __future__ import annotations
 
 import heapq
+import random
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -166,6 +167,50 @@ Parts = Container | List | SortedSet | Stream  # the values changed in place (co
 P = TypeVar("P", Hash, Set, List, SortedSet)
 
 
+EVALUATED_KEPT = 500  # scripts kept that only EVAL or EVALSHA ran (scripting.py)
+
+
+class ScriptCache:
+    """The Lua scripts EVALSHA can run, by SHA1 (lower-case hex): replicated
+    state, changed only by applied writes and carried in snapshots.
+
+    ``loaded`` (SCRIPT LOAD) are kept until SCRIPT FLUSH; ``evaluated``
+    (EVAL, EVALSHA of one of them) in the order last run, the oldest
+    dropped past ``EVALUATED_KEPT``.
+    """
+
+    __slots__ = ("evaluated", "loaded")
+
+    def __init__(self) -> None:
+        self.loaded: dict[str, bytes] = {}
+        self.evaluated: dict[str, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self.loaded) + len(self.evaluated)
+
+    def get(self, sha: str) -> bytes | None:
+        body = self.loaded.get(sha)
+        return self.evaluated.get(sha) if body is None else body
+
+    def load(self, sha: str, body: bytes) -> None:
+        self.evaluated.pop(sha, None)
+        self.loaded[sha] = body
+
+    def remember(self, sha: str, body: bytes) -> None:
+        """A script EVAL or EVALSHA ran: kept, as the latest run."""
+        if sha in self.loaded:
+            return
+        evaluated = self.evaluated
+        evaluated.pop(sha, None)
+        evaluated[sha] = body
+        if len(evaluated) > EVALUATED_KEPT:
+            del evaluated[next(iter(evaluated))]
+
+    def flush(self) -> None:
+        self.loaded.clear()
+        self.evaluated.clear()
+
+
 class Keyspace:
     __slots__ = (
         "_by_slot",
@@ -176,6 +221,8 @@ class Keyspace:
         "generation",
         "now_ms",
         "publisher",
+        "random",
+        "scripts",
         "versions",
     )
 
@@ -185,8 +232,10 @@ class Keyspace:
         expires: dict[bytes, int] | None = None,
         now_ms: int = 0,
         versions: list[int] | None = None,
+        scripts: ScriptCache | None = None,
     ) -> None:
         self.data: dict[bytes, Value] = {} if data is None else data
+        self.scripts = ScriptCache() if scripts is None else scripts
         self.expires: dict[bytes, int] = {} if expires is None else expires
         self.now_ms = now_ms
         self.versions = [0] * VERSION_SLOTS if versions is None else versions
@@ -197,6 +246,9 @@ class Keyspace:
         self.generation = 0  # bumped by each snapshot's capture (copy-on-write of hashes)
         # PUBLISH's delivery to this node's subscribers (kv/pubsub.py): not state
         self.publisher: Publisher | None = None
+        # where SRANDMEMBER, HRANDFIELD and ZRANDMEMBER pick: seeded from the
+        # log while a script that may write runs (scripting.py), else not state
+        self.random = random.Random()
 
     def advance(self, now_ms: int) -> None:
         """Move time forward to ``now_ms`` and remove the keys that expired by then."""

@@ -395,6 +395,8 @@ def encode_reply(reply: Encodable, resp3: bool = False) -> bytes:
 def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
     if isinstance(reply, bytes):
         out += (b"$%d\r\n" % len(reply), reply, b"\r\n")
+    elif reply is True or reply is False:  # a script's boolean, after redis.setresp(3)
+        out.append((b"#t\r\n" if reply else b"#f\r\n") if resp3 else b":%d\r\n" % reply)
     elif isinstance(reply, int):
         out.append(b":%d\r\n" % reply)
     elif reply is None:

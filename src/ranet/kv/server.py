@@ -61,6 +61,7 @@ from ranet.errors import (
     Timeout,
 )
 from ranet.kv.arguments import (
+    REDIS_VERSION,
     arity_error,
     parse_int,
     parse_timeout,
@@ -87,7 +88,6 @@ from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch
 
 log = logging.getLogger(__name__)
 
-REDIS_VERSION = "7.0.0"
 """The Redis version ranet claims to speak (HELLO, INFO): the commands it has behave as there."""
 
 DEFAULT_COMMAND_TIMEOUT = 5.0
@@ -765,6 +765,12 @@ class _Client(asyncio.Protocol):
         self.authenticated = True
         return None
 
+    def _time(self, argv: list[bytes]) -> Reply:
+        """TIME: this node's clock, as seconds and microseconds (inside a
+        script, the log's time: scripting.py)."""
+        seconds, microseconds = divmod(time.time_ns() // 1000, 1_000_000)
+        return [b"%d" % seconds, b"%d" % microseconds]
+
     def _ping(self, argv: list[bytes]) -> Reply:
         if len(argv) > 2:
             return arity_error("ping")
@@ -1126,6 +1132,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"auth": _Client._auth,
     b"ping": _Client._ping,
     b"echo": _Client._echo,
+    b"time": _Client._time,
     b"select": _Client._select,
     b"hello": _Client._hello,
     b"client": _Client._client,

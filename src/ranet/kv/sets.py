@@ -10,12 +10,13 @@ that changes nothing.
 One departure, for determinism: SPOP is a write, applied on every replica,
 and must remove the same members everywhere, so where Redis picks at random
 it pops the oldest members (insertion order). SRANDMEMBER only reads, on one
-node, and does pick at random.
+node, and does pick at random - from ``keyspace.random``, which a script
+that may write seeds from the log, so that it picks alike everywhere
+(scripting.py).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from itertools import islice
 
@@ -31,8 +32,6 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.keyspace import Keyspace, Set
 from ranet.kv.reply import ErrorReply, Members, Reply
-
-_random = random.Random()
 
 
 def _set(keyspace: Keyspace, key: bytes) -> Set | ErrorReply | None:
@@ -106,7 +105,8 @@ def spop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 def srandmember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """SRANDMEMBER key [count]: a random member, or ``count`` distinct ones
-    (a negative count: that many, repeats allowed). A read: random is fine."""
+        (a negative count: that many, repeats allowed). A read: random is fine
+    (in a script that may write, ``keyspace.random`` is seeded)."""
     if len(argv) > 3:
         return SYNTAX_ERROR
     count = None if len(argv) == 2 else parse_int(argv[2])
@@ -117,12 +117,12 @@ def srandmember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return members
     pool = list(members or ())
     if count is None:
-        return _random.choice(pool) if pool else None
+        return keyspace.random.choice(pool) if pool else None
     if count < 0:
         return check_repeats(count) or (
-            [_random.choice(pool) for _ in range(-count)] if pool else []
+            [keyspace.random.choice(pool) for _ in range(-count)] if pool else []
         )
-    return _random.sample(pool, min(count, len(pool)))
+    return keyspace.random.sample(pool, min(count, len(pool)))
 
 
 def sintercard(keyspace: Keyspace, argv: list[bytes]) -> Reply:

@@ -20,7 +20,6 @@ RESP3 and one flat array in RESP2 (``reply.Scored``).
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Iterable
 from itertools import islice
 from operator import itemgetter
@@ -48,7 +47,6 @@ _NAN_RESULT = ErrorReply("ERR resulting score is not a number (NaN)")
 _SCORE_RANGE = ErrorReply("ERR min or max is not a float")
 _LEX_RANGE = ErrorReply("ERR min or max not valid string range item")
 _ENDS = {b"MIN": False, b"MAX": True}  # True: the highest scores
-_random = random.Random()
 
 
 def sorted_set(keyspace: Keyspace, key: bytes) -> SortedSet | ErrorReply | None:
@@ -474,14 +472,14 @@ def zrandmember(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return members
     pool = [] if members is None else list(members.order)
     if count is None:
-        return _random.choice(pool)[1] if pool else None
+        return keyspace.random.choice(pool)[1] if pool else None
     if count < 0:
         too_many = check_repeats(count)
         if too_many:
             return too_many
-        chosen = [_random.choice(pool) for _ in range(-count)] if pool else []
+        chosen = [keyspace.random.choice(pool) for _ in range(-count)] if pool else []
     else:
-        chosen = _random.sample(pool, min(count, len(pool)))
+        chosen = keyspace.random.sample(pool, min(count, len(pool)))
     return _scored(chosen, len(argv) == 4)
 
 

@@ -30,6 +30,7 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sys
 from array import array
@@ -43,18 +44,30 @@ from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv import stream_codec
 from ranet.kv.commands import BLOCKING, READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
-from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Publisher, Set, SortedSet, Value
+from ranet.kv.keyspace import (
+    VERSION_SLOTS,
+    Hash,
+    Keyspace,
+    List,
+    Publisher,
+    ScriptCache,
+    Set,
+    SortedSet,
+    Value,
+)
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 from ranet.kv.stream_value import Stream
 
-SNAPSHOT_FORMAT = "ranet.kv/5"
+SNAPSHOT_FORMAT = "ranet.kv/6"
+_V5_FORMAT = "ranet.kv/5"  # before scripts
 _V4_FORMAT = "ranet.kv/4"  # before streams
 _V3_FORMAT = "ranet.kv/3"  # before lists and sorted sets
 _V2_FORMAT = "ranet.kv/2"  # before hashes and sets: every value a string
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
-_SNAPSHOT_FIELDS = {*_V1_FIELDS, "versions"}
+_V5_FIELDS = {*_V1_FIELDS, "versions"}
+_SNAPSHOT_FIELDS = {*_V5_FIELDS, "scripts"}
 _V1_FORMAT = "ranet.kv/1"  # before WATCH: no versions; restored with all at zero
 
 
@@ -183,6 +196,10 @@ class KVStore:
             "clock_ms": self._clock_ms,
             "versions": _little_endian(array("q", keyspace.versions)).tobytes(),
             "expires": keyspace.expires.copy(),
+            "scripts": [
+                *([body, True] for body in keyspace.scripts.loaded.values()),
+                *([body, False] for body in keyspace.scripts.evaluated.values()),
+            ],
             "sessions": [
                 [
                     client_id,
@@ -285,12 +302,9 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     except Exception as error:  # msgpack raises several types
         raise SnapshotFormatError(f"undecodable key-value snapshot: {error}") from None
     _require(isinstance(fields, dict), "not a map")
-    v1 = fields.get("format") == _V1_FORMAT
-    _require(set(fields) == (_V1_FIELDS if v1 else _SNAPSHOT_FIELDS), "unexpected fields")
-    _require(
-        v1 or fields["format"] in (SNAPSHOT_FORMAT, _V4_FORMAT, _V3_FORMAT, _V2_FORMAT),
-        f"format is not {SNAPSHOT_FORMAT!r}",
-    )
+    _require(fields.get("format") in _FIELDS, f"format is not {SNAPSHOT_FORMAT!r}")
+    _require(set(fields) == _FIELDS[fields["format"]], "unexpected fields")
+    v1 = fields["format"] == _V1_FORMAT
     kinds = _VALUE_KINDS.get(fields["format"], (bytes,))
     clock_ms = fields["clock_ms"]
     _require(type(clock_ms) is int and clock_ms >= 0, "clock_ms is not a non-negative integer")
@@ -321,11 +335,38 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
         "expires is not a map of existing keys to deadlines after clock_ms",
     )
     sessions = _parse_sessions(fields["sessions"], clock_ms)
-    return clock_ms, Keyspace(values, expires, clock_ms, versions), sessions
+    scripts = _parse_scripts(fields.get("scripts", []))
+    return clock_ms, Keyspace(values, expires, clock_ms, versions, scripts), sessions
 
 
+def _parse_scripts(rows: object) -> ScriptCache:
+    _require(
+        isinstance(rows, list)
+        and all(
+            isinstance(row, list) and len(row) == 2 and type(row[0]) is bytes
+            and type(row[1]) is bool
+            for row in rows
+        ),
+        "scripts is not a list of [body, loaded] pairs",
+    )  # fmt: skip
+    scripts = ScriptCache()
+    for body, loaded in rows:  # type: ignore[union-attr]
+        sha = hashlib.sha1(body).hexdigest()
+        if loaded:
+            scripts.load(sha, body)
+        else:
+            scripts.remember(sha, body)
+    return scripts
+
+
+_FIELDS = {  # a snapshot's fields, by format
+    SNAPSHOT_FORMAT: _SNAPSHOT_FIELDS,
+    **dict.fromkeys((_V5_FORMAT, _V4_FORMAT, _V3_FORMAT, _V2_FORMAT), _V5_FIELDS),
+    _V1_FORMAT: _V1_FIELDS,
+}
 _VALUE_KINDS = {  # the msgpack types a value may have, by snapshot format
-    SNAPSHOT_FORMAT: (bytes, dict, list, msgpack.ExtType),  # streams came with format 5
+    SNAPSHOT_FORMAT: (bytes, dict, list, msgpack.ExtType),
+    _V5_FORMAT: (bytes, dict, list, msgpack.ExtType),  # streams came with format 5
     _V4_FORMAT: (bytes, dict, list),
     _V3_FORMAT: (bytes, dict),  # hashes and sets came with format 3, lists and sorted sets with 4
 }

@@ -1,0 +1,397 @@
+"""The Lua side of scripting: the sandbox each script runs in, as Lua source.
+
+``lua_engine.py`` runs ``PRELUDE`` once in its Lua 5.1 state; the chunk
+returns ``compile(body)``, ``run(fn, sha, keys, argv, budget,
+budget_message)`` and the table ``state`` it shares with Python (budget
+spent, RESP version). What a script sees follows Redis 7.0's scripting
+environment (its ``eval.c`` and ``script_lua.c``): the globals ``KEYS``
+and ``ARGV``; the base library without ``print``, ``dofile``, ``loadfile``,
+``getfenv`` and ``setfenv``; ``string``, ``table``, ``math``,
+``coroutine``, ``cjson``, ``cmsgpack``, ``bit`` and ``redis``. Reading an
+undefined global is an error, and so is any change to the global table or
+to a library.
+
+Nothing a run does survives it: it gets a new global table, and each
+library as a new empty table reading through to it (so even a ``rawset``
+is forgotten); the strings' shared metatable is hidden. A read-only script
+(EVAL_RO) runs on one node only and must not leave that node different
+from the others. For the same reason what differs between processes is
+made the same everywhere: ``tostring`` names a table or function by the
+order in which the run first named it, not by its address, ``type`` and
+``tostring`` see Python callables as functions, ``collectgarbage`` and
+``gcinfo`` answer 0, ``math.random`` draws from a source seeded per run
+(``scripting.py``).
+
+``redis.call``, ``redis.pcall``, ``redis.sha1hex``, ``redis.log``,
+``redis.setresp`` and the cjson, cmsgpack and bit functions are Python
+callables, C functions to Lua: as with Redis's own, an error they raise
+keeps the script's line even from ``return redis.call(...)``, a tail call
+that erases the caller's frame when the callee is a Lua function.
+
+The budget (``lua_engine.py``, "Budget"): a count hook spends ``STEP``
+every ``STEP`` Lua instructions, Python a ``CALL_COST`` per ``redis.call``,
+each coroutine ``COROUTINE_COST``; past the budget the hook raises, and
+keeps raising, and the ``pcall``, ``xpcall`` and ``coroutine.resume``
+given to scripts raise it again, so no script catches its way past it.
+"""
+
+PRELUDE = r"""
+local redis_call, redis_pcall, helpers, random_python, libraries, patterns,
+      STEP, COROUTINE_COST, C_STEPS, VERSION, VERSION_NUM = ...
+
+local error, pcall, xpcall, type, tostring, rawget, next, pairs =
+      error, pcall, xpcall, type, tostring, rawget, next, pairs
+local setmetatable, getmetatable, setfenv, loadstring, load, ipairs, floor =
+      setmetatable, getmetatable, setfenv, loadstring, load, ipairs, math.floor
+local sethook, getinfo = debug.sethook, debug.getinfo
+local create, resume = coroutine.create, coroutine.resume
+
+local string_find, string_gsub = string.find, string.gsub
+
+-- What Python reads and writes too: the budget spent, whether it is
+-- exhausted, the RESP version of redis.call's replies (redis.setresp).
+local state = {used = 0, budget = 0, exhausted = false, resp = 2}
+local budget_error
+
+local function spend(units)
+  local used = state.used + units
+  state.used = used
+  if used > state.budget then
+    state.exhausted = true
+    error(budget_error, 0)
+  end
+end
+
+local function hook() spend(STEP) end
+
+-- What the caught error of pcall, xpcall or resume becomes: raised again
+-- once the budget is spent.
+local function unless_exhausted(...)
+  if state.exhausted then error(budget_error, 0) end
+  return ...
+end
+
+-- "user_script:LINE: ", where the script is: what Lua puts before an
+-- error raised by a function the script called.
+local function where()
+  for level = 2, 200 do
+    local info = getinfo(level, "Sl")
+    if not info then break end
+    if info.source == "@user_script" then return "user_script:" .. info.currentline .. ": " end
+  end
+  return ""
+end
+
+-- An error raised from Python (a Python callable's exception, a userdata
+-- to Lua): an error reply's text, or - marked by a leading \1 - a Lua
+-- error's message, which gets the script's position.
+local function python_error(e)
+  if state.exhausted then return budget_error.err end
+  local text = tostring(e)
+  if text:sub(1, 1) == "\1" then return nil, where() .. text:sub(2) end
+  return text
+end
+
+-- An error as text: an error reply's (an error table's err, redis.call's
+-- error), else nil and a plain message.
+local function error_text(e)
+  if type(e) == "table" and type(rawget(e, "err")) == "string" then return e.err end
+  if type(e) == "userdata" and type(getmetatable(e)) == "table" then return python_error(e) end
+  return nil
+end
+
+local function plain_error(ok, ...)
+  if ok or state.exhausted then return unless_exhausted(ok, ...) end
+  local e = ...
+  local reply, message = error_text(e)
+  return false, reply or message or e
+end
+
+local function refuse_change() error("Attempt to modify a readonly table", 2) end
+
+-- A library as a script sees it: an empty table that reads through to the
+-- library and refuses every change, made anew for each run so that even a
+-- rawset on it is forgotten; pairs and next see the library behind it.
+local behind = setmetatable({}, {__mode = "k"})
+local read_through = setmetatable({}, {__mode = "k"})
+
+local function readonly(library)
+  local meta = read_through[library]
+  if not meta then
+    meta = {__index = library, __newindex = refuse_change, __metatable = false}
+    read_through[library] = meta
+  end
+  local proxy = setmetatable({}, meta)
+  behind[proxy] = library
+  return proxy
+end
+
+local function sandbox_pairs(t) return pairs(behind[t] or t) end
+local function sandbox_next(t, k) return next(behind[t] or t, k) end
+
+-- redis.error_reply's rules (Redis's luaPushErrorBuff): "-CODE message", or
+-- "message" under the code ERR; line breaks trimmed from the ends.
+local function error_table(text)
+  if text:sub(1, 1) ~= "-" then text = "-" .. text end
+  local space = text:find(" ", 1, true)
+  local code, message = "ERR", text:sub(2)
+  if space then code, message = text:sub(2, space - 1), text:sub(space + 1) end
+  message = message:gsub("^[\r\n]+", ""):gsub("[\r\n]+$", "")
+  return {err = code .. " " .. message}
+end
+
+local redis = {
+  call = redis_call,  -- Python callables: a C function keeps the caller's line
+  pcall = redis_pcall, -- in a tail call (return redis.call(...)), as Redis's do
+  error_reply = function(text)
+    if type(text) ~= "string" then return error_table("wrong number or type of arguments") end
+    return error_table(text)
+  end,
+  status_reply = function(text)
+    if type(text) ~= "string" then return error_table("wrong number or type of arguments") end
+    return {ok = text}
+  end,
+  sha1hex = helpers.sha1hex,  -- Python callables too: sha1hex, log and setresp
+  log = helpers.log,          -- raise errors, with the caller's line
+  setresp = helpers.setresp,
+  set_repl = function() end,  -- a script's effects are its own entry in the log
+  replicate_commands = function() return true end,
+  breakpoint = function() return false end,
+  debug = function() end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+  REDIS_VERSION = VERSION, REDIS_VERSION_NUM = VERSION_NUM,
+}
+
+-- Lua 5.1's math.random, over a source seeded per run.
+local function random(m, n)
+  local r = random_python()
+  if m == nil then return r end
+  if n == nil then
+    if m < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    return floor(r * m) + 1
+  end
+  if m > n then error("bad argument #2 to 'random' (interval is empty)", 2) end
+  return floor(r * (n - m + 1)) + m
+end
+
+local BASE = {
+  "assert", "error", "ipairs", "rawequal", "rawget", "rawset", "select", "setmetatable",
+  "getmetatable", "tonumber", "unpack",
+}
+
+local run_names, run_count  -- per run: the names tostring gives to tables and functions
+
+-- The Python callables scripts are given (redis.call, cjson.encode, ...):
+-- functions, as Redis's C functions are, for type and tostring.
+local python_functions = setmetatable({}, {__mode = "k"})
+for _, library in ipairs({{redis_call, redis_pcall}, helpers, libraries.cjson, libraries.bit,
+                          libraries.cmsgpack}) do
+  for _, value in pairs(library) do
+    if type(value) == "userdata" then python_functions[value] = true end
+  end
+end
+python_functions[libraries.cjson.null] = nil
+
+local function lua_type(value)
+  if python_functions[value] then return "function" end
+  return type(value)
+end
+
+-- A table, function, coroutine or userdata has no address here: it is
+-- named by the order in which the run first printed it; a __tostring of
+-- the script's own tables is honoured.
+local function deterministic_tostring(value)
+  local kind = lua_type(value)
+  if kind == "table" or kind == "function" or kind == "thread" or kind == "userdata" then
+    local meta = getmetatable(value)
+    if kind ~= "table" or not (type(meta) == "table" and rawget(meta, "__tostring")) then
+      local name = run_names[value]
+      if not name then
+        run_count = run_count + 1
+        name = kind .. ": " .. run_count
+        run_names[value] = name
+      end
+      return name
+    end
+  end
+  return tostring(value)
+end
+
+-- string.find, match, gmatch and gsub: Lua's C matcher when the call's
+-- worst case is small, else the metered one (lua_patterns.py). The worst
+-- case grows as the subject's length to the power of the pattern's
+-- repetitions (and backreferences, balances) plus one; a plain search as
+-- the product of the two lengths.
+local function costly(s, p, plain)
+  if type(s) ~= "string" or type(p) ~= "string" then return false end
+  if plain or not string_find(p, "[%^%$%*%+%?%.%(%[%%%-]") then return #s * #p > C_STEPS end
+  local _, repeats = string_gsub(p, "[%*%+%-%?]", "")
+  local _, references = string_gsub(p, "%%[b1-9]", "")
+  return (#s + 1) ^ (repeats + references + 1) > C_STEPS
+end
+
+local sandbox_string = {}
+for name, value in pairs(string) do sandbox_string[name] = value end
+local c_find, c_match, c_gmatch, c_gsub = string.find, string.match, string.gmatch, string.gsub
+
+function sandbox_string.find(s, p, init, plain)
+  if costly(s, p, plain) then return patterns.find(s, p, init, plain) end
+  return c_find(s, p, init, plain)
+end
+
+function sandbox_string.match(s, p, init)
+  if costly(s, p) then return patterns.match(s, p, init) end
+  return c_match(s, p, init)
+end
+
+function sandbox_string.gmatch(s, p)
+  if costly(s, p) then return patterns.gmatch(s, p) end
+  return c_gmatch(s, p)
+end
+
+function sandbox_string.gsub(s, p, replacement, limit)
+  if costly(s, p) then return patterns.gsub(s, p, replacement, limit) end
+  return c_gsub(s, p, replacement, limit)
+end
+
+-- A string's metatable is shared by every script: hidden, and its methods
+-- (s:find(p)) are the sandbox's.
+getmetatable("").__index = sandbox_string
+getmetatable("").__metatable = false
+
+local sandbox_math = {}
+for name, value in pairs(math) do sandbox_math[name] = value end
+sandbox_math.random, sandbox_math.randomseed = random, function() end
+
+-- A new coroutine counts against the budget too: Lua 5.1 gives it the
+-- count hook but not the Lua function behind it, so it is set again.
+local function counted_coroutine(f)
+  spend(COROUTINE_COST)
+  local co = create(f)
+  sethook(co, hook, "", STEP)
+  return co
+end
+
+-- coroutine.wrap's results: an error raised in the coroutine is raised
+-- again in the caller, a message with the caller's position (as Lua's).
+local function wrapped_results(ok, ...)
+  if ok then return ... end
+  unless_exhausted()
+  local e = ...
+  if type(e) == "string" then e = where() .. e end
+  error(e, 0)
+end
+
+local sandbox_coroutine = {
+  create = counted_coroutine,
+  wrap = function(f)
+    local co = counted_coroutine(f)
+    return function(...) return wrapped_results(resume(co, ...)) end
+  end,
+  resume = function(co, ...) return unless_exhausted(resume(co, ...)) end,
+  running = coroutine.running, status = coroutine.status, yield = coroutine.yield,
+}
+
+local LIBRARIES = {
+  string = sandbox_string, table = table, math = sandbox_math, coroutine = sandbox_coroutine,
+  redis = redis, cjson = libraries.cjson, bit = libraries.bit, cmsgpack = libraries.cmsgpack,
+}
+
+local FUNCTIONS = {
+  pcall = function(f, ...) return plain_error(pcall(f, ...)) end,
+  -- The handler is not called for a spent budget: the hook that raised it
+  -- is off until the error reaches a pcall, so the handler would run unbounded.
+  xpcall = function(f, handler)
+    return unless_exhausted(xpcall(f, function(e)
+      if state.exhausted then return e end
+      return handler(e)
+    end))
+  end,
+  tostring = deterministic_tostring,
+  type = lua_type,
+  collectgarbage = function() return 0 end,
+  gcinfo = function() return 0 end,
+  pairs = sandbox_pairs,
+  next = sandbox_next,
+}
+for _, name in ipairs(BASE) do FUNCTIONS[name] = _G[name] end
+
+-- A run's global table: read-only too, and reading a global that does not
+-- exist is an error (Redis's globals protection).
+-- An error value as text without calling the script's code (a
+-- __tostring would run past the budget: the hook is off by now).
+local function plain_tostring(e)
+  local kind = type(e)
+  if kind ~= "table" and kind ~= "function" and kind ~= "thread" and kind ~= "userdata" then
+    return tostring(e)
+  end
+  local name = run_names[e]
+  if not name then
+    run_count = run_count + 1
+    name = kind .. ": " .. run_count
+  end
+  return name
+end
+
+local function new_globals(keys, argv)
+  local globals = {KEYS = keys, ARGV = argv, _VERSION = _VERSION}
+  for name, value in pairs(FUNCTIONS) do globals[name] = value end
+  for name, library in pairs(LIBRARIES) do globals[name] = readonly(library) end
+  local g = setmetatable({}, {
+    __index = function(_, name)
+      local value = globals[name]
+      if value == nil then
+        local quoted = "'" .. tostring(name) .. "'"
+        error("Script attempted to access nonexistent global variable " .. quoted, 2)
+      end
+      return value
+    end,
+    __newindex = refuse_change,
+    __metatable = false,
+  })
+  behind[g] = globals
+  globals._G = g
+  globals.loadstring = function(text, name)
+    local f, message = loadstring(text, name)
+    if f then setfenv(f, g) end
+    return f, message
+  end
+  globals.load = function(reader, name)
+    local f, message = load(reader, name)
+    if f then setfenv(f, g) end
+    return f, message
+  end
+  return g
+end
+
+local function compile(body)
+  local fn, message = loadstring(body, "@user_script")
+  return fn, message
+end
+
+local function run(fn, sha, keys, argv, limit, budget_message)
+  state.used, state.budget, state.exhausted, state.resp = 0, limit, false, 2
+  budget_error = {err = budget_message}
+  run_names, run_count = setmetatable({}, {__mode = "k"}), 0
+  setfenv(fn, new_globals(keys, argv))
+  sethook(hook, "", STEP)
+  local ok, result = xpcall(fn, function(e)
+    sethook()
+    local line = "?"
+    for level = 2, 200 do
+      local info = getinfo(level, "Sl")
+      if not info then break end
+      if info.source == "@user_script" then line = info.currentline break end
+    end
+    local reply, message = error_text(e)
+    message = reply or ("ERR " .. (message or plain_tostring(e)))
+    return message .. " script: " .. sha .. ", on @user_script:" .. line .. "."
+  end)
+  sethook()
+  run_names = nil
+  return ok, result
+end
+
+return compile, run, state
+"""

@@ -1,0 +1,74 @@
+"""Scripts on a real cluster: redis-py's Lock and registered scripts (EVALSHA,
+SCRIPT LOAD) through followers, the script cache replicated to every node
+and kept across a leader's death and a node's restart."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import redis
+
+from tests.kv_cluster.test_redis_clients import connect, in_thread, known_everywhere
+from tests.process.helpers import elect, local_cluster, run
+
+INCREMENT_BY = "return redis.call('incrby', KEYS[1], ARGV[1])"
+
+
+def test_redis_py_locks_and_scripts_across_nodes_and_failover(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+            followers = [n for n in cluster.nodes if n != leader]
+
+            def before_failover() -> None:
+                known_everywhere(cluster, leader)
+                first, second, third = (connect(cluster, n) for n in (*followers, leader))
+                # redis-py's Lock: acquire, release and extend are Lua scripts
+                # (EVALSHA, loaded on NOSCRIPT), run here through a follower
+                lock = first.lock("resource", timeout=30, blocking=False)
+                rival = second.lock("resource", timeout=30, blocking=False)
+                assert lock.acquire() is True
+                assert rival.acquire() is False
+                assert lock.extend(10) is True
+                assert lock.locked() and second.pttl("resource") > 30_000
+                lock.release()
+                assert rival.acquire() is True
+                with_wrong_token = first.lock("resource")
+                with_wrong_token.local.token = b"not-the-owner"
+                try:
+                    with_wrong_token.release()
+                    raise AssertionError("a lock released by a client that does not own it")
+                except redis.exceptions.LockNotOwnedError:
+                    pass
+                rival.release()
+                # a registered script loaded through one node runs on every node
+                increment = first.register_script(INCREMENT_BY)
+                assert increment(keys=["n"], args=[5]) == 5
+                assert third.evalsha(increment.sha, 1, "n", 2) == 7
+                assert second.script_exists(increment.sha) == [True]
+                assert third.eval_ro("return redis.call('get', KEYS[1])", 1, "n") == b"7"
+
+            await in_thread(before_failover)
+            await cluster.kill(leader)
+            new_leader = await elect(cluster)
+            sha = hashlib.sha1(INCREMENT_BY.encode()).hexdigest()
+
+            def after_failover() -> None:
+                running = [n for n in cluster.nodes if n != leader]
+                known_everywhere(cluster, new_leader, among=running)
+                node = connect(cluster, new_leader)
+                assert node.evalsha(sha, 1, "n", 1) == 8
+
+            await in_thread(after_failover)
+            await cluster.restart(leader)
+
+            def after_restart() -> None:
+                known_everywhere(cluster, new_leader)
+                restarted = connect(cluster, leader)
+                assert restarted.evalsha(sha, 1, "n", 1) == 9
+                assert restarted.get("n") == b"9"
+
+            await in_thread(after_restart)
+
+    run(scenario())
