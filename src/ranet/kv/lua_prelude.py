@@ -111,23 +111,27 @@ local function refuse_change() error("Attempt to modify a readonly table", 2) en
 
 -- A library as a script sees it: an empty table that reads through to the
 -- library and refuses every change, made anew for each run so that even a
--- rawset on it is forgotten; pairs and next see the library behind it.
-local behind = setmetatable({}, {__mode = "k"})
-local read_through = setmetatable({}, {__mode = "k"})
+-- rawset on it is forgotten; pairs and next see the table behind it, named
+-- by its metatable's __behind. (Not a weak table from view to library: Lua
+-- 5.1 never frees a weak key its value refers to, as a run's globals do.)
+local read_through = {}
 
 local function readonly(library)
   local meta = read_through[library]
   if not meta then
-    meta = {__index = library, __newindex = refuse_change, __metatable = false}
+    meta = {__index = library, __newindex = refuse_change, __metatable = false, __behind = library}
     read_through[library] = meta
   end
-  local proxy = setmetatable({}, meta)
-  behind[proxy] = library
-  return proxy
+  return setmetatable({}, meta)
 end
 
-local function sandbox_pairs(t) return pairs(behind[t] or t) end
-local function sandbox_next(t, k) return next(behind[t] or t, k) end
+local function behind(t)
+  local meta = debug.getmetatable(t)
+  return type(meta) == "table" and rawget(meta, "__behind") or t
+end
+
+local function sandbox_pairs(t) return pairs(behind(t)) end
+local function sandbox_next(t, k) return next(behind(t), k) end
 
 -- redis.error_reply's rules (Redis's luaPushErrorBuff): "-CODE message", or
 -- "message" under the code ERR; line breaks trimmed from the ends.
@@ -349,8 +353,8 @@ local function new_globals(keys, argv)
     end,
     __newindex = refuse_change,
     __metatable = false,
+    __behind = globals,
   })
-  behind[g] = globals
   globals._G = g
   globals.loadstring = function(text, name)
     local f, message = loadstring(text, name)
