@@ -152,12 +152,12 @@ class LuaEngine:
         caller: Call,
         *,
         read_only: bool,
-        seed: bytes,
+        source: random.Random,
     ) -> Reply:
-        """Run a compiled script; ``caller`` runs its ``redis.call``s; ``seed``
-        seeds its ``math.random``. Never raises."""
+        """Run a compiled script; ``caller`` runs its ``redis.call``s;
+        ``math.random`` draws from ``source``. Never raises."""
         table_from = self.runtime.table_from
-        self._caller, self._read_only, self._source = caller, read_only, random.Random(seed)
+        self._caller, self._read_only, self._source = caller, read_only, source
         try:
             ok, result = self._run(
                 function, sha.encode(), table_from(keys), table_from(args), BUDGET, _BUDGET_SPENT
