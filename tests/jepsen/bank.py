@@ -19,7 +19,9 @@ unknown (a timeout, a dropped connection) changes nothing in this: applied
 or not, it moves money without creating any.
 
 With ``watch=False`` the clients skip WATCH: the negative control, in which
-racing transfers overwrite each other and the total drifts.
+racing transfers overwrite each other and the total drifts. With
+``script=True`` a transfer is one Lua script (``TRANSFER``, by EVAL), which
+reads and writes both balances atomically on every replica.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ TOTAL = START * len(ACCOUNTS)
 TIMEOUT = 3.0  # seconds a client waits for one reply
 RACE = 0.005  # seconds between reading the balances and EXEC: transfers overlap
 BACKUP_EVERY = 0.3  # seconds between two backups
+TRANSFER = """
+local have = tonumber(redis.call('get', KEYS[1]))
+local amount = tonumber(ARGV[1])
+if have < amount then return 0 end
+redis.call('decrby', KEYS[1], amount)
+redis.call('incrby', KEYS[2], amount)
+return 1
+"""
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Bank:
     addresses: list[tuple[str, int]]
     rng: random.Random
     watch: bool = True
+    script: bool = False  # transfer with one EVAL instead of WATCH / MULTI / EXEC
     backups: Path | None = None  # where backups are written, if taken
     outcomes: Counter[str] = field(default_factory=Counter)
     breaches: list[str] = field(default_factory=list)
@@ -105,6 +116,9 @@ class Bank:
         source, target = self.rng.sample(ACCOUNTS, 2)
         amount = self.rng.randint(1, 30)
         try:
+            if self.script:
+                moved = await client.eval(TRANSFER, 2, source, target, amount)
+                return "ok" if moved == 1 else "too poor"
             async with client.pipeline() as pipe:
                 if self.watch:
                     await pipe.watch(source, target)

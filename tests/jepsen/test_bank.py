@@ -26,7 +26,13 @@ CI_SECONDS = 15.0
 
 
 async def bank_run(
-    data_dir: Path, faults: tuple[str, ...], seconds: float, rng: random.Random, *, watch: bool
+    data_dir: Path,
+    faults: tuple[str, ...],
+    seconds: float,
+    rng: random.Random,
+    *,
+    watch: bool,
+    script: bool = False,
 ) -> Bank:
     """Open the accounts, transfer under ``faults`` for ``seconds``, heal, and
     read every node's balances into the bank's checks."""
@@ -34,7 +40,7 @@ async def bank_run(
         cluster = network.cluster
         await serving(cluster)
         addresses = [("127.0.0.1", cluster.client_ports[n]) for n in cluster.nodes]
-        bank = Bank(addresses, rng, watch=watch, backups=data_dir)
+        bank = Bank(addresses, rng, watch=watch, script=script, backups=data_dir)
         await bank.open()
         bank.outcomes.update(await under_faults(network, bank.run, faults, seconds, rng))
         await serving(cluster)
@@ -59,6 +65,17 @@ def test_transfers_keep_the_total_under_faults(tmp_path: Path) -> None:
     assert bank.outcomes["backup"] > 0
 
 
+def test_script_transfers_keep_the_total_under_faults(tmp_path: Path) -> None:
+    """The same transfers as Lua scripts (EVAL): each reads and writes both
+    balances inside one log entry, on every replica."""
+    rng = random.Random(seed())
+    bank = run_event_loop(
+        bank_run(tmp_path, SCENARIOS["mixed"], CI_SECONDS, rng, watch=False, script=True)
+    )
+    verify(bank)
+    assert bank.outcomes["too poor"] > 0  # the script's own check ran, and refused
+
+
 def test_without_watch_racing_transfers_break_the_total(tmp_path: Path) -> None:
     """The negative control: the same clients without WATCH overwrite each
     other's balances, and the checks must see it."""
@@ -67,11 +84,15 @@ def test_without_watch_racing_transfers_break_the_total(tmp_path: Path) -> None:
 
 
 @pytest.mark.soak
+@pytest.mark.parametrize("script", [False, True], ids=["watch", "script"])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_soak_transfers_keep_the_total_under_faults(name: str, tmp_path: Path) -> None:
+def test_soak_transfers_keep_the_total_under_faults(
+    name: str, script: bool, tmp_path: Path
+) -> None:
     seconds = float(os.environ.get("RANET_JEPSEN_SECONDS", "300"))
+    rng = random.Random(seed())
     verify(
         run_event_loop(
-            bank_run(tmp_path, SCENARIOS[name], seconds, random.Random(seed()), watch=True)
+            bank_run(tmp_path, SCENARIOS[name], seconds, rng, watch=not script, script=script)
         )
     )
