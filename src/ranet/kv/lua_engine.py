@@ -96,7 +96,7 @@ class LuaEngine:
         major, minor, patch = (int(part) for part in REDIS_VERSION.split("."))
         table_from = self.runtime.table_from
         helpers = {b"sha1hex": _sha1hex, b"log": _log_from_script, b"setresp": self._setresp}
-        self._compile, self._run, self._state = self.runtime.execute(
+        self._compile, self._run, self._state, self._keyed = self.runtime.execute(
             PRELUDE,
             partial(self._call, raise_error=True),
             partial(self._call, raise_error=False),
@@ -247,18 +247,14 @@ class LuaEngine:
         if cls is dict or cls is Keyed:
             pairs = reply.items() if cls is dict else reply  # type: ignore[union-attr]
             if resp3:
-                return table_from(
-                    {
-                        b"map": table_from(
-                            {self._to_lua(k, True): self._to_lua(v, True) for k, v in pairs}
-                        )
-                    }
-                )
+                flat = [self._to_lua(part, True) for pair in pairs for part in pair]
+                return self._keyed(b"map", table_from(flat), len(flat))
             if cls is Keyed:
                 return table_from([table_from([k, self._to_lua(v, False)]) for k, v in pairs])
             return table_from([self._to_lua(item, False) for pair in pairs for item in pair])
         if cls is Members and resp3:
-            return table_from({b"set": table_from(dict.fromkeys(reply, True))})  # type: ignore
+            flat = [part for member in reply for part in (member, True)]  # type: ignore
+            return self._keyed(b"set", table_from(flat), len(flat))
         if cls is Scored and not resp3:
             return table_from([self._to_lua(item, False) for pair in reply for item in pair])  # type: ignore
         return table_from([self._to_lua(item, resp3) for item in reply])  # type: ignore[union-attr]

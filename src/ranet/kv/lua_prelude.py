@@ -2,8 +2,9 @@
 
 ``lua_engine.py`` runs ``PRELUDE`` once in its Lua 5.1 state; the chunk
 returns ``compile(body)``, ``run(fn, sha, keys, argv, budget,
-budget_message)`` and the table ``state`` it shares with Python (budget
-spent, RESP version). What a script sees follows Redis 7.0's scripting
+budget_message)``, the table ``state`` it shares with Python (budget
+spent, RESP version) and ``keyed``, which makes a RESP3 map or set for a
+script. What a script sees follows Redis 7.0's scripting
 environment (its ``eval.c`` and ``script_lua.c``): the globals ``KEYS``
 and ``ARGV``; the base library without ``print``, ``dofile``, ``loadfile``,
 ``getfenv`` and ``setfenv``; ``string``, ``table``, ``math``,
@@ -397,5 +398,14 @@ local function run(fn, sha, keys, argv, limit, budget_message)
   return ok, result
 end
 
-return compile, run, state
+-- A RESP3 map or set as Redis hands it to a script, {map = t} or {set = t},
+-- t filled one pair at a time in the reply's order, as Redis fills it: that
+-- decides the order in which pairs visits it.
+local function keyed(kind, flat, count)
+  local t = {}
+  for i = 1, count, 2 do t[flat[i]] = flat[i + 1] end
+  return {[kind] = t}
+end
+
+return compile, run, state, keyed
 """
