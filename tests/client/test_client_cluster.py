@@ -65,6 +65,9 @@ def test_blocking_client_has_the_same_commands(tmp_path: Path) -> None:
                 b"2",
             ]
             assert client.transaction(("GET", "t"), ("EXISTS", "t")) == [b"2", 1]
+            script = "return redis.call('incrby', KEYS[1], ARGV[1])"
+            assert client.execute("EVAL", script, 1, "s", 4) == 4  # a write: in the session
+            assert client.execute("EVAL_RO", "return redis.call('get', KEYS[1])", 1, "s") == b"4"
 
     async def scenario() -> None:
         async with local_cluster(3, tmp_path) as cluster:
@@ -110,6 +113,10 @@ def test_the_same_session_sequence_twice_is_applied_once(tmp_path: Path) -> None
                 with pytest.raises(CommandError, match=r"^ERR stale request: sequence 6 "):
                     await raw.execute("RANET.EXEC", 42, 6, "INCR", "n")
                 assert await raw.get("n") == b"1"
+                script = "return redis.call('incr', KEYS[1])"  # a script, exactly once too
+                for _ in range(2):
+                    assert await raw.execute("RANET.EXEC", 42, 8, "EVAL", script, 1, "n") == 2
+                assert await raw.get("n") == b"2"
 
     run(scenario())
 
