@@ -179,6 +179,26 @@ def test_scripts_reach_neither_python_nor_the_process(reach: str) -> None:
     assert isinstance(call(KVStore(), "EVAL", reach, 0), ErrorReply)
 
 
+@pytest.mark.parametrize(
+    "script",
+    [
+        "return assert(loadstring(string.dump(function() return 1 end)))()",
+        "local d, done = string.dump(function() return 1 end), false"
+        " return assert(load(function() if done then return nil end done = true return d end))()",
+    ],
+)
+def test_bytecode_is_never_loaded(script: str) -> None:
+    """Lua 5.1 runs bytecode unchecked (crafted, it crashes the process: on
+    every replica at once). A chunk starting with ESC is read as text."""
+    reply = call(KVStore(), "EVAL", script, 0)
+    assert isinstance(reply, ErrorReply) and "near 'char(27)'" in reply.message, reply
+    compiled = call(KVStore(), "EVAL", b"\x1bLuaQ\x00" + b"\x00" * 20, 0)
+    assert compiled == ErrorReply(
+        "ERR Error compiling script (new function): "
+        "user_script:1: unexpected symbol near 'char(27)'"
+    )
+
+
 def test_scan_is_refused_where_a_script_may_write_and_served_where_it_reads() -> None:
     store = KVStore()
     call(store, "SET", "k", "v")

@@ -339,6 +339,30 @@ local function plain_tostring(e)
   return name
 end
 
+-- Lua 5.1 loads a chunk that starts with ESC as bytecode, which it does
+-- not check: crafted bytecode reads and writes memory at will, which here
+-- would crash every replica (Redis's CVE-2015-4335). As in Redis, such a
+-- chunk is read as text - a space before it, the same name and lines - and
+-- so fails as text does: "unexpected symbol near 'char(27)'".
+local function load_text(text, name)
+  if type(text) == "string" and text:sub(1, 1) == "\27" then
+    return loadstring(" " .. text, name or text)
+  end
+  return loadstring(text, name)
+end
+
+local function as_text(reader)
+  local first = true
+  return function()
+    local piece = reader()
+    if first then
+      first = false
+      if type(piece) == "string" and piece:sub(1, 1) == "\27" then return " " .. piece end
+    end
+    return piece
+  end
+end
+
 local function new_globals(keys, argv)
   local globals = {KEYS = keys, ARGV = argv, _VERSION = _VERSION}
   for name, value in pairs(FUNCTIONS) do globals[name] = value end
@@ -358,12 +382,12 @@ local function new_globals(keys, argv)
   })
   globals._G = g
   globals.loadstring = function(text, name)
-    local f, message = loadstring(text, name)
+    local f, message = load_text(text, name)
     if f then setfenv(f, g) end
     return f, message
   end
   globals.load = function(reader, name)
-    local f, message = load(reader, name)
+    local f, message = load(as_text(reader), name)
     if f then setfenv(f, g) end
     return f, message
   end
@@ -371,7 +395,7 @@ local function new_globals(keys, argv)
 end
 
 local function compile(body)
-  local fn, message = loadstring(body, "@user_script")
+  local fn, message = load_text(body, "@user_script")
   return fn, message
 end
 
