@@ -299,3 +299,11 @@ def test_runs_leave_nothing_in_the_lua_heap() -> None:
         call(store, "EVAL", "local t = {pairs(string)} return redis.call('incr', 'n')", 0)
     lua._collect()
     assert lua._heap_kib() - before < 512  # KiB; the leak kept about 4 KiB a run
+
+
+def test_a_library_call_never_returns_more_values_than_lua_s_stack_holds() -> None:
+    script = "return select('#', cmsgpack.unpack(string.rep(string.char(1), ARGV[1])))"
+    assert call(KVStore(), "EVAL", script, 0, 7_000) == 7_000
+    reply = call(KVStore(), "EVAL", script, 0, 300_000)
+    assert isinstance(reply, ErrorReply)
+    assert reply.message.startswith("ERR user_script:1: too many objects to unpack"), reply

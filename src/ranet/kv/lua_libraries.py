@@ -16,6 +16,7 @@ provided.
 from __future__ import annotations
 
 import json
+from itertools import islice
 import math
 import struct
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from typing import Any
 import msgpack
 from lupa import lua51
 
+MAX_RESULTS = 7_000  # values one call may return: Lua 5.1's stack holds 8,000 (LUAI_MAXCSTACK)
 _MAX_DEPTH = 1000  # lua-cjson's default nesting limit, kept for cmsgpack too
 _SPARSE_RATIO, _SPARSE_SAFE = 2, 10  # lua-cjson's encode_sparse_array defaults
 
@@ -243,9 +245,11 @@ def _cmsgpack_unpack(runtime: Any) -> Callable[..., Any]:
         unpacker = msgpack.Unpacker(raw=True, strict_map_key=False, use_list=True)
         unpacker.feed(data)
         try:
-            values = [lua_value(value) for value in unpacker]
+            values = [lua_value(value) for value in islice(unpacker, MAX_RESULTS + 1)]
         except (ValueError, msgpack.UnpackException, TypeError):
             raise LibraryError("Bad data format in input.") from None
+        if len(values) > MAX_RESULTS:  # each one a value on Lua's stack
+            raise LibraryError(f"too many objects to unpack (more than {MAX_RESULTS})")
         return tuple(values)
 
     return unpack

@@ -89,6 +89,7 @@ end
 local function python_error(e)
   if state.exhausted then return budget_error.err end
   local text = tostring(e)
+  if text == "" then return nil, where() .. "error in a call to Python" end
   if text:sub(1, 1) == "\1" then return nil, where() .. text:sub(2) end
   return text
 end
