@@ -16,10 +16,10 @@ provided.
 from __future__ import annotations
 
 import json
-from itertools import islice
 import math
 import struct
 from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 import msgpack
