@@ -211,6 +211,27 @@ COMMANDS: list[list[str]] = [
     ["EVAL", "local t = {3, 1, 2} table.sort(t) return t", "0"],
     ["EVAL", "return {math.floor(2.7), math.max(1, 5), math.huge > 0}", "0"],
     ["EVAL", "return tonumber('0x10')", "0"],
+    ["EVAL", "local x = string.find() return x", "0"],
+    ["EVAL", "local x = string.find('a', '[') return x", "0"],
+    ["EVAL", "local x = string.gsub('x', 'x', true) return x", "0"],
+    ["EVAL", "local x = string.match('abc', '%') return x", "0"],
+    [
+        "EVAL",
+        "local r = string.gsub('aaaaa', '(a+)(a+)', function() error('boom') end) return r",
+        "0",
+    ],
+    [
+        "EVAL",
+        "local ok, e = pcall(string.gsub, 'aa', 'a', function() error('in') end) return e",
+        "0",
+    ],
+    [
+        "EVAL",
+        "local t = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do t[#t+1] = k .. v end"
+        " return t",
+        "0",
+    ],
+    ["EVAL", "return {('k:12'):match('^(%a+):(%d+)$'), ('abc'):gsub('%w', '%0%0')}", "0"],
     [
         "EVAL",
         "local co = coroutine.create(function(a) coroutine.yield(a + 1) return 9 end) "

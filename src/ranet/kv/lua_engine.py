@@ -82,7 +82,9 @@ class CompileError(Exception):
 
 
 class LuaEngine:
-    """The Lua state, the prelude's ``compile`` and ``run``, and the compiled scripts."""
+    """The Lua state, the prelude's ``compile`` and ``run``, and the compiled
+    scripts. Every Python callable Lua is given is ``guarded``: an exception
+    other than the errors meant for the script becomes the script's error."""
 
     def __init__(self) -> None:
         self.runtime = lua51.LuaRuntime(
@@ -95,11 +97,17 @@ class LuaEngine:
         )
         major, minor, patch = (int(part) for part in REDIS_VERSION.split("."))
         table_from = self.runtime.table_from
-        helpers = {b"sha1hex": _sha1hex, b"log": _log_from_script, b"setresp": self._setresp}
-        self._compile, self._run, self._state, self._keyed = self.runtime.execute(
-            PRELUDE,
-            partial(self._call, raise_error=True),
-            partial(self._call, raise_error=False),
+        helpers = {
+            b"sha1hex": guarded(_sha1hex),
+            b"log": guarded(_log_from_script),
+            b"setresp": guarded(self._setresp),
+        }
+        load_prelude = self.runtime.eval(
+            "function(text) return assert(loadstring(text, '=ranet')) end"
+        )
+        self._compile, self._run, self._state, self._keyed = load_prelude(PRELUDE.encode())(
+            guarded(partial(self._call, raise_error=True)),
+            guarded(partial(self._call, raise_error=False)),
             table_from(helpers),
             self._random,
             libraries(self.runtime, self.runtime.eval("newproxy(false)"), self._spend_library),

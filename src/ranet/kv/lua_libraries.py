@@ -318,6 +318,15 @@ Spend = Callable[[int], None]
 wrote (lua_engine.py); raises once the budget is spent."""
 
 
+class LuaErrorAgain(LibraryError):
+    """An error a Lua function called from Python raised (gsub's replacement
+    function), raised on into the script unchanged: its text, marked by a
+    leading ``\x02``, is the Lua error's message as it was."""
+
+    def __str__(self) -> str:
+        return "\x02" + Exception.__str__(self)
+
+
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function``, any exception but its own errors turned into a Lua
     error: a bug here fails the script, never the node."""
@@ -327,6 +336,8 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(*args)
         except (LibraryError, ScriptCallError):
             raise
+        except lua51.LuaError as error:  # its message, without lupa's traceback
+            raise LuaErrorAgain(str(error).split("\nstack traceback:", 1)[0]) from error
         except Exception as error:
             raise LibraryError(f"internal error: {error!r}") from error
 

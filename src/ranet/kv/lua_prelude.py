@@ -85,11 +85,13 @@ end
 
 -- An error raised from Python (a Python callable's exception, a userdata
 -- to Lua): an error reply's text, or - marked by a leading \1 - a Lua
--- error's message, which gets the script's position.
+-- error's message, which gets the script's position, or - marked by \2 -
+-- the message of a Lua error raised on through Python, as it was.
 local function python_error(e)
   if state.exhausted then return budget_error.err end
   local text = tostring(e)
   if text == "" then return nil, where() .. "error in a call to Python" end
+  if text:sub(1, 1) == "\2" then return nil, text:sub(2) end
   if text:sub(1, 1) == "\1" then return nil, where() .. text:sub(2) end
   return text
 end
@@ -241,24 +243,42 @@ local sandbox_string = {}
 for name, value in pairs(string) do sandbox_string[name] = value end
 local c_find, c_match, c_gmatch, c_gsub = string.find, string.match, string.gmatch, string.gsub
 
-function sandbox_string.find(s, p, init, plain)
-  if costly(s, p, plain) then return patterns.find(s, p, init, plain) end
-  return c_find(s, p, init, plain)
+-- The C function's results. Called through pcall from here, its own
+-- errors carry no position and name it '?': raised again at the script's
+-- line and under its name, as Lua would have raised them had the script
+-- called it directly. (An error of the script's own code, in a gsub
+-- replacement function, already names the script: raised as it is.)
+local function c_results(name, ok, ...)
+  if ok then return ... end
+  local e = ...
+  if type(e) == "string" and e:sub(1, 12) ~= "user_script:" then
+    e = where() .. c_gsub(e, "to '%?'", "to '" .. name .. "'", 1)
+  end
+  error(e, 0)
 end
 
-function sandbox_string.match(s, p, init)
-  if costly(s, p) then return patterns.match(s, p, init) end
-  return c_match(s, p, init)
+function sandbox_string.find(...)
+  local s, p, _, plain = ...
+  if costly(s, p, plain) then return patterns.find(...) end
+  return c_results("find", pcall(c_find, ...))
 end
 
-function sandbox_string.gmatch(s, p)
-  if costly(s, p) then return patterns.gmatch(s, p) end
-  return c_gmatch(s, p)
+function sandbox_string.match(...)
+  local s, p = ...
+  if costly(s, p) then return patterns.match(...) end
+  return c_results("match", pcall(c_match, ...))
 end
 
-function sandbox_string.gsub(s, p, replacement, limit)
-  if costly(s, p) then return patterns.gsub(s, p, replacement, limit) end
-  return c_gsub(s, p, replacement, limit)
+function sandbox_string.gmatch(...)
+  local s, p = ...
+  if costly(s, p) then return patterns.gmatch(...) end
+  return c_results("gmatch", pcall(c_gmatch, ...))
+end
+
+function sandbox_string.gsub(...)
+  local s, p = ...
+  if costly(s, p) then return patterns.gsub(...) end
+  return c_results("gsub", pcall(c_gsub, ...))
 end
 
 -- A string's metatable is shared by every script: hidden, and its methods
