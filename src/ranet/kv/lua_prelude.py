@@ -40,8 +40,8 @@ PRELUDE = r"""
 local redis_call, redis_pcall, helpers, random_python, libraries, patterns,
       STEP, COROUTINE_COST, C_STEPS, VERSION, VERSION_NUM = ...
 
-local error, pcall, xpcall, type, tostring, rawget, next, pairs =
-      error, pcall, xpcall, type, tostring, rawget, next, pairs
+local error, pcall, xpcall, type, tostring, rawget, next, pairs, select, tonumber =
+      error, pcall, xpcall, type, tostring, rawget, next, pairs, select, tonumber
 local setmetatable, getmetatable, setfenv, loadstring, load, ipairs, floor =
       setmetatable, getmetatable, setfenv, loadstring, load, ipairs, math.floor
 local sethook, getinfo = debug.sethook, debug.getinfo
@@ -97,10 +97,16 @@ local function python_error(e)
 end
 
 -- An error as text: an error reply's (an error table's err, redis.call's
--- error), else nil and a plain message.
+-- error), else nil and a plain message. A message Lua raised in the
+-- prelude, for a function the script called wrongly (pairs(nil)), names
+-- the script's line instead of the prelude's.
 local function error_text(e)
   if type(e) == "table" and type(rawget(e, "err")) == "string" then return e.err end
   if type(e) == "userdata" and type(getmetatable(e)) == "table" then return python_error(e) end
+  if type(e) == "string" and e:sub(1, 6) == "ranet:" then
+    local message, named = string_gsub(e, "^ranet:%d+: ", "")
+    if named > 0 then return nil, where() .. message end
+  end
   return nil
 end
 
@@ -171,14 +177,29 @@ local redis = {
   REDIS_VERSION = VERSION, REDIS_VERSION_NUM = VERSION_NUM,
 }
 
+-- An integer argument as Lua 5.1's luaL_checkint reads it (a number or a
+-- numeric string, truncated toward zero).
+local function integer_argument(value, position)
+  local number = tonumber(value)
+  if number == nil then
+    local kind = value == nil and "no value" or type(value)
+    error("bad argument #" .. position .. " to 'random' (number expected, got " .. kind .. ")", 3)
+  end
+  return number >= 0 and floor(number) or -floor(-number)
+end
+
 -- Lua 5.1's math.random, over a source seeded per run.
-local function random(m, n)
+local function random(...)
+  local count, m, n = select("#", ...), ...
   local r = random_python()
-  if m == nil then return r end
-  if n == nil then
+  if count == 0 then return r end
+  m = integer_argument(m, 1)
+  if count == 1 then
     if m < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
     return floor(r * m) + 1
   end
+  n = integer_argument(n, 2)
+  if count > 2 then error("wrong number of arguments", 2) end
   if m > n then error("bad argument #2 to 'random' (interval is empty)", 2) end
   return floor(r * (n - m + 1)) + m
 end
@@ -209,7 +230,9 @@ end
 -- A table, function, coroutine or userdata has no address here: it is
 -- named by the order in which the run first printed it; a __tostring of
 -- the script's own tables is honoured.
-local function deterministic_tostring(value)
+local function deterministic_tostring(...)
+  if select("#", ...) == 0 then error("bad argument #1 to 'tostring' (value expected)", 2) end
+  local value = ...
   local kind = lua_type(value)
   if kind == "table" or kind == "function" or kind == "thread" or kind == "userdata" then
     local meta = getmetatable(value)
@@ -365,11 +388,12 @@ end
 -- would crash every replica (Redis's CVE-2015-4335). As in Redis, such a
 -- chunk is read as text - a space before it, the same name and lines - and
 -- so fails as text does: "unexpected symbol near 'char(27)'".
-local function load_text(text, name)
+local function load_text(...)
+  local text, name = ...
   if type(text) == "string" and text:sub(1, 1) == "\27" then
     return loadstring(" " .. text, name or text)
   end
-  return loadstring(text, name)
+  return loadstring(...)
 end
 
 local function as_text(reader)
@@ -402,8 +426,8 @@ local function new_globals(keys, argv)
     __behind = globals,
   })
   globals._G = g
-  globals.loadstring = function(text, name)
-    local f, message = load_text(text, name)
+  globals.loadstring = function(...)
+    local f, message = load_text(...)
     if f then setfenv(f, g) end
     return f, message
   end
