@@ -48,6 +48,13 @@ def test_redis_py_locks_and_scripts_across_nodes_and_failover(tmp_path: Path) ->
                 assert third.evalsha(increment.sha, 1, "n", 2) == 7
                 assert second.script_exists(increment.sha) == [True]
                 assert third.eval_ro("return redis.call('get', KEYS[1])", 1, "n") == b"7"
+                # in a pipeline (MULTI ... EXEC): redis-py loads it first, then EVALSHA
+                doubling = second.register_script("return redis.call('incrby', KEYS[1], 2)")
+                pipe = second.pipeline()
+                doubling(keys=["n"], client=pipe)
+                increment(keys=["n"], args=[10], client=pipe)
+                assert pipe.execute() == [9, 19]
+                assert first.get("n") == b"19"
 
             await in_thread(before_failover)
             await cluster.kill(leader)
@@ -58,7 +65,7 @@ def test_redis_py_locks_and_scripts_across_nodes_and_failover(tmp_path: Path) ->
                 running = [n for n in cluster.nodes if n != leader]
                 known_everywhere(cluster, new_leader, among=running)
                 node = connect(cluster, new_leader)
-                assert node.evalsha(sha, 1, "n", 1) == 8
+                assert node.evalsha(sha, 1, "n", 1) == 20
 
             await in_thread(after_failover)
             await cluster.restart(leader)
@@ -66,8 +73,8 @@ def test_redis_py_locks_and_scripts_across_nodes_and_failover(tmp_path: Path) ->
             def after_restart() -> None:
                 known_everywhere(cluster, new_leader)
                 restarted = connect(cluster, leader)
-                assert restarted.evalsha(sha, 1, "n", 1) == 9
-                assert restarted.get("n") == b"9"
+                assert restarted.evalsha(sha, 1, "n", 1) == 21
+                assert restarted.get("n") == b"21"
 
             await in_thread(after_restart)
 
