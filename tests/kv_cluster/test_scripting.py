@@ -79,3 +79,34 @@ def test_redis_py_locks_and_scripts_across_nodes_and_failover(tmp_path: Path) ->
             await in_thread(after_restart)
 
     run(scenario())
+
+
+def test_a_runaway_script_is_stopped_alike_on_every_node(tmp_path: Path) -> None:
+    """An endless loop, and a pattern that would backtrack for minutes, end
+    with the budget's error; the writes made before it are on every node
+    alike, and the cluster goes on serving."""
+
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+
+            def clients() -> None:
+                known_everywhere(cluster, leader)
+                nodes = [connect(cluster, n) for n in cluster.nodes]
+                for script in (
+                    "redis.call('set', 'before', 1) while true do redis.call('incr', 'n') end",
+                    "redis.call('set', 'before', 2) return string.find(('a'):rep(3000), '.-.-.-b')",
+                ):
+                    try:
+                        nodes[1].eval(script, 0)
+                        raise AssertionError("a runaway script ended on its own")
+                    except redis.ResponseError as error:
+                        assert "used up its budget" in str(error), error
+                assert nodes[2].incr("after") == 1
+                counts = {node.get("n") for node in nodes}
+                assert len(counts) == 1 and int(counts.pop()) > 1_000
+                assert [node.get("before") for node in nodes] == [b"2"] * 3
+
+            await in_thread(clients)
+
+    run(scenario())
