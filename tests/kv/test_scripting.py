@@ -307,3 +307,11 @@ def test_a_library_call_never_returns_more_values_than_lua_s_stack_holds() -> No
     reply = call(KVStore(), "EVAL", script, 0, 300_000)
     assert isinstance(reply, ErrorReply)
     assert reply.message.startswith("ERR user_script:1: too many objects to unpack"), reply
+
+
+def test_table_sort_is_counted_against_the_budget() -> None:
+    """It sorts in C, where no instruction is counted: charged per element."""
+    script = "local t = {} for i = 1, ARGV[1] do t[i] = (i * 7919) % 1000003 end table.sort(t)"
+    assert call(KVStore(), "EVAL", script + " return #t", 0, 1_000) == 1_000
+    reply = call(KVStore(), "EVAL", script, 0, 1_000_000)
+    assert isinstance(reply, ErrorReply) and "budget" in reply.message, reply

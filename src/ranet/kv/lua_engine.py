@@ -26,7 +26,8 @@ instruction is one, each ``redis.call`` ``CALL_COST``, and ``ARGUMENT_COST``
 per argument and ``ITEM_COST`` per item of its reply (what a command and
 its reply's conversion cost in Python, in instructions' time), each call
 of cjson, cmsgpack or bit ``CALL_COST`` and ``BYTE_COST`` per byte it reads
-or writes, each coroutine ``COROUTINE_COST``; a run
+or writes, each coroutine ``COROUTINE_COST``, each element table.sort
+sorts ``SORT_COST``; a run
 that spends them all is ended with an error, the writes it made kept (as an
 error ends a Redis script). The count depends only on the script and the
 data, so every replica ends it at the same point. About 0.1-0.3 s of work
@@ -62,6 +63,7 @@ ITEM_COST = 200
 BYTE_COST = 100  # per byte a cjson or cmsgpack call reads or writes
 MATCH_STEP_COST = 200  # per step of the metered pattern matcher (lua_patterns.py)
 COROUTINE_COST = 1_000
+SORT_COST = 100  # per element of a table.sort
 STEP = 1_000  # instructions between two counts of the budget
 MEMORY_LIMIT = 64 << 20
 COMPILED_KEPT = 1_000
@@ -124,6 +126,7 @@ class LuaEngine:
             ),
             STEP,
             COROUTINE_COST,
+            SORT_COST,
             lua_patterns.C_STEPS,
             REDIS_VERSION.encode(),
             major << 16 | minor << 8 | patch,

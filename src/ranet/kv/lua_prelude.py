@@ -38,7 +38,7 @@ given to scripts raise it again, so no script catches its way past it.
 
 PRELUDE = r"""
 local redis_call, redis_pcall, helpers, random_python, libraries, patterns,
-      STEP, COROUTINE_COST, C_STEPS, VERSION, VERSION_NUM = ...
+      STEP, COROUTINE_COST, SORT_COST, C_STEPS, VERSION, VERSION_NUM = ...
 
 local error, pcall, xpcall, type, tostring, rawget, next, pairs, select, tonumber =
       error, pcall, xpcall, type, tostring, rawget, next, pairs, select, tonumber
@@ -309,6 +309,19 @@ end
 getmetatable("").__index = sandbox_string
 getmetatable("").__metatable = false
 
+-- table.sort runs in C, uncounted unless its comparator is Lua: it is
+-- charged SORT_COST per element first (n log n comparisons, a few
+-- microseconds each for a million elements).
+local sandbox_table = {}
+for name, value in pairs(table) do sandbox_table[name] = value end
+local c_sort = table.sort
+
+function sandbox_table.sort(...)
+  local t = ...
+  if type(t) == "table" then spend(SORT_COST * #t) end
+  return c_results("sort", pcall(c_sort, ...))
+end
+
 local sandbox_math = {}
 for name, value in pairs(math) do sandbox_math[name] = value end
 sandbox_math.random, sandbox_math.randomseed = random, function() end
@@ -343,7 +356,8 @@ local sandbox_coroutine = {
 }
 
 local LIBRARIES = {
-  string = sandbox_string, table = table, math = sandbox_math, coroutine = sandbox_coroutine,
+  string = sandbox_string, table = sandbox_table, math = sandbox_math,
+  coroutine = sandbox_coroutine,
   redis = redis, cjson = libraries.cjson, bit = libraries.bit, cmsgpack = libraries.cmsgpack,
 }
 
