@@ -280,29 +280,21 @@ local function c_results(name, ok, ...)
   error(e, 0)
 end
 
-function sandbox_string.find(...)
-  local s, p, _, plain = ...
-  if costly(s, p, plain) then return patterns.find(...) end
-  return c_results("find", pcall(c_find, ...))
+-- A string function that calls the metered matcher or the C one; the
+-- arguments are passed on as they came (Lua tells "no value" from nil).
+local function matching(name, c_function, plain_at)
+  local metered = patterns[name]
+  return function(...)
+    local s, p = ...
+    if costly(s, p, plain_at and select(plain_at, ...)) then return metered(...) end
+    return c_results(name, pcall(c_function, ...))
+  end
 end
 
-function sandbox_string.match(...)
-  local s, p = ...
-  if costly(s, p) then return patterns.match(...) end
-  return c_results("match", pcall(c_match, ...))
-end
-
-function sandbox_string.gmatch(...)
-  local s, p = ...
-  if costly(s, p) then return patterns.gmatch(...) end
-  return c_results("gmatch", pcall(c_gmatch, ...))
-end
-
-function sandbox_string.gsub(...)
-  local s, p = ...
-  if costly(s, p) then return patterns.gsub(...) end
-  return c_results("gsub", pcall(c_gsub, ...))
-end
+sandbox_string.find = matching("find", c_find, 4)
+sandbox_string.match = matching("match", c_match)
+sandbox_string.gmatch = matching("gmatch", c_gmatch)
+sandbox_string.gsub = matching("gsub", c_gsub)
 
 -- A string's metatable is shared by every script: hidden, and its methods
 -- (s:find(p)) are the sandbox's.
