@@ -127,3 +127,13 @@ def test_patterns_on_long_subjects_still_match() -> None:
         " return {s:match('(%w+):(%d+)$'), select(2, s:gsub('ab', 'x')), s:find('key', 1, true)}"
     )
     assert call(KVStore(), "EVAL", script, 0) == [b"ab" * 5000 + b"key", 5000, 10001, 10003]
+
+
+def test_a_search_of_a_long_subject_is_not_charged_per_byte() -> None:
+    """A plain search (bytes.find) and a gsub's output are counted by their
+    C work, not byte by byte: a megabyte stays well inside the budget."""
+    script = (
+        "local s = string.rep('ab', 500000) .. 'key'"
+        " return {s:find('key', 1, true), #(s:gsub('b', 'xyz')), #(s:gsub('key', '%0%0'))}"
+    )
+    assert call(KVStore(), "EVAL", script, 0) == [1_000_001, 2_000_003, 1_000_006]

@@ -252,14 +252,17 @@ end
 -- string.find, match, gmatch and gsub: Lua's C matcher when the call's
 -- worst case is small, else the metered one (lua_patterns.py). The worst
 -- case grows as the subject's length to the power of the pattern's
--- repetitions (and backreferences, balances) plus one; a plain search as
--- the product of the two lengths.
+-- repetitions (and backreferences, balances) plus one, over that power's
+-- factorial (the tries nested repetitions make); a plain search as the
+-- product of the two lengths.
 local function costly(s, p, plain)
   if type(s) ~= "string" or type(p) ~= "string" then return false end
   if plain or not string_find(p, "[%^%$%*%+%?%.%(%[%%%-]") then return #s * #p > C_STEPS end
   local _, repeats = string_gsub(p, "[%*%+%-%?]", "")
   local _, references = string_gsub(p, "%%[b1-9]", "")
-  return (#s + 1) ^ (repeats + references + 1) > C_STEPS
+  local steps = (#s + 1) ^ (repeats + references + 1)
+  for k = 2, repeats + references + 1 do steps = steps / k end
+  return steps > C_STEPS
 end
 
 local sandbox_string = {}
