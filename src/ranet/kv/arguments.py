@@ -116,6 +116,12 @@ def subcommand_syntax_error(argv: list[bytes]) -> ErrorReply:
     )
 
 
+def time_reply(microseconds: int) -> Reply:
+    """TIME's reply for a unix time in microseconds: seconds and microseconds."""
+    seconds, rest = divmod(microseconds, 1_000_000)
+    return [b"%d" % seconds, b"%d" % rest]
+
+
 def arity_error(name: bytes | str) -> ErrorReply:
     """Redis's reply to a known command called with the wrong number of arguments."""
     if isinstance(name, bytes):

@@ -57,6 +57,7 @@ written; a key removed before its turn is skipped.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import random
 from collections import deque
@@ -170,6 +171,11 @@ P = TypeVar("P", Hash, Set, List, SortedSet)
 EVALUATED_KEPT = 500  # scripts kept that only EVAL or EVALSHA ran (scripting.py)
 
 
+def script_sha(body: bytes) -> str:
+    """A script's name in the cache, as Redis's: its SHA1, lower-case hex."""
+    return hashlib.sha1(body).hexdigest()
+
+
 class ScriptCache:
     """The Lua scripts EVALSHA can run, by SHA1 (lower-case hex): replicated
     state, changed only by applied writes and carried in snapshots.
@@ -184,9 +190,6 @@ class ScriptCache:
     def __init__(self) -> None:
         self.loaded: dict[str, bytes] = {}
         self.evaluated: dict[str, bytes] = {}
-
-    def __len__(self) -> int:
-        return len(self.loaded) + len(self.evaluated)
 
     def get(self, sha: str) -> bytes | None:
         body = self.loaded.get(sha)

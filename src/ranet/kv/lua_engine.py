@@ -40,7 +40,6 @@ needs that much memory is not one to run (docs/kv-commands.md).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from collections import OrderedDict
@@ -52,6 +51,7 @@ from lupa import lua51
 
 from ranet.kv import lua_patterns
 from ranet.kv.arguments import INT64_MAX, INT64_MIN, REDIS_VERSION, text_of
+from ranet.kv.keyspace import script_sha
 from ranet.kv.lua_libraries import ScriptCallError, guarded, libraries, number_text
 from ranet.kv.lua_prelude import PRELUDE
 from ranet.kv.reply import Double, ErrorReply, Keyed, Members, Reply, Scored, Status, format_score
@@ -192,10 +192,8 @@ class LuaEngine:
         ``redis.pcall``, answered as ``{err=...}``."""
         self._spend(CALL_COST + ARGUMENT_COST * len(args))
         reply = self._reply_to(args)
-        if reply.__class__ is ErrorReply:
-            if raise_error:
-                raise ScriptCallError(reply.message)  # type: ignore[union-attr]
-            return self.runtime.table_from({b"err": reply.message.encode()})  # type: ignore
+        if raise_error and reply.__class__ is ErrorReply:
+            raise ScriptCallError(reply.message)  # type: ignore[union-attr]
         self._items = 0
         value = self._to_lua(reply, self._state[b"resp"] == 3)
         self._spend(ITEM_COST * self._items)
@@ -255,19 +253,17 @@ class LuaEngine:
             if resp3:
                 return table_from({b"double": number})
             return reply.text if cls is Double else format_score(number)  # type: ignore
-        if cls is dict or cls is Keyed:
+        if cls is dict or cls is Keyed or (cls is Scored and not resp3):
             pairs = reply.items() if cls is dict else reply  # type: ignore[union-attr]
-            if resp3:
-                flat = [self._to_lua(part, True) for pair in pairs for part in pair]
+            flat = [self._to_lua(part, resp3) for pair in pairs for part in pair]
+            if resp3:  # a map
                 return self._keyed(b"map", table_from(flat), len(flat))
-            if cls is Keyed:
-                return table_from([table_from([k, self._to_lua(v, False)]) for k, v in pairs])
-            return table_from([self._to_lua(item, False) for pair in pairs for item in pair])
+            if cls is Keyed:  # RESP2: an array of [key, reply] pairs
+                return table_from([table_from(flat[i : i + 2]) for i in range(0, len(flat), 2)])
+            return table_from(flat)  # RESP2: key, value, key, value ...
         if cls is Members and resp3:
             flat = [part for member in reply for part in (member, True)]  # type: ignore
             return self._keyed(b"set", table_from(flat), len(flat))
-        if cls is Scored and not resp3:
-            return table_from([self._to_lua(item, False) for pair in reply for item in pair])  # type: ignore
         return table_from([self._to_lua(item, resp3) for item in reply])  # type: ignore[union-attr]
 
     def _random(self) -> float:
@@ -300,9 +296,9 @@ def _from_lua(value: Any, booleans: bool, depth: int) -> Reply:
         return ErrorReply("ERR reached lua stack limit")
     error, status = value[b"err"], value[b"ok"]
     if error.__class__ is bytes:
-        return ErrorReply(_one_line(error))
+        return ErrorReply(text_of(error))  # line breaks: spaces when encoded (resp.py)
     if status.__class__ is bytes:
-        return Status(_one_line(status))
+        return Status(text_of(status))
     double, mapping, members = value[b"double"], value[b"map"], value[b"set"]
     if double.__class__ in (int, float):
         return float(double)
@@ -327,10 +323,6 @@ def _out_of_memory(sha: str) -> ErrorReply:
     )
 
 
-def _one_line(text: bytes) -> str:
-    return text_of(text).replace("\r", " ").replace("\n", " ")
-
-
 def _no_attributes(obj: object, name: object, setting: bool) -> object:
     raise AttributeError("scripts cannot reach Python objects")
 
@@ -339,7 +331,7 @@ def _sha1hex(*args: Any) -> bytes:
     if len(args) != 1 or args[0].__class__ not in (bytes, int, float):
         raise ScriptCallError("ERR wrong number of arguments")
     text = args[0] if args[0].__class__ is bytes else number_text(args[0]).encode()
-    return hashlib.sha1(text).hexdigest().encode()
+    return script_sha(text).encode()
 
 
 def _log_from_script(*args: Any) -> None:

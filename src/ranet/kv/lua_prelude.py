@@ -44,10 +44,10 @@ local error, pcall, xpcall, type, tostring, rawget, next, pairs, select, tonumbe
       error, pcall, xpcall, type, tostring, rawget, next, pairs, select, tonumber
 local setmetatable, getmetatable, setfenv, loadstring, load, ipairs, floor =
       setmetatable, getmetatable, setfenv, loadstring, load, ipairs, math.floor
-local sethook, getinfo = debug.sethook, debug.getinfo
+local sethook, getinfo, debug_getmetatable = debug.sethook, debug.getinfo, debug.getmetatable
 local create, resume = coroutine.create, coroutine.resume
 
-local string_find, string_gsub = string.find, string.gsub
+local c_find, c_match, c_gmatch, c_gsub = string.find, string.match, string.gmatch, string.gsub
 
 -- What Python reads and writes too: the budget spent, whether it is
 -- exhausted, the RESP version of redis.call's replies (redis.setresp).
@@ -104,7 +104,7 @@ local function error_text(e)
   if type(e) == "table" and type(rawget(e, "err")) == "string" then return e.err end
   if type(e) == "userdata" and type(getmetatable(e)) == "table" then return python_error(e) end
   if type(e) == "string" and e:sub(1, 6) == "ranet:" then
-    local message, named = string_gsub(e, "^ranet:%d+: ", "")
+    local message, named = c_gsub(e, "^ranet:%d+: ", "")
     if named > 0 then return nil, where() .. message end
   end
   return nil
@@ -115,6 +115,12 @@ local function plain_error(ok, ...)
   local e = ...
   local reply, message = error_text(e)
   return false, reply or message or e
+end
+
+local function copy_of(library)
+  local copy = {}
+  for name, value in pairs(library) do copy[name] = value end
+  return copy
 end
 
 local function refuse_change() error("Attempt to modify a readonly table", 2) end
@@ -136,7 +142,7 @@ local function readonly(library)
 end
 
 local function behind(t)
-  local meta = debug.getmetatable(t)
+  local meta = debug_getmetatable(t)
   return type(meta) == "table" and rawget(meta, "__behind") or t
 end
 
@@ -257,17 +263,15 @@ end
 -- product of the two lengths.
 local function costly(s, p, plain)
   if type(s) ~= "string" or type(p) ~= "string" then return false end
-  if plain or not string_find(p, "[%^%$%*%+%?%.%(%[%%%-]") then return #s * #p > C_STEPS end
-  local _, repeats = string_gsub(p, "[%*%+%-%?]", "")
-  local _, references = string_gsub(p, "%%[b1-9]", "")
+  if plain or not c_find(p, "[%^%$%*%+%?%.%(%[%%%-]") then return #s * #p > C_STEPS end
+  local _, repeats = c_gsub(p, "[%*%+%-%?]", "")
+  local _, references = c_gsub(p, "%%[b1-9]", "")
   local steps = (#s + 1) ^ (repeats + references + 1)
   for k = 2, repeats + references + 1 do steps = steps / k end
   return steps > C_STEPS
 end
 
-local sandbox_string = {}
-for name, value in pairs(string) do sandbox_string[name] = value end
-local c_find, c_match, c_gmatch, c_gsub = string.find, string.match, string.gmatch, string.gsub
+local sandbox_string = copy_of(string)
 
 -- The C function's results. Called through pcall from here, its own
 -- errors carry no position and name it '?': raised again at the script's
@@ -307,8 +311,7 @@ getmetatable("").__metatable = false
 -- table.sort runs in C, uncounted unless its comparator is Lua: it is
 -- charged SORT_COST per element first (n log n comparisons, a few
 -- microseconds each for a million elements).
-local sandbox_table = {}
-for name, value in pairs(table) do sandbox_table[name] = value end
+local sandbox_table = copy_of(table)
 local c_sort = table.sort
 
 function sandbox_table.sort(...)
@@ -317,8 +320,7 @@ function sandbox_table.sort(...)
   return c_results("sort", pcall(c_sort, ...))
 end
 
-local sandbox_math = {}
-for name, value in pairs(math) do sandbox_math[name] = value end
+local sandbox_math = copy_of(math)
 sandbox_math.random, sandbox_math.randomseed = random, function() end
 
 -- A new coroutine counts against the budget too: Lua 5.1 gives it the

@@ -25,14 +25,13 @@ and change nothing here.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Callable
 from functools import partial
 
-from ranet.kv.arguments import NOT_AN_INTEGER, parse_int, subcommand_error, text_of
+from ranet.kv.arguments import NOT_AN_INTEGER, parse_int, subcommand_error, text_of, time_reply
 from ranet.kv.command_spec import CONNECTION, READ, CommandSpec
-from ranet.kv.keyspace import Keyspace
+from ranet.kv.keyspace import Keyspace, script_sha
 from ranet.kv.lua_engine import CompileError, engine
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
@@ -62,10 +61,6 @@ _HELP = [
     b"HELP",
     b"    Print this help.",
 ]
-
-
-def sha1_of(body: bytes) -> str:
-    return hashlib.sha1(body).hexdigest()
 
 
 def _shebang(body: bytes) -> tuple[bytes, bool] | ErrorReply:
@@ -120,7 +115,7 @@ def evaluate(
             return NO_SCRIPT
     else:
         body = argv[1]
-        sha = sha1_of(body)
+        sha = script_sha(body)
     compiled = _compiled(sha, body)
     if isinstance(compiled, ErrorReply):
         return compiled
@@ -158,16 +153,17 @@ class SeededRandom(random.Random):
         self.gauss_next = None
 
     def random(self) -> float:
-        if self._seed is not None:
-            self.seed(self._seed)
-            self._seed = None
+        self._seeded()
         return super().random()
 
     def getrandbits(self, k: int) -> int:
+        self._seeded()
+        return super().getrandbits(k)
+
+    def _seeded(self) -> None:
         if self._seed is not None:
             self.seed(self._seed)
             self._seed = None
-        return super().getrandbits(k)
 
 
 def _call(
@@ -214,8 +210,7 @@ def _connection_command(keyspace: Keyspace, name: str, argv: list[bytes]) -> Rep
     if name == "echo":
         return argv[1]
     if name == "time":
-        seconds, milliseconds = divmod(keyspace.now_ms, 1000)
-        return [b"%d" % seconds, b"%d" % (milliseconds * 1000)]
+        return time_reply(keyspace.now_ms * 1000)
     if name == "select":
         return OK if argv[1] == b"0" else ErrorReply("ERR DB index is out of range")
     return NOT_FROM_SCRIPT
@@ -230,7 +225,7 @@ def script(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     scripts = keyspace.scripts
     if subcommand == b"LOAD":
         body = argv[2]
-        sha = sha1_of(body)
+        sha = script_sha(body)
         compiled = _compiled(sha, body)
         if isinstance(compiled, ErrorReply):
             return compiled

@@ -67,6 +67,7 @@ from ranet.kv.arguments import (
     parse_timeout,
     subcommand_syntax_error,
     text_of,
+    time_reply,
 )
 from ranet.kv.backend import Backend
 from ranet.kv.blocking import FORMS, UNBLOCKED, Unblock, wait_and_take, wait_for_entries
@@ -768,8 +769,7 @@ class _Client(asyncio.Protocol):
     def _time(self, argv: list[bytes]) -> Reply:
         """TIME: this node's clock, as seconds and microseconds (inside a
         script, the log's time: scripting.py)."""
-        seconds, microseconds = divmod(time.time_ns() // 1000, 1_000_000)
-        return [b"%d" % seconds, b"%d" % microseconds]
+        return time_reply(time.time_ns() // 1000)
 
     def _ping(self, argv: list[bytes]) -> Reply:
         if len(argv) > 2:

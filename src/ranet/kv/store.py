@@ -30,7 +30,6 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 from array import array
@@ -54,6 +53,7 @@ from ranet.kv.keyspace import (
     Set,
     SortedSet,
     Value,
+    script_sha,
 )
 from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
@@ -351,7 +351,7 @@ def _parse_scripts(rows: object) -> ScriptCache:
     )  # fmt: skip
     scripts = ScriptCache()
     for body, loaded in rows:  # type: ignore[union-attr]
-        sha = hashlib.sha1(body).hexdigest()
+        sha = script_sha(body)
         if loaded:
             scripts.load(sha, body)
         else:
