@@ -39,8 +39,14 @@ def moves_version(store: KVStore, key: bytes, *args: Arg) -> bool:
     return store.versions([key]) != before
 
 
+_ADDED_BY = {"ranet.kv/6": "scripts", "ranet.kv/7": "functions"}  # a snapshot field, by format
+
+
 def as_format(fields: dict[str, object], snapshot_format: str) -> dict[str, object]:
-    """A snapshot's fields as an older format had them (before scripts: format 5)."""
-    del fields["scripts"]
+    """A snapshot's fields as an older format had them (before scripts:
+    format 5; before functions: format 6)."""
+    for added_by, field in _ADDED_BY.items():
+        if snapshot_format < added_by:
+            del fields[field]
     fields["format"] = snapshot_format
     return fields

@@ -849,8 +849,9 @@ def test_ranet_answers_as_redis_does(redis_server: Path, protocol: int) -> None:
 # COMMAND INFO differs from Redis 7.0's, on purpose, for these: PUBLISH and
 # SPUBLISH go through the log (writes, for ranet); XGROUP and XINFO are one
 # command each with their key where Redis describes them by subcommand;
-# EVAL, EVALSHA and SCRIPT go through the log (writes), EVAL_RO and
-# EVALSHA_RO are served as reads (@read), and SCRIPT is one command.
+# EVAL, EVALSHA, FCALL, SCRIPT and FUNCTION go through the log (writes),
+# EVAL_RO, EVALSHA_RO and FCALL_RO are served as reads (@read), and SCRIPT
+# and FUNCTION are one command each.
 OWN_COMMAND_INFO = {
     "publish",
     "spublish",
@@ -861,6 +862,9 @@ OWN_COMMAND_INFO = {
     "eval_ro",
     "evalsha_ro",
     "script",
+    "fcall",
+    "fcall_ro",
+    "function",
 }
 
 

@@ -1,6 +1,7 @@
-"""Scripts on a real cluster: redis-py's Lock and registered scripts (EVALSHA,
-SCRIPT LOAD) through followers, the script cache replicated to every node
-and kept across a leader's death and a node's restart."""
+"""Scripts and functions on a real cluster: redis-py's Lock, registered
+scripts (EVALSHA, SCRIPT LOAD) and libraries of functions (FUNCTION LOAD,
+FCALL) through followers, the script cache and the libraries replicated to
+every node and kept across a leader's death and a node's restart."""
 
 from __future__ import annotations
 
@@ -108,5 +109,68 @@ def test_a_runaway_script_is_stopped_alike_on_every_node(tmp_path: Path) -> None
                 assert [node.get("before") for node in nodes] == [b"2"] * 3
 
             await in_thread(clients)
+
+    run(scenario())
+
+
+RATE_LIMITER = """#!lua name=limits
+local function allowed(keys, args)
+  local count = redis.call('incr', keys[1])
+  if count == 1 then redis.call('pexpire', keys[1], args[1]) end
+  return count <= tonumber(args[2]) and 1 or 0
+end
+redis.register_function('allow', allowed)
+redis.register_function{function_name='used', flags={'no-writes'},
+  callback=function(keys) return tonumber(redis.call('get', keys[1]) or 0) end}
+"""
+
+
+def test_redis_py_functions_across_nodes_and_failover(tmp_path: Path) -> None:
+    """A library loaded through a follower is called on every node (FCALL_RO
+    served where it is asked), kept by the new leader after the old one's
+    death, and by that node after its restart."""
+
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+            followers = [n for n in cluster.nodes if n != leader]
+
+            def before_failover() -> None:
+                known_everywhere(cluster, leader)
+                first, second, third = (connect(cluster, n) for n in (*followers, leader))
+                assert first.function_load(RATE_LIMITER) == b"limits"
+                assert [second.fcall("allow", 1, "api", 60_000, 2) for _ in range(3)] == [1, 1, 0]
+                assert third.fcall_ro("used", 1, "api") == 3
+                assert first.fcall_ro("used", 1, "api") == 3
+                try:
+                    second.fcall_ro("allow", 1, "api", 60_000, 2)
+                    raise AssertionError("FCALL_RO ran a function that may write")
+                except redis.ResponseError as error:
+                    assert "write flag" in str(error)
+                pipe = third.pipeline()
+                pipe.fcall("allow", 1, "other", 60_000, 5)
+                pipe.fcall("used", 1, "other")
+                assert pipe.execute() == [1, 1]
+
+            await in_thread(before_failover)
+            await cluster.kill(leader)
+            new_leader = await elect(cluster)
+
+            def after_failover() -> None:
+                running = [n for n in cluster.nodes if n != leader]
+                known_everywhere(cluster, new_leader, among=running)
+                assert connect(cluster, new_leader).fcall("used", 1, "api") == 3
+
+            await in_thread(after_failover)
+            await cluster.restart(leader)
+
+            def after_restart() -> None:
+                known_everywhere(cluster, new_leader)
+                restarted = connect(cluster, leader)
+                assert restarted.fcall_ro("used", 1, "other") == 1
+                listed = restarted.function_list()
+                assert [entry[entry.index(b"library_name") + 1] for entry in listed] == [b"limits"]
+
+            await in_thread(after_restart)
 
     run(scenario())

@@ -37,6 +37,7 @@ from functools import partial
 
 from ranet.kv import (
     bitmaps,
+    functions,
     geo,
     hashes,
     hyperloglog,
@@ -684,6 +685,27 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     _command(
         "script", -2, WRITE, scripting.script, flags="noscript", keys=_NO_KEYS, group="scripting"
+    ),
+    *(
+        _command(
+            name,
+            -3,
+            kind,
+            partial(functions.fcall, resolve=_resolve, read_only=kind is READ),
+            flags="noscript stale skip_monitor no_mandatory_keys movablekeys",
+            keys=_NO_KEYS,
+            group="scripting",
+        )
+        for name, kind in (("fcall", WRITE), ("fcall_ro", READ))
+    ),
+    _command(
+        "function",
+        -2,
+        WRITE,
+        functions.function,
+        flags="noscript",
+        keys=_NO_KEYS,
+        group="scripting",
     ),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),

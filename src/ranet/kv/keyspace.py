@@ -67,6 +67,7 @@ from zlib import crc32
 
 from sortedcontainers import SortedList
 
+from ranet.kv.function_libraries import FunctionLibraries
 from ranet.kv.stream_value import Stream
 
 Publisher = Callable[[bytes, bytes, bool], int]
@@ -222,6 +223,7 @@ class Keyspace:
         "data",
         "expires",
         "generation",
+        "libraries",
         "now_ms",
         "publisher",
         "random",
@@ -236,9 +238,11 @@ class Keyspace:
         now_ms: int = 0,
         versions: list[int] | None = None,
         scripts: ScriptCache | None = None,
+        libraries: FunctionLibraries | None = None,
     ) -> None:
         self.data: dict[bytes, Value] = {} if data is None else data
         self.scripts = ScriptCache() if scripts is None else scripts
+        self.libraries = FunctionLibraries() if libraries is None else libraries
         self.expires: dict[bytes, int] = {} if expires is None else expires
         self.now_ms = now_ms
         self.versions = [0] * VERSION_SLOTS if versions is None else versions

@@ -45,7 +45,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from lupa import lua51
 
@@ -83,6 +83,14 @@ class CompileError(Exception):
     """A script Lua cannot compile; the message is Lua's."""
 
 
+class Registered(NamedTuple):
+    """A function a library registers (``redis.register_function``)."""
+
+    name: bytes
+    flags: tuple[bytes, ...]  # known flags, in Redis's order
+    description: bytes | None
+
+
 class LuaEngine:
     """The Lua state, the prelude's ``compile`` and ``run``, and the compiled
     scripts. Every Python callable Lua is given is ``guarded``: an exception
@@ -107,7 +115,14 @@ class LuaEngine:
         load_prelude = self.runtime.eval(
             "function(text) return assert(loadstring(text, '=ranet')) end"
         )
-        self._compile, self._run, self._state, self._keyed = load_prelude(PRELUDE.encode())(
+        (
+            self._compile,
+            self._run,
+            self._load_library,
+            self._call_function,
+            self._state,
+            self._keyed,
+        ) = load_prelude(PRELUDE.encode())(
             guarded(partial(self._call, raise_error=True)),
             guarded(partial(self._call, raise_error=False)),
             table_from(helpers),
@@ -139,17 +154,18 @@ class LuaEngine:
         self._items = 0  # items of the reply being converted (the budget counts them)
         self._source = random.Random()
 
-    def compile(self, sha: str, body: bytes) -> Any:
-        """The compiled script, from the cache or compiled now; raises
+    def compile(self, key: str, body: bytes, chunk: str = "user_script") -> Any:
+        """The compiled script (``chunk``: ``user_function`` for a library
+        of functions), from the cache by ``key`` or compiled now; raises
         ``CompileError``."""
-        function = self._compiled.get(sha)
+        function = self._compiled.get(key)
         if function is not None:
-            self._compiled.move_to_end(sha)
+            self._compiled.move_to_end(key)
             return function
-        function, message = self._compile(body)
+        function, message = self._compile(body, chunk.encode())
         if function is None:
             raise CompileError(text_of(message))
-        self._compiled[sha] = function
+        self._compiled[key] = function
         if len(self._compiled) > COMPILED_KEPT:
             self._compiled.popitem(last=False)
         return function
@@ -168,22 +184,93 @@ class LuaEngine:
         """Run a compiled script; ``caller`` runs its ``redis.call``s;
         ``math.random`` draws from ``source``. Never raises."""
         table_from = self.runtime.table_from
+        return self._reply_of_run(
+            sha,
+            caller,
+            read_only,
+            source,
+            self._run,
+            function,
+            sha.encode(),
+            table_from(keys),
+            table_from(args),
+        )
+
+    def call_function(
+        self,
+        library: Any,
+        name: bytes,
+        keys: list[bytes],
+        args: list[bytes],
+        caller: Call,
+        *,
+        read_only: bool,
+        source: random.Random,
+    ) -> Reply:
+        """FCALL: run a compiled library again, then its function ``name``
+        with ``keys`` and ``args`` (as ``run``). Never raises."""
+        table_from = self.runtime.table_from
+        return self._reply_of_run(
+            text_of(name),
+            caller,
+            read_only,
+            source,
+            self._call_function,
+            library,
+            name,
+            table_from(keys),
+            table_from(args),
+        )
+
+    def load_library(self, library: Any) -> list[Registered] | str:
+        """Run a compiled library's code: the functions it registers, in
+        order, or the error's text. Never raises."""
+        self._caller = _no_calls
+        try:
+            ok, result = self._load_library(library, BUDGET, _BUDGET_SPENT)
+        except lua51.LuaMemoryError:
+            return _OUT_OF_MEMORY
+        finally:
+            self._caller = None
+            self._collect_if_large()
+        if not ok:
+            return _OUT_OF_MEMORY if result == b"not enough memory" else text_of(result)
+        return [
+            Registered(
+                entry[b"name"],
+                tuple(entry[b"flags"].values()),
+                entry[b"description"],
+            )
+            for entry in result.values()
+        ]
+
+    def _reply_of_run(
+        self,
+        label: str,
+        caller: Call,
+        read_only: bool,
+        source: random.Random,
+        run: Any,
+        *arguments: Any,
+    ) -> Reply:
+        """``run(*arguments)`` of the prelude, its result as a reply."""
         self._caller, self._read_only, self._source = caller, read_only, source
         try:
-            ok, result = self._run(
-                function, sha.encode(), table_from(keys), table_from(args), BUDGET, _BUDGET_SPENT
-            )
+            ok, result = run(*arguments, BUDGET, _BUDGET_SPENT)
             if not ok:
                 if result == b"not enough memory":
-                    return _out_of_memory(sha)
+                    return _out_of_memory(label)
                 return ErrorReply(text_of(result))
             return _from_lua(result, self._state[b"resp"] == 3, 0)
         except lua51.LuaMemoryError:
-            return _out_of_memory(sha)
+            return _out_of_memory(label)
         finally:
             self._caller = None
-            if self._heap_kib() > MEMORY_LIMIT >> 12:  # past a quarter of the limit
-                self._collect()
+            self._collect_if_large()
+
+    def _collect_if_large(self) -> None:
+        if self._heap_kib() > MEMORY_LIMIT >> 12:  # past a quarter of the limit
+            self._collect()
 
     def _call(self, *args: Any, raise_error: bool) -> Any:
         """``redis.call`` (``raise_error``) and ``redis.pcall``, from Lua: the
@@ -317,10 +404,16 @@ def _from_lua(value: Any, booleans: bool, depth: int) -> Reply:
     return items
 
 
-def _out_of_memory(sha: str) -> ErrorReply:
-    return ErrorReply(
-        f"ERR script ran out of memory (Lua's limit: {MEMORY_LIMIT >> 20} MiB) script: {sha}"
-    )
+_OUT_OF_MEMORY = f"ERR script ran out of memory (Lua's limit: {MEMORY_LIMIT >> 20} MiB)"
+
+
+def _out_of_memory(label: str) -> ErrorReply:
+    return ErrorReply(f"{_OUT_OF_MEMORY} script: {label}")
+
+
+def _no_calls(argv: list[bytes], read_only: bool) -> Reply:
+    """A library's code, as it loads, has no redis.call: never called."""
+    raise AssertionError("redis.call while a library loads")
 
 
 def _no_attributes(obj: object, name: object, setting: bool) -> object:

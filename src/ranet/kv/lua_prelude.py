@@ -1,10 +1,11 @@
 """The Lua side of scripting: the sandbox each script runs in, as Lua source.
 
 ``lua_engine.py`` runs ``PRELUDE`` once in its Lua 5.1 state; the chunk
-returns ``compile(body)``, ``run(fn, sha, keys, argv, budget,
-budget_message)``, the table ``state`` it shares with Python (budget
-spent, RESP version) and ``keyed``, which makes a RESP3 map or set for a
-script. What a script sees follows Redis 7.0's scripting
+returns ``compile(body, chunk_name)``, ``run(fn, sha, keys, argv, budget,
+budget_message)``, ``load_library`` and ``call_function`` (a library of
+functions: FUNCTION LOAD, FCALL), the table ``state`` it shares with Python
+(budget spent, RESP version) and ``keyed``, which makes a RESP3 map or set
+for a script. What a script sees follows Redis 7.0's scripting
 environment (its ``eval.c`` and ``script_lua.c``): the globals ``KEYS``
 and ``ARGV``; the base library without ``print``, ``dofile``, ``loadfile``,
 ``getfenv`` and ``setfenv``; ``string``, ``table``, ``math``,
@@ -72,15 +73,24 @@ local function unless_exhausted(...)
   return ...
 end
 
+-- The chunk running: user_script (EVAL and its kin) or user_function (a
+-- library of functions: FUNCTION LOAD, FCALL), as Redis names them.
+local chunk = "user_script"
+
+-- The running chunk's line, or nil outside it.
+local function chunk_line()
+  for level = 3, 200 do
+    local info = getinfo(level, "Sl")
+    if not info then break end
+    if info.source == "@" .. chunk then return info.currentline end
+  end
+end
+
 -- "user_script:LINE: ", where the script is: what Lua puts before an
 -- error raised by a function the script called.
 local function where()
-  for level = 2, 200 do
-    local info = getinfo(level, "Sl")
-    if not info then break end
-    if info.source == "@user_script" then return "user_script:" .. info.currentline .. ": " end
-  end
-  return ""
+  local line = chunk_line()
+  return line and chunk .. ":" .. line .. ": " or ""
 end
 
 -- An error raised from Python (a Python callable's exception, a userdata
@@ -216,6 +226,7 @@ local BASE = {
 }
 
 local run_names, run_count  -- per run: the names tostring gives to tables and functions
+local registered  -- while a library loads: what it registers, in order and by name
 
 -- The Python callables scripts are given (redis.call, cjson.encode, ...):
 -- functions, as Redis's C functions are, for type and tostring.
@@ -281,7 +292,7 @@ local sandbox_string = copy_of(string)
 local function c_results(name, ok, ...)
   if ok then return ... end
   local e = ...
-  if type(e) == "string" and e:sub(1, 12) ~= "user_script:" then
+  if type(e) == "string" and e:sub(1, #chunk + 1) ~= chunk .. ":" then
     e = where() .. c_gsub(e, "to '%?'", "to '" .. name .. "'", 1)
   end
   error(e, 0)
@@ -419,13 +430,12 @@ local function as_text(reader)
   end
 end
 
-local function new_globals(keys, argv)
-  local globals = {KEYS = keys, ARGV = argv, _VERSION = _VERSION}
-  for name, value in pairs(FUNCTIONS) do globals[name] = value end
-  for name, library in pairs(LIBRARIES) do globals[name] = readonly(library) end
-  local g = setmetatable({}, {
+-- A table that reads through to ``t``, refuses every change, and finds
+-- reading a name ``t`` lacks an error (Redis's globals protection).
+local function strict(t)
+  return setmetatable({}, {
     __index = function(_, name)
-      local value = globals[name]
+      local value = t[name]
       if value == nil then
         local quoted = "'" .. tostring(name) .. "'"
         error("Script attempted to access nonexistent global variable " .. quoted, 2)
@@ -434,8 +444,17 @@ local function new_globals(keys, argv)
     end,
     __newindex = refuse_change,
     __metatable = false,
-    __behind = globals,
+    __behind = t,
   })
+end
+
+-- A run's global table; ``keys`` and ``argv`` are KEYS and ARGV (a
+-- function's are its arguments instead: nil).
+local function new_globals(keys, argv)
+  local globals = {KEYS = keys, ARGV = argv, _VERSION = _VERSION}
+  for name, value in pairs(FUNCTIONS) do globals[name] = value end
+  for name, library in pairs(LIBRARIES) do globals[name] = readonly(library) end
+  local g = strict(globals)
   globals._G = g
   globals.loadstring = function(...)
     local f, message = load_text(...)
@@ -450,32 +469,195 @@ local function new_globals(keys, argv)
   return g
 end
 
-local function compile(body)
-  local fn, message = load_text(body, "@user_script")
+local function compile(body, name)
+  local fn, message = load_text(body, "@" .. name)
   return fn, message
 end
 
-local function run(fn, sha, keys, argv, limit, budget_message)
+-- A run begins: the budget, the RESP version, tostring's names, the chunk.
+local function begin(name, limit, budget_message)
   state.used, state.budget, state.exhausted, state.resp = 0, limit, false, 2
   budget_error = {err = budget_message}
   run_names, run_count = setmetatable({}, {__mode = "k"}), 0
-  setfenv(fn, new_globals(keys, argv))
-  sethook(hook, "", STEP)
-  local ok, result = xpcall(fn, function(e)
+  chunk = name
+end
+
+local function finish(ok, result)
+  sethook()
+  run_names, registered = nil, nil
+  return ok, result
+end
+
+-- A failed run's error reply, naming what ran (a script's SHA1, a function).
+local function failure(label)
+  return function(e)
     sethook()
-    local line = "?"
-    for level = 2, 200 do
-      local info = getinfo(level, "Sl")
-      if not info then break end
-      if info.source == "@user_script" then line = info.currentline break end
-    end
     local reply, message = error_text(e)
     message = reply or ("ERR " .. (message or plain_tostring(e)))
-    return message .. " script: " .. sha .. ", on @user_script:" .. line .. "."
-  end)
-  sethook()
-  run_names = nil
-  return ok, result
+    local line = chunk_line() or "?"
+    return message .. " script: " .. label .. ", on @" .. chunk .. ":" .. line .. "."
+  end
+end
+
+local function run(fn, sha, keys, argv, limit, budget_message)
+  begin("user_script", limit, budget_message)
+  setfenv(fn, new_globals(keys, argv))
+  sethook(hook, "", STEP)
+  return finish(xpcall(fn, failure(sha)))
+end
+
+-- Functions (Redis 7.0's function_lua.c). A library's code runs with only
+-- ``redis`` to see, and in it only register_function, log and the
+-- version; then its functions run with a script's globals but KEYS and
+-- ARGV, their keys and arguments given as arguments instead. A library
+-- is run again before each call: what its locals held is never kept, as
+-- no replica could share it (an FCALL_RO runs on one node).
+local FUNCTION_FLAGS = {"no-writes", "allow-oom", "allow-stale", "no-cluster",
+                        "allow-cross-slot-keys"}
+
+local function register_error(message) error({err = "ERR " .. message}, 0) end
+
+local function is_text(value)
+  local kind = type(value)
+  return kind == "string" or kind == "number"
+end
+
+-- A function's flags, as the known names in Redis's order, or nil.
+local function flags_of(t)
+  local given = {}
+  local i = 1
+  while t[i] ~= nil do
+    local flag = t[i]
+    if not is_text(flag) then return nil end
+    flag = tostring(flag):lower()
+    local known = false
+    for _, name in ipairs(FUNCTION_FLAGS) do known = known or name == flag end
+    if not known then return nil end
+    given[flag] = true
+    i = i + 1
+  end
+  local flags = {}
+  for _, name in ipairs(FUNCTION_FLAGS) do
+    if given[name] then flags[#flags + 1] = name end
+  end
+  return flags
+end
+
+local function named_arguments(t)
+  if type(t) ~= "table" then
+    register_error("calling redis.register_function with a single argument is only " ..
+                   "applicable to Lua table (representing named arguments).")
+  end
+  local name, callback, flags, description
+  for key, value in next, t do
+    if not is_text(key) then
+      register_error("named argument key given to redis.register_function is not a string")
+    end
+    key = tostring(key):lower()
+    if key == "function_name" or key == "description" then
+      if not is_text(value) then
+        register_error(key .. " argument given to redis.register_function must be a string")
+      end
+      if key == "function_name" then name = tostring(value) else description = tostring(value) end
+    elseif key == "callback" then
+      if lua_type(value) ~= "function" then
+        register_error("callback argument given to redis.register_function must be a function")
+      end
+      callback = value
+    elseif key == "flags" then
+      if type(value) ~= "table" then
+        register_error("flags argument to redis.register_function must be a table " ..
+                       "representing function flags")
+      end
+      flags = flags_of(value)
+      if not flags then register_error("unknown flag given") end
+    else
+      register_error("unknown argument given to redis.register_function")
+    end
+  end
+  if not name then register_error("redis.register_function must get a function name argument") end
+  if not callback then register_error("redis.register_function must get a callback argument") end
+  return name, callback, flags or {}, description
+end
+
+local function register_function(...)
+  if not registered then
+    register_error("redis.register_function can only be called on FUNCTION LOAD command")
+  end
+  local count = select("#", ...)
+  if count == 2 and registered.again then  -- FCALL: this registered as well at load
+    local name, callback = ...
+    registered.by_name[tostring(name)] = callback
+    return
+  end
+  if count < 1 or count > 2 then
+    register_error("wrong number of arguments to redis.register_function")
+  end
+  local name, callback, flags, description
+  if count == 1 then
+    name, callback, flags, description = named_arguments((...))
+  else
+    local first, second = ...
+    if not is_text(first) then
+      register_error("first argument to redis.register_function must be a string")
+    end
+    if lua_type(second) ~= "function" then
+      register_error("second argument to redis.register_function must be a function")
+    end
+    name, callback, flags = tostring(first), second, {}
+  end
+  if not c_find(name, "^[%w_]+$") then  -- Redis 7.0 words it so for functions too
+    register_error("Library names can only contain letters, numbers, or underscores(_) " ..
+                   "and must be at least one character long")
+  end
+  if registered.by_name[name] then register_error("Function already exists in the library") end
+  registered.by_name[name] = callback
+  registered.list[#registered.list + 1] = {name = name, flags = flags, description = description}
+end
+
+local LOAD_GLOBALS = strict({redis = strict({
+  register_function = register_function,
+  log = helpers.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = VERSION, REDIS_VERSION_NUM = VERSION_NUM,
+})})
+
+-- A library's code runs: ``fn``'s globals are LOAD_GLOBALS until
+-- ``loaded`` switches them to a run's (a metatable's __index, as Redis
+-- switches them), so its functions see a script's globals when called.
+local function load_phase(fn, again)
+  local meta = {__index = LOAD_GLOBALS, __newindex = refuse_change, __metatable = false}
+  setfenv(fn, setmetatable({}, meta))
+  registered = {list = {}, by_name = {}, again = again}
+  return function() meta.__index = new_globals() end
+end
+
+-- FUNCTION LOAD: true and what the library registers, or false and the error.
+local function load_library(fn, limit, budget_message)
+  begin("user_function", limit, budget_message)
+  load_phase(fn)
+  local registry = registered
+  sethook(hook, "", STEP)
+  local ok, e = finish(pcall(fn))
+  if ok then return true, registry.list end
+  local reply, message = error_text(e)
+  return false, reply or ("ERR " .. (message or plain_tostring(e)))
+end
+
+-- FCALL: the library runs again, then its function ``name``. Its code
+-- registers what it registered at load (it sees nothing else that could
+-- change it): the checks are not made again.
+local function call_function(fn, name, keys, argv, limit, budget_message)
+  begin("user_function", limit, budget_message)
+  local loaded = load_phase(fn, true)
+  local registry = registered
+  sethook(hook, "", STEP)
+  return finish(xpcall(function()
+    fn()
+    registered = nil
+    loaded()
+    return registry.by_name[name](keys, argv)
+  end, failure(name)))
 end
 
 -- A RESP3 map or set as Redis hands it to a script, {map = t} or {set = t},
@@ -487,5 +669,5 @@ local function keyed(kind, flat, count)
   return {[kind] = t}
 end
 
-return compile, run, state, keyed
+return compile, run, load_library, call_function, state, keyed
 """

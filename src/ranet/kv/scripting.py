@@ -37,6 +37,9 @@ from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 Resolve = Callable[[list[bytes]], CommandSpec | ErrorReply]
 """commands.resolve: the command ``argv`` calls, or Redis's error (unknown, arity)."""
+Run = Callable[..., Reply]
+"""LuaEngine.run or call_function with what it runs given: (keys, args, caller,
+read_only=, source=)."""
 
 NO_SCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
 NOT_FROM_SCRIPT = ErrorReply("ERR This Redis command is not allowed from script")
@@ -120,20 +123,43 @@ def evaluate(
     if isinstance(compiled, ErrorReply):
         return compiled
     function, declared_read_only = compiled
-    keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
-    if read_only:  # a read, on one node: no replica has to agree, any source will do
+    if not read_only:
+        scripts.remember(sha, body)
+    return run_script(
+        keyspace,
+        resolve,
+        partial(engine().run, function, sha),
+        sha.encode(),
+        argv[3 : 3 + numkeys],
+        argv[3 + numkeys :],
+        read_only_command=read_only,
+        declared_read_only=declared_read_only,
+    )
+
+
+def run_script(
+    keyspace: Keyspace,
+    resolve: Resolve,
+    run: Run,
+    label: bytes,
+    keys: list[bytes],
+    args: list[bytes],
+    *,
+    read_only_command: bool,
+    declared_read_only: bool,
+) -> Reply:
+    """Run a script or a function (``run``, named ``label``) with its keys
+    and arguments: as a read on one node for a _RO command, else inside
+    the log's apply, deterministic (``declared_read_only``: it may not
+    write all the same)."""
+    if read_only_command:  # a read, on one node: no replica has to agree, any source will do
         caller = partial(_call, keyspace, resolve, False)
-        return engine().run(
-            function, sha, keys, args, caller, read_only=True, source=keyspace.random
-        )
-    scripts.remember(sha, body)
-    seed = b"\0".join((b"%d" % keyspace.now_ms, sha.encode(), *argv[3:]))
+        return run(keys, args, caller, read_only=True, source=keyspace.random)
+    seed = b"\0".join((b"%d" % keyspace.now_ms, label, *keys, *args))
     source = SeededRandom(seed)
     shared_source, keyspace.random = keyspace.random, source
     try:
-        return engine().run(
-            function,
-            sha,
+        return run(
             keys,
             args,
             partial(_call, keyspace, resolve, True),

@@ -40,9 +40,10 @@ from itertools import islice
 import msgpack
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
-from ranet.kv import stream_codec
+from ranet.kv import functions, stream_codec
 from ranet.kv.commands import BLOCKING, READ, WRITE, Kind, resolve
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
+from ranet.kv.function_libraries import FunctionLibraries
 from ranet.kv.keyspace import (
     VERSION_SLOTS,
     Hash,
@@ -59,7 +60,8 @@ from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 from ranet.kv.stream_value import Stream
 
-SNAPSHOT_FORMAT = "ranet.kv/6"
+SNAPSHOT_FORMAT = "ranet.kv/7"
+_V6_FORMAT = "ranet.kv/6"  # before functions
 _V5_FORMAT = "ranet.kv/5"  # before scripts
 _V4_FORMAT = "ranet.kv/4"  # before streams
 _V3_FORMAT = "ranet.kv/3"  # before lists and sorted sets
@@ -67,7 +69,8 @@ _V2_FORMAT = "ranet.kv/2"  # before hashes and sets: every value a string
 SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
 _V5_FIELDS = {*_V1_FIELDS, "versions"}
-_SNAPSHOT_FIELDS = {*_V5_FIELDS, "scripts"}
+_V6_FIELDS = {*_V5_FIELDS, "scripts"}
+_SNAPSHOT_FIELDS = {*_V6_FIELDS, "functions"}
 _V1_FORMAT = "ranet.kv/1"  # before WATCH: no versions; restored with all at zero
 
 
@@ -200,6 +203,7 @@ class KVStore:
                 *([body, True] for body in keyspace.scripts.loaded.values()),
                 *([body, False] for body in keyspace.scripts.evaluated.values()),
             ],
+            "functions": [library.code for library in keyspace.libraries.libraries.values()],
             "sessions": [
                 [
                     client_id,
@@ -336,7 +340,25 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     )
     sessions = _parse_sessions(fields["sessions"], clock_ms)
     scripts = _parse_scripts(fields.get("scripts", []))
-    return clock_ms, Keyspace(values, expires, clock_ms, versions, scripts), sessions
+    libraries = _parse_libraries(fields.get("functions", []))
+    keyspace = Keyspace(values, expires, clock_ms, versions, scripts, libraries)
+    return clock_ms, keyspace, sessions
+
+
+def _parse_libraries(codes: object) -> FunctionLibraries:
+    """The libraries, each loaded again from its code (what it registers
+    is the same on every node: loading is deterministic)."""
+    _require(
+        isinstance(codes, list) and all(type(code) is bytes for code in codes),
+        "functions is not a list of libraries' code",
+    )
+    libraries = FunctionLibraries()
+    for code in codes:  # type: ignore[union-attr]
+        library = functions.library_from_code(code)
+        _require(not isinstance(library, ErrorReply), f"a library does not load: {library}")
+        error = libraries.join([library], replace=False, quoted=True)  # type: ignore[list-item]
+        _require(error is None, f"the libraries collide: {error}")
+    return libraries
 
 
 def _parse_scripts(rows: object) -> ScriptCache:
@@ -361,11 +383,13 @@ def _parse_scripts(rows: object) -> ScriptCache:
 
 _FIELDS = {  # a snapshot's fields, by format
     SNAPSHOT_FORMAT: _SNAPSHOT_FIELDS,
+    _V6_FORMAT: _V6_FIELDS,
     **dict.fromkeys((_V5_FORMAT, _V4_FORMAT, _V3_FORMAT, _V2_FORMAT), _V5_FIELDS),
     _V1_FORMAT: _V1_FIELDS,
 }
 _VALUE_KINDS = {  # the msgpack types a value may have, by snapshot format
     SNAPSHOT_FORMAT: (bytes, dict, list, msgpack.ExtType),
+    _V6_FORMAT: (bytes, dict, list, msgpack.ExtType),
     _V5_FORMAT: (bytes, dict, list, msgpack.ExtType),  # streams came with format 5
     _V4_FORMAT: (bytes, dict, list),
     _V3_FORMAT: (bytes, dict),  # hashes and sets came with format 3, lists and sorted sets with 4
