@@ -81,3 +81,8 @@ def test_malformed_lzf_is_refused(compressed: bytes, size: int) -> None:
 
 def test_lzf_back_references_may_overlap_what_they_write() -> None:
     assert rdb.lzf_decompress(b"\x00a\xe0\x03\x00", 13) == b"a" * 13
+
+
+def test_a_compressed_string_may_not_claim_more_than_redis_allows() -> None:
+    with pytest.raises(rdb.PayloadError, match="longer than Redis allows"):
+        rdb.lzf_decompress(b"\x00a", rdb.MAX_STRING + 1)

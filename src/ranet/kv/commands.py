@@ -37,6 +37,7 @@ from functools import partial
 
 from ranet.kv import (
     bitmaps,
+    dump_restore,
     functions,
     geo,
     hashes,
@@ -922,6 +923,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     _keyspace_command("renamenx", 3, WRITE, partial(_rename, if_absent=True), keys=(1, 2, 1)),
     _keyspace_command("copy", -3, WRITE, _copy, flags="denyoom", keys=(1, 2, 1)),
+    _keyspace_command("dump", 2, READ, dump_restore.dump, flags=""),
+    _keyspace_command("restore", -4, WRITE, dump_restore.restore, flags="denyoom", dangerous=True),
     *(
         _command(
             name,
