@@ -5,9 +5,9 @@ string, a list, a set, a hash or a sorted set in the RDB types every Redis
 since 3.2 reads, so a key moves from ranet to redis-server. RESTORE reads
 what Redis 7.0 and 6 DUMP - those types, and the packed encodings Redis
 uses for small values (listpack, ziplist, intset, quicklist) -, so keys
-move from redis-server into ranet (``redis-cli --pipe``, migration tools
-that copy with DUMP and RESTORE). Streams are not serialized yet: DUMP of
-a stream and RESTORE of one answer an error that says so.
+move from redis-server into ranet (migration tools that copy keys with
+DUMP and RESTORE). A stream, its consumer groups included, is written as
+Redis 7.0 writes one and read as 7.0 or 6 wrote it (``rdb_stream.py``).
 
 RESTORE is a write, applied from the log on every replica; its TTL counts
 from the log's time. IDLETIME and FREQ are accepted and change nothing:
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ranet.kv import rdb
+from ranet.kv import rdb, rdb_stream
 from ranet.kv.arguments import NOT_AN_INTEGER, SYNTAX_ERROR, parse_int
 from ranet.kv.keyspace import Hash, Keyspace, List, Set, SortedSet, Value
 from ranet.kv.reply import OK, ErrorReply, Reply
@@ -32,11 +32,6 @@ _PLAIN_NODE, _PACKED_NODE = 1, 2  # a quicklist node: one element, or a listpack
 
 BAD_FORMAT = ErrorReply("ERR Bad data format")
 BUSY_KEY = ErrorReply("BUSYKEY Target key name already exists.")
-STREAMS_NOT_SERIALIZED = "streams are not serialized by ranet's DUMP and RESTORE yet"
-
-
-class StreamPayload(Exception):
-    """A payload holding a stream, which RESTORE does not read yet."""
 
 
 def dump(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -44,8 +39,6 @@ def dump(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = keyspace.get(argv[1])
     if value is None:
         return None
-    if isinstance(value, Stream):
-        return ErrorReply(f"ERR {STREAMS_NOT_SERIALIZED}")
     return rdb.with_footer(serialized(value))
 
 
@@ -54,6 +47,8 @@ def serialized(value: Value) -> bytes:
     string = rdb.encode_string
     if isinstance(value, bytes):
         return bytes((STRING,)) + string(value)
+    if isinstance(value, Stream):
+        return bytes((STREAM_LISTPACKS_2,)) + rdb_stream.encode(value)
     if isinstance(value, SortedSet):
         parts = [string(member) + rdb.encode_double(score) for score, member in value.order]
         return bytes((ZSET_2,)) + rdb.encode_length(len(parts)) + b"".join(parts)
@@ -106,8 +101,6 @@ def restore(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         value = deserialized(reader, keyspace.generation)
     except rdb.PayloadError:
         return BAD_FORMAT
-    except StreamPayload:
-        return ErrorReply(f"ERR {STREAMS_NOT_SERIALIZED}")
     if replace:
         keyspace.delete(key)
     deadline = ttl if absolute or not ttl else ttl + keyspace.now_ms
@@ -121,13 +114,12 @@ def restore(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 def deserialized(reader: rdb.Reader, generation: int) -> Value:
     """The value of the RDB object ``reader`` is at; raises
-    ``rdb.PayloadError`` (malformed, empty, a member twice) or
-    ``StreamPayload``."""
+    ``rdb.PayloadError`` (malformed, empty, a member twice)."""
     kind = reader.byte()
     if kind == STRING:
         return reader.string()
     if kind in (STREAM_LISTPACKS, STREAM_LISTPACKS_2):
-        raise StreamPayload
+        return rdb_stream.decode(reader, kind == STREAM_LISTPACKS_2, generation)
     read = _READERS.get(kind)
     if read is None:
         raise rdb.PayloadError(f"an object of RDB type {kind}")

@@ -257,6 +257,44 @@ def listpack_items(blob: bytes) -> list[bytes]:
     return items
 
 
+
+def encode_listpack(items: list[bytes | int]) -> bytes:
+    """A listpack of ``items``: each integer in the smallest integer
+    encoding that holds it, each string as a string; every entry followed
+    by its size, written backwards (``lpEncodeBacklen``)."""
+    entries = [_listpack_entry(item) for item in items]
+    body = b"".join(entries)
+    count = min(len(items), 0xFFFF)  # 65,535: "count them"
+    return struct.pack("<IH", 7 + len(body), count) + body + b"\xff"
+
+
+def _listpack_entry(item: bytes | int) -> bytes:
+    if isinstance(item, int):
+        if 0 <= item < 128:
+            data = bytes((item,))
+        elif -4096 <= item < 4096:
+            data = bytes((0xC0 | (item >> 8) & 0x1F, item & 0xFF))
+        else:
+            code, size = next(
+                (code, size)
+                for code, size in ((0xF1, 2), (0xF2, 3), (0xF3, 4), (0xF4, 8))
+                if -(1 << 8 * size - 1) <= item < 1 << 8 * size - 1
+            )
+            data = bytes((code,)) + item.to_bytes(size, "little", signed=True)
+    elif len(item) < 64:
+        data = bytes((0x80 | len(item),)) + item
+    elif len(item) < 4096:
+        data = bytes((0xE0 | len(item) >> 8, len(item) & 0xFF)) + item
+    else:
+        data = b"\xf0" + struct.pack("<I", len(item)) + item
+    size, groups = len(data), []
+    while True:  # 7 bits a byte, the most significant first; the others marked 0x80
+        groups.insert(0, size & 0x7F)
+        size >>= 7
+        if not size:
+            break
+    return data + bytes(groups[:1]) + bytes(group | 0x80 for group in groups[1:])
+
 def ziplist_items(blob: bytes) -> list[bytes]:
     """The items of a ziplist (Redis 6's ``ziplist.c``): each the previous
     item's length, an encoding and its data; integers as decimal text."""
