@@ -257,7 +257,6 @@ def listpack_items(blob: bytes) -> list[bytes]:
     return items
 
 
-
 def encode_listpack(items: list[bytes | int]) -> bytes:
     """A listpack of ``items``: each integer in the smallest integer
     encoding that holds it, each string as a string; every entry followed
@@ -294,6 +293,7 @@ def _listpack_entry(item: bytes | int) -> bytes:
         if not size:
             break
     return data + bytes(groups[:1]) + bytes(group | 0x80 for group in groups[1:])
+
 
 def ziplist_items(blob: bytes) -> list[bytes]:
     """The items of a ziplist (Redis 6's ``ziplist.c``): each the previous

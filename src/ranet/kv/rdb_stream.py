@@ -202,4 +202,3 @@ def _integer(item: bytes) -> int:
 def _unsigned(value: int) -> int:
     """A signed counter as Redis writes it: its 64 bits, unsigned (-1: 2^64 - 1)."""
     return value % _U64
-
