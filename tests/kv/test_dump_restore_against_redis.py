@@ -188,36 +188,6 @@ def ziplist(items: list[bytes | int]) -> bytes:
     return struct.pack("<IIH", 11 + len(content), tail, len(items)) + content + b"\xff"
 
 
-def listpack(items: list[bytes | int]) -> bytes:
-    """A listpack by Redis 7's rules: each entry its encoding, its data, its
-    size backwards."""
-    entries = []
-    for item in items:
-        if isinstance(item, int):
-            if 0 <= item < 128:
-                body = bytes((item,))
-            elif -4096 <= item < 4096:
-                body = bytes((0xC0 | (item >> 8) & 0x1F, item & 0xFF))
-            else:
-                code, size = fitting(item, ((0xF1, 2), (0xF2, 3), (0xF3, 4), (0xF4, 8)))
-                body = bytes((code,)) + item.to_bytes(size, "little", signed=True)
-        elif len(item) < 64:
-            body = bytes((0x80 | len(item),)) + item
-        elif len(item) < 4096:
-            body = bytes((0xE0 | len(item) >> 8, len(item) & 0xFF)) + item
-        else:
-            body = b"\xf0" + struct.pack("<I", len(item)) + item
-        size, back = len(body), bytearray()
-        while True:  # the size, 7 bits a byte: the most significant first, the others + 0x80
-            back.insert(0, size & 0x7F)
-            size >>= 7
-            if not size:
-                break
-        entries.append(body + bytes(back[:1]) + bytes(b | 0x80 for b in back[1:]))
-    content = b"".join(entries)
-    return struct.pack("<IH", 7 + len(content), len(items)) + content + b"\xff"
-
-
 def intset(width: int, values: list[int]) -> bytes:
     code = {2: "<h", 4: "<i", 8: "<q"}[width]
     return struct.pack("<II", width, len(values)) + b"".join(struct.pack(code, v) for v in values)
@@ -235,18 +205,18 @@ CRAFTED: dict[str, bytes] = {
     "list_ziplist": b"\x0a" + string(ziplist(MIXED)),
     "quicklist": b"\x0e\x02" + string(ziplist(MIXED[:5])) + string(ziplist(MIXED[5:])),
     "quicklist_2": b"\x12\x03\x02"
-    + string(listpack(MIXED[:5]))
+    + string(rdb.encode_listpack(MIXED[:5]))
     + b"\x01"
     + string(b"plain element")
     + b"\x02"
-    + string(listpack(MIXED[5:])),
+    + string(rdb.encode_listpack(MIXED[5:])),
     "intset_16": b"\x0b" + string(intset(2, [-5, 1, 300])),
     "intset_32": b"\x0b" + string(intset(4, [-70000, 1, 70000])),
     "intset_64": b"\x0b" + string(intset(8, [-(2**40), 0, 2**40])),
     "hash_ziplist": b"\x0d" + string(ziplist(PAIRS)),
-    "hash_listpack": b"\x10" + string(listpack(PAIRS)),
+    "hash_listpack": b"\x10" + string(rdb.encode_listpack(PAIRS)),
     "zset_ziplist": b"\x0c" + string(ziplist(SCORED)),
-    "zset_listpack": b"\x11" + string(listpack(SCORED)),
+    "zset_listpack": b"\x11" + string(rdb.encode_listpack(SCORED)),
     "old_list": b"\x01\x02" + string(b"one") + string(b"two"),
     "old_set": b"\x02\x02" + string(b"one") + string(b"two"),
     "old_hash": b"\x04\x01" + string(b"f1") + string(b"v1"),
@@ -269,7 +239,7 @@ MALFORMED: dict[str, bytes] = {
     "duplicate_field": b"\x04\x02" + string(b"f") + string(b"1") + string(b"f") + string(b"2"),
     "nan_score": b"\x05\x01" + string(b"a") + struct.pack("<d", float("nan")),
     "text_nan_score": b"\x03\x01" + string(b"a") + b"\xfd",
-    "odd_hash": b"\x10" + string(listpack([b"f1", b"v1", b"f2"])),
+    "odd_hash": b"\x10" + string(rdb.encode_listpack([b"f1", b"v1", b"f2"])),
     "truncated_list": b"\x01\x03" + string(b"one"),
     "unknown_type": b"\x08" + string(b"x"),
     "zipmap": b"\x09" + string(b"\x00\xff"),
