@@ -27,6 +27,12 @@ pytestmark = pytest.mark.skipif(
 # Each line is one command; the replies must match in order. Lines depend on
 # the ones before them (the key space is shared), so the list runs as a whole.
 SCRIPT = """
+RANDOMKEY
+SET only 1
+RANDOMKEY
+RANDOMKEY x
+DEL only
+RANDOMKEY
 SET a 1
 SETNX a 2
 SETNX b 2

@@ -6,7 +6,7 @@ import pytest
 
 from ranet.kv.reply import OK, ErrorReply, Status
 from ranet.kv.store import KVStore
-from tests.kv.store_fixtures import call
+from tests.kv.store_fixtures import call, entry
 
 INT64_MAX = 2**63 - 1
 
@@ -215,3 +215,24 @@ def test_unlink_deletes_and_type_and_touch_look(store: KVStore) -> None:
     assert call(store, "TOUCH", "a", "missing", "a") == 2
     assert call(store, "UNLINK", "a", "missing") == 1
     assert call(store, "TYPE", "a") == Status("none")
+
+
+def test_randomkey_reaches_every_key_and_skips_expired_ones() -> None:
+    store = KVStore()
+    for i in range(20):
+        call(store, "SET", f"k{i}", i)
+    call(store, "SET", "old", "v", "PX", 10)
+    picked = {call(store, "RANDOMKEY", at=5_000) for _ in range(2_000)}
+    assert picked == {f"k{i}".encode() for i in range(20)}
+    call(store, "DEL", *[f"k{i}" for i in range(20)])
+    assert call(store, "RANDOMKEY", at=5_000) is None  # only an expired key is left
+
+
+def test_randomkey_in_a_script_that_may_write_is_alike_on_every_replica() -> None:
+    script = "local picks = {} for i = 1, 20 do picks[i] = redis.call('randomkey') end return picks"
+    stores = [KVStore(), KVStore()]
+    for store in stores:
+        for i in range(100):
+            store.apply(entry("SET", f"k{i}", i, at=1))
+    replies = [store.apply(entry("EVAL", script, 0, at=2)) for store in stores]
+    assert replies[0] == replies[1] and len(set(replies[0])) > 10  # type: ignore[arg-type]
