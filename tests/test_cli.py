@@ -46,6 +46,8 @@ def test_no_command_prints_help_and_fails() -> None:
         (["node", "0", "--console", "--no-console"], "not allowed with argument"),
         (["node", "0", "--snapshot-entries", "-1"], "must be 0 (never) or positive, got -1"),
         (["node", "0", "--snapshot-entries", "x"], "expected a number, got 'x'"),
+        (["node", "0", "--notify-keyspace-events", "KEq"], "Invalid event class character"),
+        (["node", "0", "--notify-keyspace-events", "KEm"], "does not emit key-miss events"),
         (["cluster", "--nodes", "0"], "--nodes must be between 1 and 99"),
         (["sim", "--faults", "gremlins"], "unknown fault(s) gremlins"),
         (["sim", "--nodes", "0"], "expected a positive integer"),

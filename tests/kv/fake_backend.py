@@ -171,6 +171,9 @@ class FakeBackend:
     def deliver_published(self, publisher: Publisher) -> None:
         self.store.deliver_published(publisher)
 
+    def notify_keyspace_events(self, flags: int) -> None:
+        self.store.notify_keyspace_events(flags)
+
     def raft_info(self) -> dict[str, Any]:
         return dict(self.raft)
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from ranet.kv import notifications
 from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import ErrorReply, Reply
@@ -270,4 +271,14 @@ def remove_parts(keyspace: Keyspace, argv: list[bytes], kind: type[T]) -> Reply:
         return 0 if parts is None else parts
     present = [part for part in dict.fromkeys(argv[2:]) if part in parts]  # type: ignore[operator]
     keyspace.remove_parts(key, present)
+    if present:
+        keyspace.notify(*_REMOVED_EVENTS[kind.__name__], key)
+        keyspace.notify_if_gone(key)
     return len(present)
+
+
+_REMOVED_EVENTS = {
+    "Hash": (notifications.HASH, b"hdel"),
+    "Set": (notifications.SET, b"srem"),
+    "SortedSet": (notifications.ZSET, b"zrem"),
+}

@@ -82,6 +82,11 @@ class Backend(Protocol):
         (kv/pubsub.py); the server calls it once, as it starts."""
         ...
 
+    def notify_keyspace_events(self, flags: int) -> None:
+        """Which key-space events this node's store emits through its
+        publisher (kv/notifications.py): CONFIG SET notify-keyspace-events."""
+        ...
+
     def raft_info(self) -> dict[str, Any]:
         """Fields for the ``# Raft`` section of INFO (role, term, leader, ...)."""
         ...

@@ -33,6 +33,7 @@ from ranet.kv.arguments import (
     string_at,
 )
 from ranet.kv.keyspace import Keyspace
+from ranet.kv.notifications import GENERIC, STRING
 from ranet.kv.reply import ErrorReply, Reply
 
 _BAD_OFFSET = ErrorReply("ERR bit offset is not an integer or out of range")
@@ -88,6 +89,7 @@ def setbit(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     new = old | mask if bit else old & ~mask
     if beyond or new != old:
         keyspace.replace(key, _spliced(value, byte, bytes((new,))))  # keeps the deadline
+        keyspace.notify(STRING, b"setbit", key)
     return 1 if old & mask else 0
 
 
@@ -123,6 +125,7 @@ def setrange(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return STRING_TOO_LONG
     value = _spliced(value, offset, patch)
     keyspace.replace(key, value)  # keeps the deadline
+    keyspace.notify(STRING, b"setrange", key)
     return len(value)
 
 
@@ -244,7 +247,8 @@ def bitop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         sources.append(value or b"")
     length = max(len(value) for value in sources)
     if not length:
-        keyspace.delete(argv[2])
+        if keyspace.delete(argv[2]):
+            keyspace.notify(GENERIC, b"del", argv[2])
         return 0
     numbers = [int.from_bytes(value.ljust(length, b"\0"), "big") for value in sources]
     result = numbers[0]
@@ -258,6 +262,7 @@ def bitop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if operation == b"NOT":
         result ^= (1 << (8 * length)) - 1
     keyspace.put(argv[2], result.to_bytes(length, "big"))
+    keyspace.notify(STRING, b"set", argv[2])
     return length
 
 
@@ -411,12 +416,17 @@ def bitfield(keyspace: Keyspace, argv: list[bytes], read_only: bool = False) -> 
     if len(data) < needed:
         data += bytes(needed - len(data))
     replies: list[Reply] = []
+    written = False  # a SET or INCRBY that changed its field (Redis 7.0's event rule)
     for field in fields:
         if field.operation == b"GET":
             replies.append(field.read(data))
         else:
+            before = data
             reply, data = field.apply(data)
             replies.append(reply)
+            written = written or data != before
     if data is not value:
         keyspace.replace(key, data)  # keeps the deadline
+    if written:
+        keyspace.notify(STRING, b"setbit", key)
     return replies

@@ -87,6 +87,7 @@ from ranet.kv.command_spec import (
 )
 from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet
+from ranet.kv.notifications import GENERIC, STRING
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 from ranet.kv.stream_value import Stream
 
@@ -117,6 +118,8 @@ def _set(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     key, value = argv[1], argv[2]
     if len(argv) == 3:  # the common case, first
         keyspace.put(key, value)
+        if keyspace.notify_flags:  # (the call costs the hottest path 4%)
+            keyspace.notify(STRING, b"set", key)
         return OK
     nx = xx = get = keep_ttl = False
     expiry: bytes | None = None  # the option's name: EX, PX, EXAT or PXAT
@@ -158,8 +161,10 @@ def _set(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         keyspace.replace(key, value)
     else:
         keyspace.put(key, value)
+    keyspace.notify(STRING, b"set", key)
     if deadline is not None:
         keyspace.expire_at(key, deadline)
+        keyspace.notify(GENERIC, b"expire", key)
     return old if get else OK
 
 
@@ -182,6 +187,7 @@ def _setnx(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if keyspace.get(argv[1]) is not None:
         return 0
     keyspace.put(argv[1], argv[2])
+    keyspace.notify(STRING, b"set", argv[1])
     return 1
 
 
@@ -191,7 +197,9 @@ def _setex(keyspace: Keyspace, argv: list[bytes], unit: bytes) -> Reply:
     if isinstance(deadline, ErrorReply):
         return deadline
     keyspace.put(argv[1], argv[3])
+    keyspace.notify(STRING, b"set", argv[1])
     keyspace.expire_at(argv[1], deadline)
+    keyspace.notify(GENERIC, b"expire", argv[1])
     return OK
 
 
@@ -200,6 +208,7 @@ def _getset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     old = string_at(keyspace, argv[1])
     if not isinstance(old, ErrorReply):
         keyspace.put(argv[1], argv[2])
+        keyspace.notify(STRING, b"set", argv[1])
     return old
 
 
@@ -223,8 +232,9 @@ def _getex(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return value
     if deadline is not None:
         keyspace.expire_at(key, deadline)  # one already passed removes the key
-    elif option == b"PERSIST":
-        keyspace.persist(key)
+        keyspace.notify(GENERIC, b"expire" if key in keyspace.data else b"del", key)
+    elif option == b"PERSIST" and keyspace.persist(key):
+        keyspace.notify(GENERIC, b"persist", key)
     return value
 
 
@@ -232,6 +242,7 @@ def _getdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = string_at(keyspace, argv[1])
     if isinstance(value, bytes):
         keyspace.delete(argv[1])
+        keyspace.notify(GENERIC, b"del", argv[1])
     return value
 
 
@@ -256,6 +267,7 @@ def _mset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return arity_error(argv[0])
     for i in range(1, len(argv), 2):
         keyspace.put(argv[i], argv[i + 1])
+        keyspace.notify(STRING, b"set", argv[i])
     return OK
 
 
@@ -281,6 +293,8 @@ def _incr_by(keyspace: Keyspace, argv: list[bytes], sign: int) -> Reply:
     if not INT64_MIN <= result <= INT64_MAX:
         return OVERFLOW
     keyspace.replace(key, b"%d" % result)
+    if keyspace.notify_flags:
+        keyspace.notify(STRING, b"incrby", key)
     return result
 
 
@@ -301,6 +315,7 @@ def _incr_by_float(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return NAN_OR_INFINITY
     text = long_double.format_human(total)
     keyspace.replace(key, text)
+    keyspace.notify(STRING, b"incrbyfloat", key)
     return text
 
 
@@ -311,11 +326,12 @@ def _append(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return old
     if old is None:
         keyspace.put(key, suffix)
-        return len(suffix)
-    if len(old) + len(suffix) > MAX_STRING_BYTES:
+    elif len(old) + len(suffix) > MAX_STRING_BYTES:
         return STRING_TOO_LONG
-    keyspace.replace(key, old + suffix)  # keeps the TTL
-    return len(old) + len(suffix)
+    else:
+        keyspace.replace(key, old + suffix)  # keeps the TTL
+    keyspace.notify(STRING, b"append", key)
+    return len(old or b"") + len(suffix)
 
 
 def _getrange(keyspace: Keyspace, argv: list[bytes]) -> Reply:
@@ -353,6 +369,7 @@ def _cas(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if current != argv[2]:  # a missing key is None, never equal
         return 0
     keyspace.replace(key, argv[3])
+    keyspace.notify(STRING, b"set", key)  # a value set, as SET's
     return 1
 
 
@@ -362,7 +379,9 @@ def _cas(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     deleted = 0
     for key in argv[1:]:
-        deleted += keyspace.delete(key)
+        if keyspace.delete(key):
+            deleted += 1
+            keyspace.notify(GENERIC, b"del", key)
     return deleted
 
 
@@ -394,9 +413,12 @@ def _rename(keyspace: Keyspace, argv: list[bytes], if_absent: bool) -> Reply:
     if key != new:
         deadline = keyspace.deadline(key)
         keyspace.delete(key)
+        keyspace.delete(new)  # replaced: the key is new again ("new" event), as in Redis
         keyspace.put(new, value)
         if deadline is not None:
             keyspace.expire_at(new, deadline)
+        keyspace.notify(GENERIC, b"rename_from", key)
+        keyspace.notify(GENERIC, b"rename_to", new)
     return 1 if if_absent else OK
 
 
@@ -426,10 +448,12 @@ def _copy(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = keyspace.get(source)
     if value is None or (keyspace.get(destination) is not None and not replace):
         return 0
+    keyspace.delete(destination)  # replaced: the key is new again ("new" event), as in Redis
     keyspace.put(destination, keyspace.copy_of(value))
     deadline = keyspace.deadline(source)
     if deadline is not None:
         keyspace.expire_at(destination, deadline)
+    keyspace.notify(GENERIC, b"copy_to", destination)
     return 1
 
 
@@ -538,7 +562,8 @@ def _expire(keyspace: Keyspace, argv: list[bytes], unit_ms: int, relative: bool)
             or (b"LT" in conditions and current is not None and when >= current)
         ):
             return 0
-    keyspace.expire_at(key, when)
+    keyspace.expire_at(key, when)  # one already passed removes the key
+    keyspace.notify(GENERIC, b"expire" if key in keyspace.data else b"del", key)
     return 1
 
 
@@ -556,7 +581,10 @@ def _ttl(keyspace: Keyspace, argv: list[bytes], unit_ms: int, absolute: bool) ->
 
 def _persist(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     key = argv[1]
-    return int(keyspace.get(key) is not None and keyspace.persist(key))
+    if keyspace.get(key) is None or not keyspace.persist(key):
+        return 0
+    keyspace.notify(GENERIC, b"persist", key)
+    return 1
 
 
 # --- the table -------------------------------------------------------------
@@ -574,7 +602,9 @@ def _publish(keyspace: Keyspace, argv: list[bytes], shard: bool = False) -> Repl
 
 def _note(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """RANET.NOTE text: record ``text`` in the replicated log and change nothing
-    else (the console's ``append``, the seed's ``client-append-entry``)."""
+    else (the console's ``append``, the seed's ``client-append-entry``); and
+    RANET.TICK: an entry whose only effect is its time - applied, it expires
+    the keys due by then (the nodes' tick for key-space events, node_backend.py)."""
     return OK
 
 
@@ -729,6 +759,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     _command("cas", 4, WRITE, _cas, flags="denyoom fast"),
     _command("ranet.note", 2, WRITE, _note, keys=(0, 0, 0), group="ranet"),
+    _command("ranet.tick", 1, WRITE, _note, keys=(0, 0, 0), group="ranet"),
     _command(
         "publish",
         3,

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from ranet.kv import rdb, rdb_stream
 from ranet.kv.arguments import NOT_AN_INTEGER, SYNTAX_ERROR, parse_int
 from ranet.kv.keyspace import Hash, Keyspace, List, Set, SortedSet, Value
+from ranet.kv.notifications import GENERIC
 from ranet.kv.reply import OK, ErrorReply, Reply
 from ranet.kv.stream_value import Stream
 
@@ -101,14 +102,16 @@ def restore(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         value = deserialized(reader, keyspace.generation)
     except rdb.PayloadError:
         return BAD_FORMAT
-    if replace:
-        keyspace.delete(key)
+    deleted = replace and keyspace.delete(key)
     deadline = ttl if absolute or not ttl else ttl + keyspace.now_ms
-    if deadline and deadline <= keyspace.now_ms:
-        return OK  # already expired: nothing made (and any old value gone)
+    if deadline and deadline <= keyspace.now_ms:  # already expired: nothing made
+        if deleted:
+            keyspace.notify(GENERIC, b"del", key)  # the old value is gone all the same
+        return OK
     keyspace.put(key, value)
     if deadline:
         keyspace.expire_at(key, deadline)
+    keyspace.notify(GENERIC, b"restore", key)
     return OK
 
 

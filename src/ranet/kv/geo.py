@@ -23,6 +23,7 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.geohash import Shape
 from ranet.kv.keyspace import Keyspace, SortedSet
+from ranet.kv.notifications import GENERIC
 from ranet.kv.reply import Double, ErrorReply, Reply
 
 _UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
@@ -292,13 +293,15 @@ def _search(keyspace: Keyspace, argv: list[bytes], kind: int, source: int) -> Re
         return ErrorReply("ERR the ANY argument requires COUNT argument")
     if members is None:
         if search.store is not None:
-            keyspace.delete(search.store)
+            if keyspace.delete(search.store):
+                keyspace.notify(GENERIC, b"del", search.store)
             return 0
         return []
-    return _found(keyspace, members, search)
+    event = b"geosearchstore" if kind & _STORE else b"georadiusstore"
+    return _found(keyspace, members, search, event)
 
 
-def _found(keyspace: Keyspace, members: SortedSet, search: _Search) -> Reply:
+def _found(keyspace: Keyspace, members: SortedSet, search: _Search, event: bytes) -> Reply:
     """The search run on ``members``, answered or stored."""
     assert search.center is not None
     if search.box is not None:
@@ -322,6 +325,7 @@ def _found(keyspace: Keyspace, members: SortedSet, search: _Search) -> Reply:
             search.store,
             ((member, meters / conversion if search.store_dist else score)
              for member, meters, score in points),
+            event,
         )  # fmt: skip
     return [_reply(point, search, conversion) for point in points]
 

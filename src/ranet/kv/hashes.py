@@ -33,6 +33,7 @@ from ranet.kv.arguments import (
     parse_key_scan,
 )
 from ranet.kv.keyspace import Hash, Keyspace
+from ranet.kv.notifications import HASH
 from ranet.kv.reply import OK, ErrorReply, Reply, Scored
 
 NOT_AN_INTEGER_FIELD = ErrorReply("ERR hash value is not an integer")
@@ -59,6 +60,7 @@ def hset(keyspace: Keyspace, argv: list[bytes], *, count_new: bool = True) -> Re
     before = len(fields)
     for i in range(2, len(argv), 2):
         fields[argv[i]] = argv[i + 1]
+    keyspace.notify(HASH, b"hset", argv[1])
     return len(fields) - before if count_new else OK
 
 
@@ -144,6 +146,7 @@ def hincrby(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     changing = _hash_to_change(keyspace, key)
     assert isinstance(changing, Hash)  # the type was checked above
     changing[field] = b"%d" % result
+    keyspace.notify(HASH, b"hincrby", key)
     return result
 
 
@@ -168,6 +171,7 @@ def hincrbyfloat(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return NAN_OR_INFINITY
     text = long_double.format_human(total)
     keyspace.changeable(key, Hash)[field] = text
+    keyspace.notify(HASH, b"hincrbyfloat", key)
     return text
 
 

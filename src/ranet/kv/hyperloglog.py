@@ -37,6 +37,7 @@ from ranet.kv import hll_sparse
 from ranet.kv.arguments import string_at
 from ranet.kv.hll_sparse import HEADER, REGISTERS, SparseHLL, opcode_at
 from ranet.kv.keyspace import Keyspace
+from ranet.kv.notifications import STRING
 from ranet.kv.reply import OK, ErrorReply, Reply
 
 _P = 14  # REGISTERS is 2^P
@@ -322,6 +323,7 @@ def pfadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             hll_sparse.keep(new, sparse)
         return 0
     _store(keyspace, key, new, sparse)
+    keyspace.notify(STRING, b"pfadd", key)
     return 1
 
 
@@ -375,10 +377,12 @@ def pfmerge(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if data[4] == _DENSE:
         data[HEADER:] = _packed(registers)  # the union holds the destination's own registers
         _store(keyspace, key, bytes(data), None)
+        keyspace.notify(STRING, b"pfadd", key)
         return OK
     raised = _raised(
         bytes(data), [(i, count) for i, count in enumerate(registers) if count], strict=False
     )
     assert raised is not None, "the union read the destination's runs whole"
     _store(keyspace, key, raised[0], raised[1])
+    keyspace.notify(STRING, b"pfadd", key)
     return OK

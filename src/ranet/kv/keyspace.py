@@ -67,6 +67,7 @@ from zlib import crc32
 
 from sortedcontainers import SortedList
 
+from ranet.kv import notifications
 from ranet.kv.function_libraries import FunctionLibraries
 from ranet.kv.stream_value import Stream
 
@@ -224,6 +225,7 @@ class Keyspace:
         "expires",
         "generation",
         "libraries",
+        "notify_flags",
         "now_ms",
         "publisher",
         "random",
@@ -253,6 +255,8 @@ class Keyspace:
         self.generation = 0  # bumped by each snapshot's capture (copy-on-write of hashes)
         # PUBLISH's delivery to this node's subscribers (kv/pubsub.py): not state
         self.publisher: Publisher | None = None
+        # which key-space events this node emits (notifications.py): not state
+        self.notify_flags = 0
         # where SRANDMEMBER, HRANDFIELD and ZRANDMEMBER pick: seeded from the
         # log while a script that may write runs (scripting.py), else not state
         self.random = random.Random()
@@ -267,6 +271,28 @@ class Keyspace:
                 del self.expires[key]
                 del self.data[key]
                 self._removed(key)
+                if self.notify_flags:
+                    self.notify(notifications.EXPIRED, b"expired", key)
+
+    def first_deadline(self) -> int | None:
+        """The earliest deadline a key may have (perhaps one since removed), or None."""
+        return self._deadlines[0][0] if self._deadlines else None
+
+    def notify(self, kind: int, event: bytes, key: bytes) -> None:
+        """Emit a key-space event of class ``kind`` to this node's
+        subscribers, if its setting asks for that class (notifications.py)."""
+        flags, publisher = self.notify_flags, self.publisher
+        if not flags & kind or publisher is None:
+            return
+        if flags & notifications.KEYSPACE:
+            publisher(b"__keyspace@0__:" + key, event, False)
+        if flags & notifications.KEYEVENT:
+            publisher(b"__keyevent@0__:" + event, key, False)
+
+    def notify_if_gone(self, key: bytes) -> None:
+        """After a command took parts of ``key``: "del" if it took the last."""
+        if self.notify_flags and key not in self.data:
+            self.notify(notifications.GENERIC, b"del", key)
 
     def _changed(self, key: bytes) -> None:
         """Count a change of ``key`` in its slot."""
@@ -378,6 +404,8 @@ class Keyspace:
         slot = crc32(key) & _SLOT_MASK  # replace(), inlined: this is every SET
         if self._by_slot is not None and key not in self.data:
             self._by_slot[slot].add(key)
+        if self.notify_flags and key not in self.data:
+            self.notify(notifications.NEW, b"new", key)
         self.data[key] = value
         if self.expires:
             self.expires.pop(key, None)
@@ -389,6 +417,8 @@ class Keyspace:
         slot = crc32(key) & _SLOT_MASK
         if self._by_slot is not None and key not in self.data:
             self._by_slot[slot].add(key)
+        if self.notify_flags and key not in self.data:
+            self.notify(notifications.NEW, b"new", key)
         self.data[key] = value
         self.versions[slot] += 1
 

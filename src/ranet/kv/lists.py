@@ -31,6 +31,7 @@ from ranet.kv.arguments import (
     parse_timeout,
 )
 from ranet.kv.keyspace import Keyspace, List
+from ranet.kv.notifications import LIST
 from ranet.kv.reply import OK, ErrorReply, Reply
 
 _NO_SUCH_KEY = ErrorReply("ERR no such key")
@@ -40,6 +41,8 @@ _RANK_ZERO = ErrorReply(
     "second ... or use negative to start from the end of the list"
 )
 _ENDS = {b"LEFT": True, b"RIGHT": False}  # True: the head
+_PUSHED = {True: b"lpush", False: b"rpush"}  # the event, by end (True: the head)
+_POPPED = {True: b"lpop", False: b"rpop"}
 
 
 def _list(keyspace: Keyspace, key: bytes) -> List | ErrorReply | None:
@@ -68,7 +71,9 @@ def push(keyspace: Keyspace, argv: list[bytes], *, head: bool, existing: bool = 
         return elements
     if elements is None and existing:
         return 0
-    return _push(keyspace, key, argv[2:], head)
+    length = _push(keyspace, key, argv[2:], head)
+    keyspace.notify(LIST, _PUSHED[head], key)
+    return length
 
 
 def _push(keyspace: Keyspace, key: bytes, elements: list[bytes], head: bool) -> int:
@@ -97,7 +102,13 @@ def pop(keyspace: Keyspace, argv: list[bytes], *, head: bool) -> Reply:
     if count == 0:
         return []
     taken = _take(keyspace, key, elements, 1 if count is None else count, head)
+    _notify_taken(keyspace, key, head)
     return taken[0] if count is None else taken
+
+
+def _notify_taken(keyspace: Keyspace, key: bytes, head: bool) -> None:
+    keyspace.notify(LIST, _POPPED[head], key)
+    keyspace.notify_if_gone(key)
 
 
 def _take(keyspace: Keyspace, key: bytes, elements: List, count: int, head: bool) -> list[bytes]:
@@ -154,6 +165,8 @@ def ltrim(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             changing.popleft()
         for _ in range(len(changing) - (end - first)):
             changing.pop()
+    keyspace.notify(LIST, b"ltrim", key)
+    keyspace.notify_if_gone(key)
     return OK
 
 
@@ -188,6 +201,7 @@ def lset(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if position is None:
         return _OUT_OF_RANGE
     keyspace.own(key)[position] = argv[3]
+    keyspace.notify(LIST, b"lset", key)
     return OK
 
 
@@ -215,6 +229,9 @@ def lrem(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         changing = keyspace.own(key)
         changing.clear()
         changing.extend(kept if count >= 0 else reversed(kept))
+    if removed:
+        keyspace.notify(LIST, b"lrem", key)
+        keyspace.notify_if_gone(key)
     return removed
 
 
@@ -234,6 +251,7 @@ def linsert(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return -1
     changing = keyspace.own(key)
     changing.insert(position + (where == b"AFTER"), argv[4])
+    keyspace.notify(LIST, b"linsert", key)
     return len(changing)
 
 
@@ -329,6 +347,8 @@ def _move(
     else:
         element = _take(keyspace, source, elements, 1, from_head)[0]
     _push(keyspace, destination, [element], to_head)
+    keyspace.notify(LIST, _PUSHED[to_head], destination)  # Redis's order: the push first
+    _notify_taken(keyspace, source, from_head)
     return element
 
 
@@ -344,7 +364,9 @@ def lmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if found is None or isinstance(found, ErrorReply):
         return found
     key, elements = found
-    return [key, _take(keyspace, key, elements, count, head)]
+    taken = _take(keyspace, key, elements, count, head)
+    _notify_taken(keyspace, key, head)
+    return [key, taken]
 
 
 # --- blocking commands, applied ------------------------------------------------
@@ -360,7 +382,9 @@ def blocking_pop(keyspace: Keyspace, argv: list[bytes], *, head: bool) -> Reply:
     if found is None or isinstance(found, ErrorReply):
         return found
     key, elements = found
-    return [key, _take(keyspace, key, elements, 1, head)[0]]
+    taken = _take(keyspace, key, elements, 1, head)
+    _notify_taken(keyspace, key, head)
+    return [key, taken[0]]
 
 
 def blmove(keyspace: Keyspace, argv: list[bytes]) -> Reply:

@@ -10,14 +10,15 @@ store, so they are linearizable on any node; stale reads skip the barrier.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
 from ranet.core import ChangeKind
-from ranet.errors import ConfigurationError, NotLeader, ProposalDropped, Timeout
-from ranet.kv import envelope
+from ranet.errors import ConfigurationError, NotLeader, ProposalDropped, ShuttingDown, Timeout
+from ranet.kv import envelope, notifications
 from ranet.kv.arguments import parse_int
 from ranet.kv.commands import is_read
 from ranet.kv.keyspace import Publisher
@@ -30,6 +31,8 @@ from ranet.storage.snapshots import snapshot_parts
 T = TypeVar("T")
 REPLY_CODEC = ResultCodec(to_wire, from_wire)
 NOTE = b"RANET.NOTE"
+TICK = b"RANET.TICK"
+EXPIRY_TICK = 0.1  # seconds between two looks for keys due to expire (_tick_expiry)
 MEMBER_USAGE = "RAFT.MEMBER takes LIST, ADD id host:port, PROMOTE id or REMOVE id"
 _CHANGES = {
     b"ADD": ChangeKind.ADD_LEARNER,
@@ -59,6 +62,8 @@ def describe_command(entry: bytes) -> str:
 
 
 def _describe_argv(argv: list[bytes]) -> str:
+    if argv == [TICK]:
+        return "(the clock's tick: keys due to expire)"
     if argv[0].upper() == NOTE and len(argv) == 2:
         return repr(argv[1].decode(errors="backslashreplace"))
     return " ".join(_word(arg) for arg in argv)
@@ -86,6 +91,7 @@ class NodeBackend:
         # one future, shared by all, of the node's next applied entry.
         self._watchers: list[tuple[list[bytes], list[int], asyncio.Future[None]]] = []
         self._next_apply: asyncio.Future[int] | None = None
+        self._expiry_ticks: asyncio.Task[None] | None = None
 
     def write(self, argv: list[bytes], session: tuple[int, int] | None) -> Awaitable[Reply]:
         """Propose now and return the reply's future: no coroutine and no task per
@@ -218,6 +224,31 @@ class NodeBackend:
 
     def deliver_published(self, publisher: Publisher) -> None:
         self.store.deliver_published(publisher)
+
+    def notify_keyspace_events(self, flags: int) -> None:
+        """The events this node emits; with expired ones, ticks of the clock
+        too (``_tick_expiry``)."""
+        self.store.notify_keyspace_events(flags)
+        wanted = bool(flags & notifications.EXPIRED and flags & notifications.CHANNELS)
+        if wanted and self._expiry_ticks is None:
+            self._expiry_ticks = asyncio.ensure_future(self._tick_expiry())
+        elif not wanted and self._expiry_ticks is not None:
+            self._expiry_ticks.cancel()
+            self._expiry_ticks = None
+
+    async def _tick_expiry(self) -> None:
+        """Keys expire as entries are applied, by the entries' time: on an
+        idle cluster a key past its deadline would wait for the next write
+        to go, and its "expired" event with it. So while this node emits
+        expired events, a key's deadline passing with no entry applied since
+        makes it write one that does nothing (RANET.TICK, stamped now), at
+        most every ``EXPIRY_TICK`` seconds; applied, it expires the keys on
+        every replica. A tick refused (no leader) is tried again at the next."""
+        while True:
+            await asyncio.sleep(EXPIRY_TICK)
+            if self.store.expiry_due(int(self._clock() * 1000)):
+                with contextlib.suppress(NotLeader, Timeout, ProposalDropped, ShuttingDown):
+                    await self.write([TICK], None)
 
     def raft_info(self) -> dict[str, Any]:
         status = self.node.status()

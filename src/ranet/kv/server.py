@@ -152,6 +152,7 @@ class RespServer:
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         password: bytes | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        keyspace_events: int = 0,
     ) -> None:
         if password is not None and not password:
             raise ConfigurationError("the password must not be empty")
@@ -166,8 +167,14 @@ class RespServer:
         self._server: asyncio.Server | None = None
         self._clients: dict[int, _Client] = {}
         self.subscriptions = Subscriptions()
+        self.keyspace_events = keyspace_events  # notifications.py: this node's setting
         self._next_client_id = 1
         self._started = time.monotonic()
+
+    def notify_keyspace_events(self, flags: int) -> None:
+        """CONFIG SET notify-keyspace-events: the events this node emits from now on."""
+        self.keyspace_events = flags
+        self.backend.notify_keyspace_events(flags)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -195,6 +202,7 @@ class RespServer:
             ) from error
         self._started = time.monotonic()
         self.backend.deliver_published(self.subscriptions.deliver)
+        self.backend.notify_keyspace_events(self.keyspace_events)
         log.info("node %s: Redis protocol on %s:%s", self.node_id, *self.address)
 
     async def stop(self) -> None:
@@ -205,6 +213,7 @@ class RespServer:
         """
         if self._server is not None:
             self._server.close()
+        self.backend.notify_keyspace_events(0)  # and the node's ticks for them stop
         clients = list(self._clients.values())
         for client in clients:
             client.abort()
@@ -885,11 +894,13 @@ class _Client(asyncio.Protocol):
         return _Call(None, partial(self.server.info, argv[1:]))
 
     def _config(self, argv: list[bytes]) -> Reply:
-        """CONFIG GET pattern... (config_command.py)."""
+        """CONFIG GET pattern..., CONFIG SET notify-keyspace-events ... (config_command.py)."""
         server = self.server
         host, port = server.address
-        known = parameters(host, port, server.ssl_context is not None, server.limits)
-        return config_reply(argv, known)
+        known = parameters(
+            host, port, server.ssl_context is not None, server.limits, server.keyspace_events
+        )
+        return config_reply(argv, known, server.notify_keyspace_events)
 
     def _raft_transfer(self, argv: list[bytes]) -> Reply | _Call:
         """RAFT.TRANSFER [node]: hand leadership to ``node`` or the most

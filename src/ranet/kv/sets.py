@@ -31,6 +31,7 @@ from ranet.kv.arguments import (
     parse_key_scan,
 )
 from ranet.kv.keyspace import Keyspace, Set
+from ranet.kv.notifications import GENERIC, SET
 from ranet.kv.reply import ErrorReply, Members, Reply
 
 
@@ -58,6 +59,7 @@ def sadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     new = [member for member in dict.fromkeys(argv[2:]) if members is None or member not in members]
     if new:
         keyspace.changeable(key, Set).update(dict.fromkeys(new))
+        keyspace.notify(SET, b"sadd", key)
     return len(new)
 
 
@@ -98,6 +100,9 @@ def spop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return None if count is None else Members()
     taken = list(islice(members, 1 if count is None else count))
     keyspace.remove_parts(key, taken)
+    if taken:
+        keyspace.notify(SET, b"spop", key)
+        keyspace.notify_if_gone(key)
     if count is None:
         return taken[0]
     return Members(taken)
@@ -173,8 +178,9 @@ def combine_and_store(keyspace: Keyspace, argv: list[bytes], how: str) -> Reply:
         return result
     if result:
         keyspace.put(argv[1], Set.of(result, keyspace.generation))
-    else:
-        keyspace.delete(argv[1])
+        keyspace.notify(SET, b"s%sstore" % how.encode(), argv[1])
+    elif keyspace.delete(argv[1]):
+        keyspace.notify(GENERIC, b"del", argv[1])
     return len(result)
 
 
@@ -190,6 +196,8 @@ def smove(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return 0
     if source != destination:
         keyspace.remove_parts(source, [member])
+        keyspace.notify(SET, b"srem", source)
+        keyspace.notify_if_gone(source)
         sadd(keyspace, [b"SADD", destination, member])
     return 1
 

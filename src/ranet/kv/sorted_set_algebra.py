@@ -74,7 +74,7 @@ def combine(
     if count:
         return len(result) if limit == 0 else min(len(result), limit)
     if store:
-        return store_result(keyspace, argv[1], result.items())
+        return store_result(keyspace, argv[1], result.items(), b"z%sstore" % how.encode())
     ordered = SortedSet(result.items()).order
     if with_scores:
         return Scored([member, score] for score, member in ordered)

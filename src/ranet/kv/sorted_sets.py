@@ -41,6 +41,7 @@ from ranet.kv.arguments import (
     parse_timeout,
 )
 from ranet.kv.keyspace import Keyspace, SortedSet
+from ranet.kv.notifications import GENERIC, ZSET
 from ranet.kv.reply import ErrorReply, Reply, Scored, format_score
 
 _NAN_RESULT = ErrorReply("ERR resulting score is not a number (NaN)")
@@ -53,14 +54,18 @@ def sorted_set(keyspace: Keyspace, key: bytes) -> SortedSet | ErrorReply | None:
     return of_type(keyspace, key, SortedSet)
 
 
-def store_result(keyspace: Keyspace, key: bytes, pairs: Iterable[tuple[bytes, float]]) -> int:
+def store_result(
+    keyspace: Keyspace, key: bytes, pairs: Iterable[tuple[bytes, float]], event: bytes
+) -> int:
     """Replace ``key`` (any type, its deadline too) with a sorted set of
-    ``(member, score)`` pairs, or remove it if there are none; its size."""
+    ``(member, score)`` pairs, or remove it if there are none; its size.
+    ``event``: the key-space event of a stored result ("zunionstore")."""
     result = SortedSet(pairs, keyspace.generation)
     if result:
         keyspace.put(key, result)
-    else:
-        keyspace.delete(key)
+        keyspace.notify(ZSET, event, key)
+    elif keyspace.delete(key):
+        keyspace.notify(GENERIC, b"del", key)
     return len(result)
 
 
@@ -125,6 +130,8 @@ def zadd(keyspace: Keyspace, argv: list[bytes], *, increment: bool = False) -> R
         members.add(member, new)  # type: ignore[union-attr]
         added += current is None
         changed += current is not None
+    if added or changed:
+        keyspace.notify(ZSET, b"zincr" if b"INCR" in flags else b"zadd", key)
     if b"INCR" in flags:
         return score
     return added + changed if b"CH" in flags else added
@@ -138,6 +145,7 @@ def _add(keyspace: Keyspace, key: bytes, member: bytes, score: float) -> Reply:
     current = None if members is None else members.scores.get(member)
     if current != score:
         keyspace.changeable(key, SortedSet).add(member, score)
+        keyspace.notify(ZSET, b"zadd", key)
     return int(current is None)
 
 
@@ -361,7 +369,8 @@ def zrange(
         return members
     pairs = [] if members is None else select(members, chosen)
     if store:
-        return store_result(keyspace, argv[1], ((member, score) for score, member in pairs))
+        pairs_stored = ((member, score) for score, member in pairs)
+        return store_result(keyspace, argv[1], pairs_stored, b"zrangestore")
     return _scored(pairs, with_scores)
 
 
@@ -390,6 +399,9 @@ def zremrange(keyspace: Keyspace, argv: list[bytes], *, by: str) -> Reply:
         return 0 if members is None else members
     doomed = [member for _, member in select(members, chosen)]
     keyspace.remove_parts(key, doomed)
+    if doomed:
+        keyspace.notify(ZSET, b"zremrangeby" + by.encode(), key)
+        keyspace.notify_if_gone(key)
     return len(doomed)
 
 
@@ -401,6 +413,8 @@ def _pop(keyspace: Keyspace, key: bytes, members: SortedSet, count: int, highest
     highest) scores from the non-empty sorted set at ``key``."""
     pairs = list(islice(members.order.islice(reverse=highest), count))
     keyspace.remove_parts(key, [member for _, member in pairs])
+    keyspace.notify(ZSET, b"zpopmax" if highest else b"zpopmin", key)
+    keyspace.notify_if_gone(key)
     return Scored([member, score] for score, member in pairs)
 
 

@@ -112,6 +112,17 @@ class KVStore:
         Nothing in the state depends on it."""
         self._keyspace.publisher = publisher
 
+    def notify_keyspace_events(self, flags: int) -> None:
+        """Which key-space events this node emits (notifications.py): this
+        node's setting, not state."""
+        self._keyspace.notify_flags = flags
+
+    def expiry_due(self, now_ms: int) -> bool:
+        """Whether a key's deadline has passed by ``now_ms`` with no entry
+        applied since: an entry stamped now would expire it."""
+        first = self._keyspace.first_deadline()
+        return first is not None and self._clock_ms < first <= now_ms
+
     def apply(self, command: bytes) -> Reply:
         """Apply one committed log entry and return the reply for its client
         (for a run of commands, ``RunEnvelope``, the list of their replies).
@@ -224,6 +235,7 @@ class KVStore:
         """
         clock_ms, keyspace, sessions = _parse_snapshot(data)
         keyspace.publisher = self._keyspace.publisher
+        keyspace.notify_flags = self._keyspace.notify_flags
         self._clock_ms = clock_ms
         self._keyspace = keyspace
         self._sessions.replace(sessions)

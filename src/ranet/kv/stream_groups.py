@@ -27,6 +27,7 @@ from ranet.kv.arguments import (
     text_of,
 )
 from ranet.kv.keyspace import Keyspace
+from ranet.kv.notifications import STREAM
 from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
 from ranet.kv.stream_ids import (
     INVALID_ID,
@@ -39,6 +40,7 @@ from ranet.kv.stream_value import (
     INVALID_ENTRIES_READ,
     MAX_ID,
     ZERO_ID,
+    Consumer,
     Group,
     Pending,
     Stream,
@@ -131,13 +133,14 @@ def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         if name not in stream.groups:
             return 0
         del keyspace.own(key).groups[name]
+        keyspace.notify(STREAM, b"xgroup-destroy", key)
         return 1
     group = stream.groups[name]
     consumer = argv[4]
     if subcommand == b"CREATECONSUMER":
         if consumer in group.consumers:
             return 0
-        _owned_group(keyspace, key, name)[1].consumer(consumer, keyspace.now_ms)
+        _consumer(keyspace, key, _owned_group(keyspace, key, name)[1], consumer)
         return 1
     if consumer not in group.consumers:  # DELCONSUMER
         return 0
@@ -146,7 +149,18 @@ def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     for stream_id in pending:
         del group.pending[stream_id]
     del group.consumers[consumer]
+    keyspace.notify(STREAM, b"xgroup-delconsumer", key)
     return len(pending)
+
+
+def _consumer(keyspace: Keyspace, key: bytes, group: Group, name: bytes) -> Consumer:
+    """The consumer ``name`` of ``group`` (of the stream at ``key``), seen
+    now; made if absent, with Redis's event."""
+    made = name not in group.consumers
+    consumer = group.consumer(name, keyspace.now_ms)
+    if made:
+        keyspace.notify(STREAM, b"xgroup-createconsumer", key)
+    return consumer
 
 
 def _xgroup_options(argv: list[bytes], subcommand: bytes) -> tuple[bool, int] | ErrorReply:
@@ -196,6 +210,7 @@ def _create(
         return ErrorReply("BUSYGROUP Consumer Group name already exists")
     owned: Stream = keyspace.own(key)
     owned.groups[name] = Group(last_id, entries_read)
+    keyspace.notify(STREAM, b"xgroup-create", key)
     return OK
 
 
@@ -210,6 +225,7 @@ def _set_id(keyspace: Keyspace, argv: list[bytes], stream: Stream, entries_read:
         last_id = parsed  # type: ignore[assignment]
     group = _owned_group(keyspace, argv[2], argv[3])[1]
     group.last_id, group.entries_read = last_id, entries_read
+    keyspace.notify(STREAM, b"xgroup-setid", argv[2])
     return OK
 
 
@@ -249,12 +265,12 @@ def xreadgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         group = stream.groups[name]  # type: ignore[union-attr]
         if after is not None:
             stream, group = _owned_group(keyspace, key, name)
-            consumer = group.consumer(options.consumer, now_ms)
+            consumer = _consumer(keyspace, key, group, options.consumer)
             history = _history(stream, group, consumer.pending, after, options.count, now_ms)
             served.append([key, history])
         elif (top := stream.top_id) is not None and top > group.last_id:
             stream, group = _owned_group(keyspace, key, name)
-            group.consumer(options.consumer, now_ms)
+            _consumer(keyspace, key, group, options.consumer)
             served.append([key, _deliver(stream, group, options.consumer, options, now_ms)])
     return served or None
 
@@ -474,7 +490,7 @@ def xclaim(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             pending = group.pending[stream_id] = Pending(b"", now_ms, 1)  # as a new delivery
         elif min_idle and now_ms - pending.delivery_time < min_idle:
             continue
-        group.consumer(consumer, now_ms)
+        _consumer(keyspace, key, group, consumer)
         pending.delivery_time = delivery_time
         if retry_count >= 0:
             pending.delivery_count = retry_count
@@ -534,7 +550,7 @@ def xautoclaim(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         pending = group.pending[stream_id]
         if min_idle and now_ms - pending.delivery_time < min_idle:
             continue
-        group.consumer(consumer, now_ms)
+        _consumer(keyspace, key, group, consumer)
         pending.delivery_time = now_ms
         if not just_id:
             pending.delivery_count = int64(pending.delivery_count + 1)

@@ -29,6 +29,7 @@ from ranet.kv.arguments import (
     parse_int,
 )
 from ranet.kv.keyspace import Keyspace
+from ranet.kv.notifications import STREAM
 from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
 from ranet.kv.stream_ids import (
     INVALID_ID,
@@ -192,8 +193,10 @@ def xadd(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         )
     owned: Stream = keyspace.own(key)
     owned.append(new_id, pack_fields(fields))
-    if trim.trims:
-        owned.drop_oldest(trim.count(owned))
+    keyspace.notify(STREAM, b"xadd", key)
+    if trim.trims and (count := trim.count(owned)):
+        owned.drop_oldest(count)
+        keyspace.notify(STREAM, b"xtrim", key)
     return format_id(new_id)
 
 
@@ -273,6 +276,7 @@ def xdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     owned: Stream = keyspace.own(key)
     for stream_id in present:
         owned.delete(stream_id)
+    keyspace.notify(STREAM, b"xdel", key)
     return len(present)
 
 
@@ -288,6 +292,7 @@ def xtrim(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     count = trim.count(stream)
     if count:
         keyspace.own(key).drop_oldest(count)
+        keyspace.notify(STREAM, b"xtrim", key)
     return count
 
 
@@ -343,6 +348,7 @@ def xsetid(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         owned.entries_added = entries_added
     if max_deleted != ZERO_ID:
         owned.max_deleted = max_deleted
+    keyspace.notify(STREAM, b"xsetid", key)
     return OK
 
 

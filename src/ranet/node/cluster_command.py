@@ -61,6 +61,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument(
             option, type=Path, metavar="FILE", help=f"every node's {what} (ranet node {option})"
         )
+    parser.add_argument(
+        "--notify-keyspace-events",
+        metavar="CLASSES",
+        help="the key-space events every node emits (ranet node --notify-keyspace-events)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -90,6 +95,8 @@ def _node_args(args: argparse.Namespace) -> list[str]:
         path = getattr(args, option.removeprefix("--").replace("-", "_"))
         if path is not None:
             options += [option, str(path.resolve())]
+    if args.notify_keyspace_events:
+        options += ["--notify-keyspace-events", args.notify_keyspace_events]
     return options
 
 

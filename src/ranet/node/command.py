@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ranet.core import Role
 from ranet.errors import ConfigurationError, RanetError
+from ranet.kv import notifications
 from ranet.kv.node_backend import REPLY_CODEC, NodeBackend, describe_command
 from ranet.kv.server import RespServer
 from ranet.kv.store import KVStore
@@ -93,6 +94,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="FILE",
         help="Redis clients must AUTH with the password on this file's first line",
+    )
+    parser.add_argument(
+        "--notify-keyspace-events",
+        default="",
+        metavar="CLASSES",
+        help="key-space events this node emits, as Redis's setting (e.g. KEA); "
+        "CONFIG SET notify-keyspace-events changes it",
     )
     parser.add_argument(
         "--peer-secret-file",
@@ -190,13 +198,19 @@ def run(args: argparse.Namespace) -> int:
         config = config_from(args)
         client = client_address_from(args, config)
         password = read_secret(args.password_file) if args.password_file else None
+        events = notifications.parse(args.notify_keyspace_events)
+    except notifications.UnknownClass as error:
+        print(f"ranet node: error: --notify-keyspace-events: {error}", file=sys.stderr)
+        return 2
     except RanetError as error:
         print(f"ranet node: error: {error}", file=sys.stderr)
         return 2
     use_console = args.console or (not args.no_console and sys.stdin.isatty())
     try:
         return run_event_loop(
-            serve(config, client, password, use_console=use_console, quiet=args.quiet)
+            serve(
+                config, client, password, use_console=use_console, quiet=args.quiet, events=events
+            )
         )
     except (RanetError, OSError) as error:
         print(f"ranet node {config.node_id}: error: {error}", file=sys.stderr)
@@ -229,6 +243,7 @@ async def serve(
     *,
     use_console: bool,
     quiet: bool,
+    events: int = 0,
 ) -> int:
     store = KVStore()
     node = Node(
@@ -248,6 +263,7 @@ async def serve(
             node_id=config.node_id,
             password=password,
             ssl_context=None if config.tls is None else config.tls.server_context(peers=False),
+            keyspace_events=events,
         )
         try:
             await server.start()
