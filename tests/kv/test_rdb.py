@@ -86,3 +86,18 @@ def test_lzf_back_references_may_overlap_what_they_write() -> None:
 def test_a_compressed_string_may_not_claim_more_than_redis_allows() -> None:
     with pytest.raises(rdb.PayloadError, match="longer than Redis allows"):
         rdb.lzf_decompress(b"\x00a", rdb.MAX_STRING + 1)
+
+
+def crc64_bit_by_bit(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x95AC9329AC4BC9B5 if crc & 1 else crc >> 1
+    return crc
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 63, 64, 1000])
+def test_crc64_eight_bytes_a_step_is_the_bitwise_crc(size: int) -> None:
+    data = bytes((i * 37 + 11) % 256 for i in range(size))
+    assert rdb.crc64(data) == crc64_bit_by_bit(data)

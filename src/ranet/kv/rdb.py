@@ -20,25 +20,38 @@ MAX_STRING = 512 << 20  # Redis's limit on a string (proto-max-bulk-len)
 _CRC64_POLY = 0x95AC9329AC4BC9B5  # Jones's polynomial, reflected, as Redis's crc64.c
 
 
-def _crc64_table() -> list[int]:
-    table = []
+def _crc64_tables() -> list[list[int]]:
+    """The byte table, and seven more for eight bytes at a time ("slicing
+    by 8"): table k gives a byte's effect k bytes further on."""
+    first = []
     for byte in range(256):
         crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ _CRC64_POLY if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
+        first.append(crc)
+    tables = [first]
+    for _ in range(7):
+        tables.append([(crc >> 8) ^ first[crc & 0xFF] for crc in tables[-1]])
+    return tables
 
 
-_TABLE = _crc64_table()
+_TABLES = _crc64_tables()
+_WORD = struct.Struct("<Q")
 
 
 def crc64(data: bytes, crc: int = 0) -> int:
     """Redis's CRC-64 (Jones, reflected; ``crc64(b"123456789")`` is
-    0xE9C6D914C4B8D9CA)."""
-    table = _TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    0xE9C6D914C4B8D9CA), eight bytes a step (about 60 ms a megabyte)."""
+    t0, t1, t2, t3, t4, t5, t6, t7 = _TABLES
+    whole = len(data) - len(data) % 8
+    for (word,) in _WORD.iter_unpack(memoryview(data)[:whole]):
+        crc ^= word
+        crc = (
+            t7[crc & 0xFF] ^ t6[crc >> 8 & 0xFF] ^ t5[crc >> 16 & 0xFF] ^ t4[crc >> 24 & 0xFF]
+            ^ t3[crc >> 32 & 0xFF] ^ t2[crc >> 40 & 0xFF] ^ t1[crc >> 48 & 0xFF] ^ t0[crc >> 56]
+        )  # fmt: skip
+    for byte in data[whole:]:
+        crc = t0[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc
 
 
@@ -78,7 +91,8 @@ def encode_length(size: int) -> bytes:
 
 def encode_string(value: bytes) -> bytes:
     """``value`` as an RDB string: its length, then its bytes."""
-    return encode_length(len(value)) + value
+    size = len(value)
+    return (bytes((size,)) if size < 1 << 6 else encode_length(size)) + value
 
 
 def encode_double(value: float) -> bytes:
