@@ -35,6 +35,7 @@ from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace, script_sha
 from ranet.kv.lua_engine import CompileError, engine
 from ranet.kv.reply import OK, ErrorReply, Members, Reply
+from ranet.kv.resp import RespProtocolError, split_inline
 from ranet.kv.scripting import Resolve, run_script
 
 _ARITIES = {
@@ -50,6 +51,7 @@ _ARITIES = {
 }
 _FUNCTION_RECORD = 245  # RDB_OPCODE_FUNCTION2: a library's code
 _PRE_GA_RECORD = 246
+_NAME = re.compile(rb"[A-Za-z0-9_]+")
 _BAD_NAME = (
     "ERR Library names can only contain letters, numbers, or underscores(_) and must be at "
     "least one character long"
@@ -269,7 +271,10 @@ def _library_name(code: bytes) -> bytes | ErrorReply:
     if not code.startswith(b"#!"):
         return ErrorReply("ERR Missing library metadata")
     line, newline, _ = code.partition(b"\n")
-    parts = _split_arguments(line) if newline else None
+    try:
+        parts = split_inline(line) if newline else None  # Redis's sdssplitargs
+    except RespProtocolError:  # unbalanced quotes
+        parts = None
     if not parts:
         return ErrorReply("ERR Invalid library metadata")
     name: bytes | None = None
@@ -297,65 +302,3 @@ def _compiled(code: bytes) -> Any:
         return engine().compile("library:" + script_sha(code), body, "user_function")
     except CompileError as error:
         return ErrorReply(f"ERR Error compiling function: {error}")
-
-
-_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
-_SPACE = b" \t\n\r\v\f"
-_NAME = re.compile(rb"[A-Za-z0-9_]+")
-_HEX_PAIR = re.compile(rb"[0-9a-fA-F]{2}")
-
-
-def _split_arguments(line: bytes) -> list[bytes] | None:
-    """``line`` split as Redis's ``sdssplitargs`` splits it (words, "double"
-    quotes with escapes, 'single' quotes), or None if a quote is unbalanced."""
-    parts: list[bytes] = []
-    i, end = 0, len(line)
-    while True:
-        while i < end and line[i] in _SPACE:
-            i += 1
-        if i == end:
-            return parts
-        word = bytearray()
-        while i < end and line[i] not in _SPACE:
-            if line[i] in b"\"'":
-                quoted = _quoted(line, i + 1, line[i])
-                if quoted is None:
-                    return None
-                text, i = quoted
-                word += text
-                break  # a closing quote ends the word
-            word.append(line[i])
-            i += 1
-        parts.append(bytes(word))
-
-
-def _quoted(line: bytes, i: int, quote: int) -> tuple[bytes, int] | None:
-    """The text quoted from ``i`` on and the index after its closing quote,
-    or None: unterminated, or the closing quote not followed by a space."""
-    word = bytearray()
-    end = len(line)
-    while i < end:
-        byte = line[i]
-        if byte == quote:
-            if i + 1 < end and line[i + 1] not in _SPACE:
-                return None
-            return bytes(word), i + 1
-        following = line[i + 1] if i + 1 < end else 0
-        if byte == 0x5C and quote == 0x27 and following == 0x27:  # \' in single quotes
-            word.append(0x27)
-            i += 2
-        elif (
-            byte == 0x5C
-            and quote == 0x22
-            and following == 0x78
-            and _HEX_PAIR.fullmatch(line[i + 2 : i + 4])
-        ):
-            word.append(int(line[i + 2 : i + 4], 16))
-            i += 4
-        elif byte == 0x5C and quote == 0x22 and following:
-            word += _ESCAPES.get(following, bytes((following,)))
-            i += 2
-        else:
-            word.append(byte)
-            i += 1
-    return None

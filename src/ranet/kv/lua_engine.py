@@ -183,18 +183,8 @@ class LuaEngine:
     ) -> Reply:
         """Run a compiled script; ``caller`` runs its ``redis.call``s;
         ``math.random`` draws from ``source``. Never raises."""
-        table_from = self.runtime.table_from
-        return self._reply_of_run(
-            sha,
-            caller,
-            read_only,
-            source,
-            self._run,
-            function,
-            sha.encode(),
-            table_from(keys),
-            table_from(args),
-        )
+        run = partial(self._run, function, sha.encode())
+        return self._reply_of_run(sha, run, keys, args, caller, read_only, source)
 
     def call_function(
         self,
@@ -209,18 +199,8 @@ class LuaEngine:
     ) -> Reply:
         """FCALL: run a compiled library again, then its function ``name``
         with ``keys`` and ``args`` (as ``run``). Never raises."""
-        table_from = self.runtime.table_from
-        return self._reply_of_run(
-            text_of(name),
-            caller,
-            read_only,
-            source,
-            self._call_function,
-            library,
-            name,
-            table_from(keys),
-            table_from(args),
-        )
+        run = partial(self._call_function, library, name)
+        return self._reply_of_run(text_of(name), run, keys, args, caller, read_only, source)
 
     def load_library(self, library: Any) -> list[Registered] | str:
         """Run a compiled library's code: the functions it registers, in
@@ -247,16 +227,19 @@ class LuaEngine:
     def _reply_of_run(
         self,
         label: str,
+        run: Any,
+        keys: list[bytes],
+        args: list[bytes],
         caller: Call,
         read_only: bool,
         source: random.Random,
-        run: Any,
-        *arguments: Any,
     ) -> Reply:
-        """``run(*arguments)`` of the prelude, its result as a reply."""
+        """``run`` (the prelude's, what it runs given) with the keys and the
+        arguments, its result as a reply; errors name ``label``."""
         self._caller, self._read_only, self._source = caller, read_only, source
+        table_from = self.runtime.table_from
         try:
-            ok, result = run(*arguments, BUDGET, _BUDGET_SPENT)
+            ok, result = run(table_from(keys), table_from(args), BUDGET, _BUDGET_SPENT)
             if not ok:
                 if result == b"not enough memory":
                     return _out_of_memory(label)
