@@ -67,3 +67,56 @@ def next_event(pubsub: object) -> tuple[str, str]:
             channel = message["channel"].decode()
             return channel.removeprefix("__keyspace@0__:"), message["data"].decode()
     raise AssertionError("no key-space event came")
+
+
+def test_every_node_announces_the_same_events_in_the_same_order(tmp_path: Path) -> None:
+    """Writes through every node, interleaved: each node's subscriber sees
+    every write's events, in one order - the log's."""
+
+    async def scenario() -> None:
+        async with local_cluster(3, tmp_path) as cluster:
+            leader = await elect(cluster)
+
+            def clients() -> None:
+                known_everywhere(cluster, leader)
+                nodes = [connect(cluster, n) for n in cluster.nodes]
+                listeners = []
+                for node in nodes:
+                    assert node.config_set("notify-keyspace-events", "KEA")
+                    listener = node.pubsub()
+                    listener.psubscribe("__keyspace@0__:*")
+                    assert listener.get_message(timeout=WAIT)["type"] == "psubscribe"
+                    listeners.append(listener)
+                for i in range(60):  # keys made, changed, emptied
+                    writer = nodes[i % 3]
+                    writer.hset(f"h{i % 7}", str(i), i)
+                    writer.incr(f"n{i % 5}")
+                    writer.hdel(f"h{(i - 3) % 7}", str(i - 3))
+                    if i % 2:
+                        writer.rpush("log", i)
+                    else:
+                        writer.lpop("log")
+                nodes[0].set("done", 1)
+                heard = [until_done(listener) for listener in listeners]
+                assert heard[0] == heard[1] == heard[2]
+                assert len(heard[0]) > 200
+                assert {e for _, e in heard[0]} >= {
+                    "hset",
+                    "incrby",
+                    "hdel",
+                    "rpush",
+                    "lpop",
+                    "del",
+                }
+
+            await in_thread(clients)
+
+    run(scenario())
+
+
+def until_done(pubsub: object) -> list[tuple[str, str]]:
+    """The events up to the setting of ``done``."""
+    heard = []
+    while (event := next_event(pubsub)) != ("done", "set"):
+        heard.append(event)
+    return heard
