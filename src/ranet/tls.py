@@ -12,8 +12,13 @@ alternative names, and the certificate's key. With TLS on (``ranet node
   further than the TLS handshake;
 - the Redis port serves TLS with the node's certificate; clients verify it
   against the CA (redis-py ``ssl=True, ssl_ca_certs=CA``, redis-cli ``--tls
-  --cacert CA``, ranet's tools ``--tls-ca CA``). Clients show no
-  certificate: the password (``--password-file``) authenticates them.
+  --cacert CA``, ranet's tools ``--tls-ca CA``). Whether clients must show
+  a certificate from the CA too is ``--tls-auth-clients``, Redis's
+  ``tls-auth-clients``: ``no`` (the default here; the password,
+  ``--password-file``, authenticates them), ``optional`` (one shown is
+  checked) or ``yes`` (a client without one gets no further than the
+  handshake; redis-py ``ssl_certfile=... ssl_keyfile=...``, redis-cli
+  ``--cert --key``, ranet's tools ``--tls-cert --tls-key``).
 
 TLS 1.2 at least; Python's default ciphers.
 """
@@ -39,12 +44,13 @@ class TlsFiles:
         """For accepting peers and for dialing them: mutual TLS."""
         return self.server_context(peers=True), self.peer_client_context()
 
-    def server_context(self, *, peers: bool) -> ssl.SSLContext:
+    def server_context(self, *, peers: bool, auth_clients: str = "no") -> ssl.SSLContext:
         """For accepting: the node's certificate; with ``peers``, the dialer's
-        certificate is required and checked against the CA."""
+        certificate is required and checked against the CA; for clients,
+        as ``auth_clients`` says (``CLIENT_AUTH``)."""
         context = _context(ssl.Purpose.CLIENT_AUTH, self.ca)
         _load_chain(context, self.cert, self.key)
-        context.verify_mode = ssl.CERT_REQUIRED if peers else ssl.CERT_NONE
+        context.verify_mode = ssl.CERT_REQUIRED if peers else CLIENT_AUTH[auth_clients]
         return context
 
     def peer_client_context(self) -> ssl.SSLContext:
@@ -54,9 +60,17 @@ class TlsFiles:
         return context
 
 
-def client_context(ca: Path) -> ssl.SSLContext:
-    """For a client of the Redis port: the node's certificate checked against ``ca``."""
-    return _context(ssl.Purpose.SERVER_AUTH, ca)
+CLIENT_AUTH = {"no": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "yes": ssl.CERT_REQUIRED}
+"""``--tls-auth-clients``: whether a client of the Redis port shows a certificate."""
+
+
+def client_context(ca: Path, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
+    """For a client of the Redis port: the node's certificate checked against
+    ``ca``; the client's own shown, if given (``--tls-auth-clients``)."""
+    context = _context(ssl.Purpose.SERVER_AUTH, ca)
+    if cert is not None and key is not None:
+        _load_chain(context, cert, key)
+    return context
 
 
 def _context(purpose: ssl.Purpose, ca: Path) -> ssl.SSLContext:

@@ -5,6 +5,7 @@ password (file or RANET_PASSWORD) over TLS, and are refused clearly without."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import redis
 from ranet.node.supervisor import LocalCluster
 from tests.kv_cluster.test_redis_clients import in_thread
 from tests.process.helpers import elect, run
-from tests.tls_certs import make_tls
+from tests.tls_certs import client_files, make_tls
 
 PASSWORD = "open sesame"
 
@@ -85,3 +86,57 @@ def test_tls_needs_all_three_files(tmp_path: Path) -> None:
     done = ranet("node", "0", "--no-console", "--data-dir", tmp_path, "--tls-cert", tmp_path / "x")
     assert done.returncode == 2
     assert "TLS needs all three of --tls-cert, --tls-key and --tls-ca" in done.stderr
+
+
+def test_a_node_that_requires_client_certificates(tmp_path: Path) -> None:
+    """``--tls-auth-clients yes``: redis-py, redis-cli and ranet's tools get
+    in with a certificate from the cluster's CA, and not without one."""
+    tls = make_tls(tmp_path / "tls")
+    cert, key = client_files(tls)
+    options = ["--tls-cert", tls.cert, "--tls-key", tls.key, "--tls-ca", tls.ca]
+    cluster = LocalCluster(
+        1, tmp_path / "data", node_args=[*map(str, options), "--tls-auth-clients", "yes"]
+    )
+
+    async def scenario() -> None:
+        try:
+            await cluster.start()
+            await elect(cluster)
+            port = cluster.client_ports[0]
+
+            def clients() -> None:
+                secure = {"ssl": True, "ssl_ca_certs": str(tls.ca), "socket_timeout": 15}
+                with redis.Redis(
+                    port=port, ssl_certfile=str(cert), ssl_keyfile=str(key), **secure
+                ) as client:
+                    assert client.set("greeting", "hello")
+                with (
+                    redis.Redis(port=port, **secure) as anonymous,  # type: ignore[arg-type]
+                    pytest.raises(redis.ConnectionError),
+                ):
+                    anonymous.get("greeting")
+                tools = ["--endpoints", cluster.client_address(0), "--tls-ca", tls.ca]
+                done = ranet("kv", *tools, "--tls-cert", cert, "--tls-key", key, "get", "greeting")
+                assert done.stdout == "hello\n", done.stderr
+                refused = ranet("kv", *tools, "--timeout", "1", "get", "greeting")
+                assert refused.returncode == 3, refused
+                half = ranet("kv", *tools, "--tls-cert", cert, "get", "greeting")
+                assert half.returncode == 2 and "both --tls-cert and --tls-key" in half.stderr
+                if shutil.which("redis-cli"):
+                    cli = ["redis-cli", "-p", str(port), "--tls", "--cacert", str(tls.ca)]
+                    mine = ["--cert", str(cert), "--key", str(key)]
+                    answer = subprocess.run([*cli, *mine, "get", "greeting"], capture_output=True,
+                                            text=True, timeout=30)  # fmt: skip
+                    assert answer.stdout == "hello\n", answer.stderr
+
+            await in_thread(clients)
+        finally:
+            await cluster.stop(timeout=5)
+
+    run(scenario())
+
+
+def test_tls_auth_clients_needs_tls(tmp_path: Path) -> None:
+    done = ranet("node", "0", "--no-console", "--data-dir", tmp_path, "--tls-auth-clients", "yes")
+    assert done.returncode == 2
+    assert "--tls-auth-clients needs TLS" in done.stderr

@@ -3,7 +3,9 @@
 ``ranet kv``, ``member``, ``leader`` and ``backup save`` take the client
 password from ``--password-file`` (its first line) or the ``RANET_PASSWORD``
 environment variable, and with ``--tls-ca FILE`` connect over TLS, checking
-the node's certificate against that CA (ranet/tls.py).
+the node's certificate against that CA (ranet/tls.py); ``--tls-cert FILE
+--tls-key FILE`` show a client certificate, for nodes started with
+``--tls-auth-clients``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ranet.client.connection import Connection
+from ranet.errors import ConfigurationError
 from ranet.secret_file import read_secret
 from ranet.tls import client_context
 
@@ -48,6 +51,13 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="connect over TLS, checking the nodes' certificates against this CA",
     )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="with --tls-ca: show this client certificate (nodes with --tls-auth-clients)",
+    )
+    parser.add_argument("--tls-key", type=Path, metavar="FILE", help="the client certificate's key")
 
 
 def connection_from(args: argparse.Namespace) -> ToolConnection:
@@ -57,5 +67,11 @@ def connection_from(args: argparse.Namespace) -> ToolConnection:
         password = read_secret(args.password_file)
     elif from_environment := os.environ.get(PASSWORD_ENV):
         password = from_environment.encode()
-    ssl_context = None if args.tls_ca is None else client_context(args.tls_ca)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ConfigurationError("a client certificate needs both --tls-cert and --tls-key")
+    if args.tls_cert is not None and args.tls_ca is None:
+        raise ConfigurationError("--tls-cert needs --tls-ca (a client certificate is for TLS)")
+    ssl_context = None
+    if args.tls_ca is not None:
+        ssl_context = client_context(args.tls_ca, args.tls_cert, args.tls_key)
     return ToolConnection(password, ssl_context)

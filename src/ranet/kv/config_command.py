@@ -14,6 +14,7 @@ says so.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 from ranet.kv import notifications
@@ -25,17 +26,20 @@ from ranet.kv.resp import RequestLimits
 
 _FIXED = "ERR CONFIG {} is not supported: ranet's settings are the options of 'ranet node'"
 _EVENTS = b"notify-keyspace-events"
+_AUTH_CLIENTS = {ssl.CERT_NONE: "no", ssl.CERT_OPTIONAL: "optional", ssl.CERT_REQUIRED: "yes"}
 
 
 def parameters(
-    host: str, port: int, tls: bool, limits: RequestLimits, events: int
+    host: str, port: int, tls: ssl.SSLContext | None, limits: RequestLimits, events: int
 ) -> dict[bytes, bytes]:
-    """The parameters CONFIG GET knows, with their values (``events``: the
-    key-space events this node emits)."""
+    """The parameters CONFIG GET knows, with their values (``tls``: the
+    Redis port's context, if TLS; ``events``: the key-space events this node
+    emits)."""
     values = {
         "bind": host,
         "port": 0 if tls else port,
         "tls-port": port if tls else 0,
+        "tls-auth-clients": _AUTH_CLIENTS[tls.verify_mode] if tls else "no",
         "databases": 1,
         "maxmemory": 0,
         "maxmemory-policy": "noeviction",

@@ -897,9 +897,7 @@ class _Client(asyncio.Protocol):
         """CONFIG GET pattern..., CONFIG SET notify-keyspace-events ... (config_command.py)."""
         server = self.server
         host, port = server.address
-        known = parameters(
-            host, port, server.ssl_context is not None, server.limits, server.keyspace_events
-        )
+        known = parameters(host, port, server.ssl_context, server.limits, server.keyspace_events)
         return config_reply(argv, known, server.notify_keyspace_events)
 
     def _raft_transfer(self, argv: list[bytes]) -> Reply | _Call:

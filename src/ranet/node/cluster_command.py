@@ -62,6 +62,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             option, type=Path, metavar="FILE", help=f"every node's {what} (ranet node {option})"
         )
     parser.add_argument(
+        "--tls-auth-clients",
+        choices=("no", "optional", "yes"),
+        help="whether Redis clients must show a certificate (ranet node --tls-auth-clients)",
+    )
+    parser.add_argument(
         "--notify-keyspace-events",
         metavar="CLASSES",
         help="the key-space events every node emits (ranet node --notify-keyspace-events)",
@@ -97,6 +102,8 @@ def _node_args(args: argparse.Namespace) -> list[str]:
             options += [option, str(path.resolve())]
     if args.notify_keyspace_events:
         options += ["--notify-keyspace-events", args.notify_keyspace_events]
+    if args.tls_auth_clients:
+        options += ["--tls-auth-clients", args.tls_auth_clients]
     return options
 
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +45,7 @@ from ranet.node.events import (
 from ranet.node.loop import run as run_event_loop
 from ranet.node.runtime import Node
 from ranet.secret_file import read_secret
-from ranet.tls import TlsFiles
+from ranet.tls import CLIENT_AUTH, TlsFiles
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -113,6 +114,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             option, type=Path, metavar="FILE", help=f"TLS on both ports: {what} (PEM)"
         )
     parser.add_argument(
+        "--tls-auth-clients",
+        choices=sorted(CLIENT_AUTH),
+        default="no",
+        help="whether Redis clients must show a certificate from the CA (default no)",
+    )
+    parser.add_argument(
         "--slow",
         action="store_true",
         help="the seed's timing: heartbeat every 1 s, elections after 5-8 s",
@@ -175,6 +182,18 @@ def tls_files_from(args: argparse.Namespace) -> TlsFiles | None:
     return TlsFiles(*files)
 
 
+def client_port_tls(args: argparse.Namespace, tls: TlsFiles | None) -> ssl.SSLContext | None:
+    """The Redis port's TLS context: the node's certificate, and clients'
+    as ``--tls-auth-clients`` asks."""
+    if tls is None:
+        if args.tls_auth_clients != "no":
+            raise ConfigurationError(
+                "--tls-auth-clients needs TLS (--tls-cert, --tls-key, --tls-ca)"
+            )
+        return None
+    return tls.server_context(peers=False, auth_clients=args.tls_auth_clients)
+
+
 def config_from(args: argparse.Namespace) -> NodeConfig:
     peers = parse_peers(args.peers) if args.peers else default_peers()
     config = NodeConfig(
@@ -199,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
         client = client_address_from(args, config)
         password = read_secret(args.password_file) if args.password_file else None
         events = notifications.parse(args.notify_keyspace_events)
+        client_tls = client_port_tls(args, config.tls)
     except notifications.UnknownClass as error:
         print(f"ranet node: error: --notify-keyspace-events: {error}", file=sys.stderr)
         return 2
@@ -209,7 +229,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         return run_event_loop(
             serve(
-                config, client, password, use_console=use_console, quiet=args.quiet, events=events
+                config,
+                client,
+                password,
+                use_console=use_console,
+                quiet=args.quiet,
+                events=events,
+                client_tls=client_tls,
             )
         )
     except (RanetError, OSError) as error:
@@ -244,6 +270,7 @@ async def serve(
     use_console: bool,
     quiet: bool,
     events: int = 0,
+    client_tls: ssl.SSLContext | None = None,
 ) -> int:
     store = KVStore()
     node = Node(
@@ -262,7 +289,7 @@ async def serve(
             client[1],
             node_id=config.node_id,
             password=password,
-            ssl_context=None if config.tls is None else config.tls.server_context(peers=False),
+            ssl_context=client_tls or (config.tls and config.tls.server_context(peers=False)),
             keyspace_events=events,
         )
         try:
