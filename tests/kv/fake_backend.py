@@ -174,6 +174,9 @@ class FakeBackend:
     def notify_keyspace_events(self, flags: int) -> None:
         self.store.notify_keyspace_events(flags)
 
+    def keyspace_stats(self) -> dict[str, int]:
+        return self.store.stats()
+
     def raft_info(self) -> dict[str, Any]:
         return dict(self.raft)
 

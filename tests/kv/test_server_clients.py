@@ -240,12 +240,14 @@ def test_ping_echo_command(client: redis.Redis) -> None:
 def test_info_sections(server: Served, client: redis.Redis) -> None:
     client.mset({"a": 1, "b": 2})
     assert client.info("raft") == {**server.backend.raft, "members": [1, 2, 3]}
-    everything = client.info()
-    assert everything["redis_version"] == "7.0.0"
-    assert everything["ranet_version"]
-    assert everything["connected_clients"] == 1
-    assert everything["db0"] == {"keys": 2}
-    assert everything["role"] == "leader"
+    default = client.info()
+    assert default["redis_version"] == "7.0.0"
+    assert default["ranet_version"]
+    assert default["connected_clients"] == 1
+    assert default["db0"] == {"keys": 2, "expires": 0, "avg_ttl": 0}
+    assert default["role"] == "master"  # Replication's: every node takes writes
+    assert "leader_id" not in default  # the Raft section: named, or with "all"
+    assert client.info("all")["leader_id"] == server.backend.raft["leader_id"]
     assert set(client.info("server")) >= {"redis_version", "ranet_version", "tcp_port"}
     assert "role" not in client.info("server")
     assert client.info("nosuchsection") == {}

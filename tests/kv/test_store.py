@@ -142,7 +142,13 @@ def test_snapshot_round_trip() -> None:
     copy.restore(store.snapshot())
     assert copy.snapshot() == store.snapshot()
     assert copy.stats() == store.stats()
-    assert store.stats() == {"keys": 3, "expires": 1, "sessions": 6, "clock_ms": 2_000}
+    assert store.stats() == {
+        "keys": 3,
+        "expires": 1,
+        "expired_keys": 0,
+        "sessions": 6,
+        "clock_ms": 2_000,
+    }
     assert call(copy, "KEYS", "*") == call(store, "KEYS", "*")
     assert call(copy, "PTTL", "leased") == 4_000
     for client, sequence, reply in [

@@ -82,6 +82,10 @@ class Backend(Protocol):
         (kv/pubsub.py); the server calls it once, as it starts."""
         ...
 
+    def keyspace_stats(self) -> dict[str, int]:
+        """The local store's counters (``KVStore.stats``), for INFO."""
+        ...
+
     def notify_keyspace_events(self, flags: int) -> None:
         """Which key-space events this node's store emits through its
         publisher (kv/notifications.py): CONFIG SET notify-keyspace-events."""

@@ -222,6 +222,7 @@ class Keyspace:
         "_deadlines",
         "_to_index",
         "data",
+        "expired_count",
         "expires",
         "generation",
         "libraries",
@@ -257,6 +258,7 @@ class Keyspace:
         self.publisher: Publisher | None = None
         # which key-space events this node emits (notifications.py): not state
         self.notify_flags = 0
+        self.expired_count = 0  # keys expired here (INFO's expired_keys): not state
         # where SRANDMEMBER, HRANDFIELD and ZRANDMEMBER pick: seeded from the
         # log while a script that may write runs (scripting.py), else not state
         self.random = random.Random()
@@ -271,6 +273,7 @@ class Keyspace:
                 del self.expires[key]
                 del self.data[key]
                 self._removed(key)
+                self.expired_count += 1
                 if self.notify_flags:
                     self.notify(notifications.EXPIRED, b"expired", key)
 

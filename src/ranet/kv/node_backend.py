@@ -225,6 +225,9 @@ class NodeBackend:
     def deliver_published(self, publisher: Publisher) -> None:
         self.store.deliver_published(publisher)
 
+    def keyspace_stats(self) -> dict[str, int]:
+        return self.store.stats()
+
     def notify_keyspace_events(self, flags: int) -> None:
         """The events this node emits; with expired ones, ticks of the clock
         too (``_tick_expiry``)."""

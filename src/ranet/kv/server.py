@@ -60,6 +60,7 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
+from ranet.kv import server_stats
 from ranet.kv.arguments import (
     REDIS_VERSION,
     arity_error,
@@ -84,6 +85,7 @@ from ranet.kv.pubsub import (
 )
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
+from ranet.kv.server_stats import ServerStats
 from ranet.kv.streams import waiting_read
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
 
@@ -169,7 +171,7 @@ class RespServer:
         self.subscriptions = Subscriptions()
         self.keyspace_events = keyspace_events  # notifications.py: this node's setting
         self._next_client_id = 1
-        self._started = time.monotonic()
+        self.stats = ServerStats()
 
     def notify_keyspace_events(self, flags: int) -> None:
         """CONFIG SET notify-keyspace-events: the events this node emits from now on."""
@@ -200,7 +202,7 @@ class RespServer:
                 error.errno,
                 f"node {self.node_id} cannot serve the Redis protocol on {host}:{port}: {reason}",
             ) from error
-        self._started = time.monotonic()
+        self.stats.started = time.monotonic()
         self.backend.deliver_published(self.subscriptions.deliver)
         self.backend.notify_keyspace_events(self.keyspace_events)
         log.info("node %s: Redis protocol on %s:%s", self.node_id, *self.address)
@@ -231,46 +233,62 @@ class RespServer:
         client_id = self._next_client_id
         self._next_client_id += 1
         self._clients[client_id] = client
+        self.stats.connections_received += 1
         return client_id
 
     def _unregister(self, client: _Client) -> None:
         self._clients.pop(client.id, None)
 
     async def info(self, sections: list[bytes]) -> bytes:
-        """The text of ``INFO [section ...]``: Server, Clients, Keyspace, Raft."""
+        """The text of ``INFO [section ...]``: Server, Clients, Memory,
+        Stats, Replication, CPU, Keyspace (server_stats.py) - Redis's
+        default sections - and, named or with ``all``, Raft, whose ``role``
+        (leader, follower) is Raft's, where Replication's is Redis's (master)."""
         wanted = {section.lower() for section in sections} or {b"default"}
-        everything = bool(wanted & {b"all", b"default", b"everything"})
-        texts = []
-        if everything or b"server" in wanted:
-            texts.append(_info_section("Server", self._server_fields()))
-        if everything or b"clients" in wanted:
-            blocked = sum(client.blocked for client in self._clients.values())
-            clients = {"connected_clients": len(self._clients), "blocked_clients": blocked}
-            texts.append(_info_section("Clients", clients))
-        if everything or b"keyspace" in wanted:
-            texts.append(_info_section("Keyspace", await self._keyspace_fields()))
-        if everything or b"raft" in wanted:
-            texts.append(_info_section("Raft", self.backend.raft_info()))
+        everything = bool(wanted & {b"all", b"everything"})
+        if b"default" in wanted:
+            wanted |= server_stats.DEFAULT_SECTIONS
+        texts = [
+            _info_section(title, fields())
+            for title, fields in (
+                ("Server", self._server_fields),
+                ("Clients", self._client_fields),
+                ("Memory", server_stats.memory),
+                ("Stats", self._stats_fields),
+                ("Replication", server_stats.replication),
+                ("CPU", server_stats.cpu),
+                ("Keyspace", self._keyspace_fields),
+                ("Raft", self.backend.raft_info),
+            )
+            if everything or title.lower().encode() in wanted
+        ]
         return "\r\n".join(texts).encode()
 
     def _server_fields(self) -> dict[str, Any]:
-        return {
-            "redis_version": REDIS_VERSION,
-            "ranet_version": __version__,
-            "redis_mode": "standalone",
-            "node_id": self.node_id,
-            "process_id": os.getpid(),
-            "tcp_port": self.address[1],
-            "uptime_in_seconds": int(time.monotonic() - self._started),
-        }
+        return self.stats.server(
+            {
+                "redis_version": REDIS_VERSION,
+                "ranet_version": __version__,
+                "redis_mode": "standalone",
+                "node_id": self.node_id,
+                "multiplexing_api": type(asyncio.get_running_loop()).__module__.split(".")[0],
+                "tcp_port": self.address[1],
+            }
+        )
 
-    async def _keyspace_fields(self) -> dict[str, Any]:
-        """``db0:keys=N`` from a stale local count; nothing if the backend cannot say."""
-        try:
-            [keys] = await self.backend.read([[b"DBSIZE"]], stale=True)
-        except RanetError:
-            return {}
-        return {"db0": f"keys={keys}"} if isinstance(keys, int) and keys > 0 else {}
+    def _client_fields(self) -> dict[str, Any]:
+        blocked = sum(client.blocked for client in self._clients.values())
+        return {"connected_clients": len(self._clients), "blocked_clients": blocked}
+
+    def _stats_fields(self) -> dict[str, Any]:
+        expired = self.backend.keyspace_stats()["expired_keys"]
+        subscriptions = self.subscriptions
+        return self.stats.stats(expired, len(subscriptions.channels(None)), subscriptions.numpat())
+
+    def _keyspace_fields(self) -> dict[str, Any]:
+        """``db0:keys=N,expires=M,avg_ttl=0``, this node's (as applied)."""
+        counts = self.backend.keyspace_stats()
+        return server_stats.keyspace(counts["keys"], counts["expires"])
 
 
 def _info_section(title: str, fields: dict[str, Any]) -> str:
@@ -402,6 +420,7 @@ class _Client(asyncio.Protocol):
             commands = error.commands
             self._failure = error
             self._pause_reading()
+        self.server.stats.received(len(data), len(commands))
         if (
             len(commands) == 1
             and self._lone is None

@@ -98,10 +98,12 @@ class KVStore:
         return len(self._keyspace)
 
     def stats(self) -> dict[str, int]:
-        """Counters for INFO: keys, keys with a deadline, sessions, clock."""
+        """Counters for INFO: keys, keys with a deadline, keys expired here
+        since the node started, sessions, clock."""
         return {
             "keys": len(self._keyspace),
             "expires": len(self._keyspace.expires),
+            "expired_keys": self._keyspace.expired_count,
             "sessions": len(self._sessions),
             "clock_ms": self._clock_ms,
         }
@@ -236,6 +238,7 @@ class KVStore:
         clock_ms, keyspace, sessions = _parse_snapshot(data)
         keyspace.publisher = self._keyspace.publisher
         keyspace.notify_flags = self._keyspace.notify_flags
+        keyspace.expired_count = self._keyspace.expired_count
         self._clock_ms = clock_ms
         self._keyspace = keyspace
         self._sessions.replace(sessions)
