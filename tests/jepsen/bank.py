@@ -21,7 +21,10 @@ or not, it moves money without creating any.
 With ``watch=False`` the clients skip WATCH: the negative control, in which
 racing transfers overwrite each other and the total drifts. With
 ``script=True`` a transfer is one Lua script (``TRANSFER``, by EVAL), which
-reads and writes both balances atomically on every replica.
+reads and writes both balances atomically on every replica; with
+``function=True`` the same script as a function (``LIBRARY``, loaded once
+by FUNCTION LOAD, called by FCALL): the library must outlive leaders,
+restarts and snapshots on every node.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ redis.call('decrby', KEYS[1], amount)
 redis.call('incrby', KEYS[2], amount)
 return 1
 """
+LIBRARY = (
+    f"#!lua name=bank\nredis.register_function('transfer', function(KEYS, ARGV)\n{TRANSFER}\nend)"
+)
 
 
 @dataclass
@@ -64,6 +70,7 @@ class Bank:
     rng: random.Random
     watch: bool = True
     script: bool = False  # transfer with one EVAL instead of WATCH / MULTI / EXEC
+    function: bool = False  # transfer with one FCALL of LIBRARY's function
     backups: Path | None = None  # where backups are written, if taken
     outcomes: Counter[str] = field(default_factory=Counter)
     breaches: list[str] = field(default_factory=list)
@@ -73,6 +80,8 @@ class Bank:
         async with self._client(0) as client:
             for _ in range(100):
                 try:
+                    if self.function:
+                        await client.function_load(LIBRARY, replace=True)
                     await client.mset(dict.fromkeys(ACCOUNTS, START))
                     return
                 except (redis.RedisError, OSError):
@@ -116,8 +125,11 @@ class Bank:
         source, target = self.rng.sample(ACCOUNTS, 2)
         amount = self.rng.randint(1, 30)
         try:
-            if self.script:
-                moved = await client.eval(TRANSFER, 2, source, target, amount)
+            if self.script or self.function:
+                if self.function:
+                    moved = await client.fcall("transfer", 2, source, target, amount)
+                else:
+                    moved = await client.eval(TRANSFER, 2, source, target, amount)
                 return "ok" if moved == 1 else "too poor"
             async with client.pipeline() as pipe:
                 if self.watch:

@@ -33,6 +33,7 @@ async def bank_run(
     *,
     watch: bool,
     script: bool = False,
+    function: bool = False,
 ) -> Bank:
     """Open the accounts, transfer under ``faults`` for ``seconds``, heal, and
     read every node's balances into the bank's checks."""
@@ -40,7 +41,7 @@ async def bank_run(
         cluster = network.cluster
         await serving(cluster)
         addresses = [("127.0.0.1", cluster.client_ports[n]) for n in cluster.nodes]
-        bank = Bank(addresses, rng, watch=watch, script=script, backups=data_dir)
+        bank = Bank(addresses, rng, watch=watch, script=script, function=function, backups=data_dir)
         await bank.open()
         bank.outcomes.update(await under_faults(network, bank.run, faults, seconds, rng))
         await serving(cluster)
@@ -76,6 +77,18 @@ def test_script_transfers_keep_the_total_under_faults(tmp_path: Path) -> None:
     assert bank.outcomes["too poor"] > 0  # the script's own check ran, and refused
 
 
+def test_function_transfers_keep_the_total_under_faults(tmp_path: Path) -> None:
+    """The same transfers as a function (FCALL of a library loaded once):
+    the library is replicated state, in every node's log and snapshots
+    (one every 200 entries here), through the faults."""
+    rng = random.Random(seed())
+    bank = run_event_loop(
+        bank_run(tmp_path, SCENARIOS["mixed"], CI_SECONDS, rng, watch=False, function=True)
+    )
+    verify(bank)
+    assert bank.outcomes["too poor"] > 0
+
+
 def test_without_watch_racing_transfers_break_the_total(tmp_path: Path) -> None:
     """The negative control: the same clients without WATCH overwrite each
     other's balances, and the checks must see it."""
@@ -84,15 +97,18 @@ def test_without_watch_racing_transfers_break_the_total(tmp_path: Path) -> None:
 
 
 @pytest.mark.soak
-@pytest.mark.parametrize("script", [False, True], ids=["watch", "script"])
+@pytest.mark.parametrize("way", ["watch", "script", "function"])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_soak_transfers_keep_the_total_under_faults(
-    name: str, script: bool, tmp_path: Path
-) -> None:
+def test_soak_transfers_keep_the_total_under_faults(name: str, way: str, tmp_path: Path) -> None:
     seconds = float(os.environ.get("RANET_JEPSEN_SECONDS", "300"))
     rng = random.Random(seed())
-    verify(
-        run_event_loop(
-            bank_run(tmp_path, SCENARIOS[name], seconds, rng, watch=not script, script=script)
-        )
+    run = bank_run(
+        tmp_path,
+        SCENARIOS[name],
+        seconds,
+        rng,
+        watch=way == "watch",
+        script=way == "script",
+        function=way == "function",
     )
+    verify(run_event_loop(run))
