@@ -101,3 +101,20 @@ def test_sim_prints_a_timeline_and_succeeds(capsys: pytest.CaptureFixture[str]) 
 def test_sim_many_seeds_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "--seeds", "5", "--steps", "50"]) == 0
     assert "5 seeds, 0 failed" in capsys.readouterr().out
+
+
+def test_cluster_hands_its_nodes_their_options(tmp_path) -> None:
+    import argparse
+
+    from ranet.node import cluster_command
+
+    parser = argparse.ArgumentParser()
+    cluster_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(
+        ["cluster", "--slow", "--notify-keyspace-events", "KEA", "--tls-auth-clients", "yes",
+         "--password-file", str(tmp_path / "password")]
+    )  # fmt: skip
+    options = cluster_command._node_args(args)
+    assert options[0] == "--slow"
+    assert options[1:3] == ["--password-file", str((tmp_path / "password").resolve())]
+    assert options[3:] == ["--notify-keyspace-events", "KEA", "--tls-auth-clients", "yes"]
