@@ -61,6 +61,9 @@ class FakeBackend:
     hang_writes: bool = False  # only writes never answer; reads still do
     write_delay: float = 0.0  # seconds a write takes: lets a read overtake it if it may
     write_gate: asyncio.Event | None = None  # when set here, writes wait until it is set
+    # when set here, a read's replies, computed, wait until it is set: what a
+    # node's read looks like between running and reaching its connection
+    answer_gate: asyncio.Event | None = None
     cancelled_writes: int = 0
     writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
     reads: list[tuple[list[bytes], bool]] = field(default_factory=list)
@@ -163,7 +166,10 @@ class FakeBackend:
         self.reads += [(argv, stale) for argv in argvs]
         self.largest_read = max(self.largest_read, len(argvs))
         now_ms = int(time.time() * 1000)
-        return await self._call(lambda: [self.store.read(argv, now_ms=now_ms) for argv in argvs])
+        replies = await self._call(lambda: [self.store.read(argv, now_ms=now_ms) for argv in argvs])
+        if self.answer_gate is not None:
+            await self.answer_gate.wait()
+        return replies  # type: ignore[return-value]
 
     async def backup(self) -> Reply | BulkParts:
         return await self._call(lambda: BulkParts(list(self.backup_parts)))
@@ -176,6 +182,9 @@ class FakeBackend:
 
     def keyspace_stats(self) -> dict[str, int]:
         return self.store.stats()
+
+    def track_changes(self, tracker: Callable[[bytes | None], None] | None) -> None:
+        self.store.track_changes(tracker)
 
     def raft_info(self) -> dict[str, Any]:
         return dict(self.raft)

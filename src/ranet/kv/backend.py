@@ -7,7 +7,7 @@ the log and reads through ReadIndex; tests may use an in-memory fake.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from ranet.kv.keyspace import Publisher
@@ -80,6 +80,11 @@ class Backend(Protocol):
     def deliver_published(self, publisher: Publisher) -> None:
         """Where PUBLISH and SPUBLISH, applied on this node, hand channel and message
         (kv/pubsub.py); the server calls it once, as it starts."""
+        ...
+
+    def track_changes(self, tracker: Callable[[bytes | None], None] | None) -> None:
+        """Tell ``tracker`` of every change the local store applies to a key
+        (None: to every key); None stops it (kv/tracking.py)."""
         ...
 
     def keyspace_stats(self) -> dict[str, int]:

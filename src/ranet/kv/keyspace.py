@@ -231,6 +231,7 @@ class Keyspace:
         "publisher",
         "random",
         "scripts",
+        "tracker",
         "versions",
     )
 
@@ -259,6 +260,9 @@ class Keyspace:
         # which key-space events this node emits (notifications.py): not state
         self.notify_flags = 0
         self.expired_count = 0  # keys expired here (INFO's expired_keys): not state
+        # told of every change of a key (None: of them all), for client-side
+        # caching (tracking.py), while a connection tracks: not state
+        self.tracker: Callable[[bytes | None], None] | None = None
         # where SRANDMEMBER, HRANDFIELD and ZRANDMEMBER pick: seeded from the
         # log while a script that may write runs (scripting.py), else not state
         self.random = random.Random()
@@ -300,11 +304,15 @@ class Keyspace:
     def _changed(self, key: bytes) -> None:
         """Count a change of ``key`` in its slot."""
         self.versions[crc32(key) & _SLOT_MASK] += 1
+        if self.tracker is not None:
+            self.tracker(key)
 
     def _removed(self, key: bytes) -> None:
         """Count the removal of ``key`` in its slot, and take it out of the index."""
         slot = crc32(key) & _SLOT_MASK
         self.versions[slot] += 1
+        if self.tracker is not None:
+            self.tracker(key)
         if self._by_slot is not None:
             self._by_slot[slot].discard(key)
 
@@ -413,6 +421,8 @@ class Keyspace:
         if self.expires:
             self.expires.pop(key, None)
         self.versions[slot] += 1
+        if self.tracker is not None:
+            self.tracker(key)
 
     def replace(self, key: bytes, value: Value) -> None:
         """Set ``key`` to ``value``, keeping any deadline it has (as INCR,
@@ -424,6 +434,8 @@ class Keyspace:
             self.notify(notifications.NEW, b"new", key)
         self.data[key] = value
         self.versions[slot] += 1
+        if self.tracker is not None:
+            self.tracker(key)
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; whether it was there."""
@@ -466,6 +478,8 @@ class Keyspace:
         self._deadlines.clear()
         self._by_slot, self._to_index = None, []
         self.versions = [version + 1 for version in self.versions]
+        if self.tracker is not None:
+            self.tracker(None)
 
     def _pending(self) -> bool:
         """Whether some key may have expired at ``now_ms`` without being removed yet."""

@@ -228,6 +228,9 @@ class NodeBackend:
     def keyspace_stats(self) -> dict[str, int]:
         return self.store.stats()
 
+    def track_changes(self, tracker: Callable[[bytes | None], None] | None) -> None:
+        self.store.track_changes(tracker)
+
     def notify_keyspace_events(self, flags: int) -> None:
         """The events this node emits; with expired ones, ticks of the clock
         too (``_tick_expiry``)."""

@@ -87,6 +87,9 @@ from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.server_stats import ServerStats
 from ranet.kv.streams import waiting_read
+from ranet.kv.tracking import Tracking, TrackingTable, caching, invalidation, read_keys
+from ranet.kv.tracking import info as tracking_info
+from ranet.kv.tracking import parse as parse_tracking
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
 
 log = logging.getLogger(__name__)
@@ -170,8 +173,39 @@ class RespServer:
         self._clients: dict[int, _Client] = {}
         self.subscriptions = Subscriptions()
         self.keyspace_events = keyspace_events  # notifications.py: this node's setting
+        self.tracking = TrackingTable(self._invalidate)  # client-side caching (tracking.py)
         self._next_client_id = 1
         self.stats = ServerStats()
+
+    def track(self, client: _Client, tracking: Tracking | None) -> None:
+        """CLIENT TRACKING: ``client``'s new tracking (None: off); the store
+        tells the table of changes while any connection tracks."""
+        table = self.tracking
+        before = bool(table.clients)
+        table.disable(client.id)
+        client.tracking = tracking
+        if tracking is not None:
+            table.enable(client.id, tracking)
+        if bool(table.clients) != before:
+            self.backend.track_changes(table.changed if table.clients else None)
+
+    def _invalidate(self, client_id: int, keys: list[bytes] | None) -> None:
+        """Send an invalidation to the tracking ``client_id``, or to the
+        client it redirects to (RESP3: a push; RESP2, subscribed: a message
+        on ``__redis__:invalidate``; RESP2 otherwise: nothing, as in Redis)."""
+        client = self._clients.get(client_id)
+        if client is None or client.tracking is None:
+            self.tracking.disable(client_id)
+            return
+        redirect = client.tracking.redirect
+        target = self._clients.get(redirect) if redirect else client
+        if target is None:  # the redirection's connection is gone: said once
+            if not client.tracking.broken_redirect and client.resp3:
+                client.push(Push([b"tracking-redir-broken", redirect]))
+            client.tracking.broken_redirect = True
+            return
+        if target.resp3 or (redirect and target._subscribed):
+            target.push(invalidation(keys, target.resp3))
 
     def notify_keyspace_events(self, flags: int) -> None:
         """CONFIG SET notify-keyspace-events: the events this node emits from now on."""
@@ -391,6 +425,8 @@ class _Client(asyncio.Protocol):
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
         self.blocked = False  # the group in flight is a blocking command's wait (blocking.py)
         self.unblock: Unblock | None = None  # set while that wait runs: CLIENT UNBLOCK ends it
+        self.tracking: Tracking | None = None  # CLIENT TRACKING (tracking.py)
+        self._after_lone: list[Push] = []  # messages held until the lone command's reply
         self._timer: asyncio.TimerHandle | None = None
         self._advance_scheduled = False
         self._lone: asyncio.Future[Any] | None = None  # the call of a lone command
@@ -448,6 +484,8 @@ class _Client(asyncio.Protocol):
         self.server._unregister(self)
         if self._subscribed:
             self.server.subscriptions.drop(self)
+        if self.tracking is not None:
+            self.server.track(self, None)
         self._cancel_in_flight()
         if not self.closed.done():
             self.closed.set_result(None)
@@ -507,6 +545,8 @@ class _Client(asyncio.Protocol):
         kind = spec.kind
         if (kind is not WRITE and kind is not READ) or spec.may_block:
             return False
+        if self.tracking is not None:
+            self._tracked(spec, argv)
         future = _call_backend(self.server.backend, kind, [argv], self.stale, None)
         self.last_command = argv[0]
         self.last_active = time.monotonic()
@@ -548,6 +588,9 @@ class _Client(asyncio.Protocol):
                 self._run_queued()
             else:
                 self._transport.write(encode_reply(reply, self.resp3))  # type: ignore[union-attr]
+            held, self._after_lone = self._after_lone, []
+            for message in held:
+                self.push(message)
         except Exception:
             self._drop_after_error()
 
@@ -750,6 +793,8 @@ class _Client(asyncio.Protocol):
                 f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
                 "PING / QUIT / RESET are allowed in this context"
             )
+        if self.tracking is not None and spec.name != "client":
+            self._tracked(spec, argv)
         if spec.kind is WRITE or spec.kind is READ:
             if spec.may_block:
                 return self._read_streams(spec, argv)
@@ -819,7 +864,9 @@ class _Client(asyncio.Protocol):
             self._finished = True
             transport.abort()
             return
-        if self._slots:
+        if self._lone is not None:  # after the reply of the command in flight
+            self._after_lone.append(message)
+        elif self._slots:
             self._slots.append([message, self.resp3])
             self._write_ready(transport)
         else:
@@ -885,6 +932,11 @@ class _Client(asyncio.Protocol):
         run = self._transaction.exec()
         if not isinstance(run, Exec):
             return run
+        if self.tracking is not None and self.tracking.tracks_next():
+            for command in run.commands:
+                spec = resolve(command)
+                if not isinstance(spec, ErrorReply) and spec.kind is READ:
+                    self.server.tracking.remember(self.id, read_keys(spec, command))
         kind = WRITE if run.writes or run.watches else READ
         return _Call(kind, partial(self._start_exec, run, self.stale))
 
@@ -992,6 +1044,8 @@ class _Client(asyncio.Protocol):
         for kind in (CHANNEL, PATTERN, SHARD):
             self.server.subscriptions.unsubscribe(self, [], kind)
         self._subscribed = False
+        if self.tracking is not None:
+            self.server.track(self, None)
         self.resp3 = False
         self.name = b""
         self.stale = False
@@ -1054,6 +1108,8 @@ class _Client(asyncio.Protocol):
         subcommand = argv[1].upper()
         if subcommand == b"UNBLOCK":
             return self._client_unblock(argv)
+        if subcommand == b"TRACKING":
+            return self._client_tracking(argv)
         entry = _CLIENT_SUBCOMMANDS.get(subcommand)
         if entry is None:
             return ErrorReply(f"ERR unknown subcommand '{_text(argv[1])}'. Try CLIENT HELP.")
@@ -1061,6 +1117,36 @@ class _Client(asyncio.Protocol):
         if len(argv) != arity:
             return arity_error(f"client|{subcommand.lower().decode()}")
         return handler(self, argv)
+
+    def _client_tracking(self, argv: list[bytes]) -> Reply:
+        """CLIENT TRACKING ON|OFF [options] (tracking.py)."""
+        if len(argv) < 3:
+            return arity_error("client|tracking")
+        clients = self.server._clients
+        tracking = parse_tracking(argv, self.tracking, lambda id: id in clients)
+        if isinstance(tracking, ErrorReply):
+            return tracking
+        self.server.track(self, tracking)
+        return OK
+
+    def _client_caching(self, argv: list[bytes]) -> Reply:
+        return caching(argv, self.tracking)
+
+    def _client_getredir(self, argv: list[bytes]) -> Reply:
+        return -1 if self.tracking is None else self.tracking.redirect
+
+    def _client_trackinginfo(self, argv: list[bytes]) -> Reply:
+        return tracking_info(self.tracking)
+
+    def _tracked(self, spec: CommandSpec, argv: list[bytes]) -> None:
+        """Before a command runs: a read's keys remembered, if this
+        connection tracks them (its mode, CLIENT CACHING), which holds for
+        this command only."""
+        tracking = self.tracking
+        assert tracking is not None
+        if spec.kind is READ and tracking.tracks_next():
+            self.server.tracking.remember(self.id, read_keys(spec, argv))
+        tracking.caching = False
 
     def _client_unblock(self, argv: list[bytes]) -> Reply:
         """CLIENT UNBLOCK id [TIMEOUT | ERROR]: 1 if that connection was
@@ -1197,6 +1283,9 @@ _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Rep
     b"GETNAME": (2, _Client._client_getname),
     b"SETNAME": (3, _Client._client_setname),
     b"SETINFO": (4, _Client._client_setinfo),
+    b"CACHING": (3, _Client._client_caching),
+    b"GETREDIR": (2, _Client._client_getredir),
+    b"TRACKINGINFO": (2, _Client._client_trackinginfo),
 }
 
 

@@ -119,6 +119,11 @@ class KVStore:
         node's setting, not state."""
         self._keyspace.notify_flags = flags
 
+    def track_changes(self, tracker: Callable[[bytes | None], None] | None) -> None:
+        """Tell ``tracker`` of every change of a key (None: of them all) -
+        client-side caching's invalidations (tracking.py); this node's, not state."""
+        self._keyspace.tracker = tracker
+
     def expiry_due(self, now_ms: int) -> bool:
         """Whether a key's deadline has passed by ``now_ms`` with no entry
         applied since: an entry stamped now would expire it."""
@@ -239,6 +244,9 @@ class KVStore:
         keyspace.publisher = self._keyspace.publisher
         keyspace.notify_flags = self._keyspace.notify_flags
         keyspace.expired_count = self._keyspace.expired_count
+        keyspace.tracker = self._keyspace.tracker
+        if keyspace.tracker is not None:
+            keyspace.tracker(None)  # every key may have changed
         self._clock_ms = clock_ms
         self._keyspace = keyspace
         self._sessions.replace(sessions)
