@@ -51,3 +51,15 @@ def test_the_table_forgets_who_stopped_tracking() -> None:
     table.disable(1)
     table.changed(b"b")
     assert sent == [(1, [b"user:1"]), (2, [b"user:1"]), (2, [b"user:1"])]
+
+
+def test_past_its_size_the_table_invalidates_its_oldest_keys() -> None:
+    sent: list[tuple[int, list[bytes] | None]] = []
+    table = TrackingTable(lambda client, keys: sent.append((client, keys)), max_keys=2)
+    table.enable(1, Tracking())
+    table.remember(1, [b"a", b"b"])
+    table.remember(1, [b"c"])
+    assert sent == [(1, [b"a"])]  # the client drops it: it cannot be told of its change
+    table.changed(b"a")
+    table.changed(b"c")
+    assert sent == [(1, [b"a"]), (1, [b"c"])]

@@ -33,6 +33,7 @@ from ranet.kv.command_spec import CommandSpec
 from ranet.kv.reply import OK, ErrorReply, Members, Push, Reply
 
 OPTIONS = (b"BCAST", b"OPTIN", b"OPTOUT", b"NOLOOP")
+MAX_KEYS = 1_000_000  # keys remembered at most (Redis's tracking-table-max-keys)
 INVALIDATE_CHANNEL = b"__redis__:invalidate"
 _BY_COUNT_AT = {  # commands that name their keys by count: where the count is
     "eval_ro": 2,
@@ -75,10 +76,13 @@ Deliver = Callable[[int, list[bytes] | None], None]
 
 
 class TrackingTable:
-    """This node's tracked keys and prefixes, and who tracks them."""
+    """This node's tracked keys and prefixes, and who tracks them. Past
+    ``max_keys`` keys, the oldest remembered is invalidated and forgotten,
+    as Redis does past tracking-table-max-keys, so memory stays bounded."""
 
-    def __init__(self, deliver: Deliver) -> None:
+    def __init__(self, deliver: Deliver, max_keys: int = MAX_KEYS) -> None:
         self._deliver = deliver
+        self._max_keys = max_keys
         self._keys: dict[bytes, set[int]] = {}
         self._bcast: dict[int, list[bytes]] = {}  # client -> its prefixes ([b""]: every key)
         self.clients: set[int] = set()
@@ -86,6 +90,8 @@ class TrackingTable:
     def remember(self, client: int, keys: list[bytes]) -> None:
         for key in keys:
             self._keys.setdefault(key, set()).add(client)
+        while len(self._keys) > self._max_keys:
+            self._forget(next(iter(self._keys)))
 
     def enable(self, client: int, tracking: Tracking) -> None:
         self.clients.add(client)
@@ -103,11 +109,15 @@ class TrackingTable:
             for client in list(self.clients):
                 self._deliver(client, None)
             return
-        for client in self._keys.pop(key, ()):
-            if client in self.clients:
-                self._deliver(client, [key])
+        self._forget(key)
         for client, prefixes in list(self._bcast.items()):
             if any(key.startswith(prefix) for prefix in prefixes):
+                self._deliver(client, [key])
+
+    def _forget(self, key: bytes) -> None:
+        """Tell those who read ``key`` that their copy is no longer tracked."""
+        for client in self._keys.pop(key, ()):
+            if client in self.clients:
                 self._deliver(client, [key])
 
 
