@@ -272,8 +272,7 @@ def remove_parts(keyspace: Keyspace, argv: list[bytes], kind: type[T]) -> Reply:
     present = [part for part in dict.fromkeys(argv[2:]) if part in parts]  # type: ignore[operator]
     keyspace.remove_parts(key, present)
     if present:
-        keyspace.notify(*_REMOVED_EVENTS[kind.__name__], key)
-        keyspace.notify_if_gone(key)
+        keyspace.notify_taken(*_REMOVED_EVENTS[kind.__name__], key)
     return len(present)
 
 

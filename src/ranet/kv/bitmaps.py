@@ -33,7 +33,7 @@ from ranet.kv.arguments import (
     string_at,
 )
 from ranet.kv.keyspace import Keyspace
-from ranet.kv.notifications import GENERIC, STRING
+from ranet.kv.notifications import STRING
 from ranet.kv.reply import ErrorReply, Reply
 
 _BAD_OFFSET = ErrorReply("ERR bit offset is not an integer or out of range")
@@ -247,8 +247,7 @@ def bitop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         sources.append(value or b"")
     length = max(len(value) for value in sources)
     if not length:
-        if keyspace.delete(argv[2]):
-            keyspace.notify(GENERIC, b"del", argv[2])
+        keyspace.delete_announced(argv[2])
         return 0
     numbers = [int.from_bytes(value.ljust(length, b"\0"), "big") for value in sources]
     result = numbers[0]

@@ -241,8 +241,7 @@ def _getex(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 def _getdel(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     value = string_at(keyspace, argv[1])
     if isinstance(value, bytes):
-        keyspace.delete(argv[1])
-        keyspace.notify(GENERIC, b"del", argv[1])
+        keyspace.delete_announced(argv[1])
     return value
 
 
@@ -377,12 +376,7 @@ def _cas(keyspace: Keyspace, argv: list[bytes]) -> Reply:
 
 
 def _del(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    deleted = 0
-    for key in argv[1:]:
-        if keyspace.delete(key):
-            deleted += 1
-            keyspace.notify(GENERIC, b"del", key)
-    return deleted
+    return sum(keyspace.delete_announced(key) for key in argv[1:])
 
 
 _RANDOM_KEY_TRIES = 16

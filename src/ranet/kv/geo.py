@@ -23,7 +23,6 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.geohash import Shape
 from ranet.kv.keyspace import Keyspace, SortedSet
-from ranet.kv.notifications import GENERIC
 from ranet.kv.reply import Double, ErrorReply, Reply
 
 _UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
@@ -293,8 +292,7 @@ def _search(keyspace: Keyspace, argv: list[bytes], kind: int, source: int) -> Re
         return ErrorReply("ERR the ANY argument requires COUNT argument")
     if members is None:
         if search.store is not None:
-            if keyspace.delete(search.store):
-                keyspace.notify(GENERIC, b"del", search.store)
+            keyspace.delete_announced(search.store)
             return 0
         return []
     event = b"geosearchstore" if kind & _STORE else b"georadiusstore"

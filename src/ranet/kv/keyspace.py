@@ -296,10 +296,26 @@ class Keyspace:
         if flags & notifications.KEYEVENT:
             publisher(b"__keyevent@0__:" + event, key, False)
 
-    def notify_if_gone(self, key: bytes) -> None:
-        """After a command took parts of ``key``: "del" if it took the last."""
+    def notify_taken(self, kind: int, event: bytes, key: bytes) -> None:
+        """A command took parts of ``key`` (a pop, a removal): its event,
+        then "del" if it took the last, as Redis announces them."""
+        self.notify(kind, event, key)
         if self.notify_flags and key not in self.data:
             self.notify(notifications.GENERIC, b"del", key)
+
+    def delete_announced(self, key: bytes) -> bool:
+        """``delete``, and its "del" event if there was a key."""
+        deleted = self.delete(key)
+        if deleted:
+            self.notify(notifications.GENERIC, b"del", key)
+        return deleted
+
+    def take_node_settings(self, old: Keyspace) -> None:
+        """What is this node's rather than state - the publisher, the
+        events it emits and its count of expired keys, the tracker - from
+        the keyspace this one replaces (a snapshot's restore)."""
+        self.publisher, self.notify_flags = old.publisher, old.notify_flags
+        self.expired_count, self.tracker = old.expired_count, old.tracker
 
     def _changed(self, key: bytes) -> None:
         """Count a change of ``key`` in its slot."""

@@ -102,13 +102,8 @@ def pop(keyspace: Keyspace, argv: list[bytes], *, head: bool) -> Reply:
     if count == 0:
         return []
     taken = _take(keyspace, key, elements, 1 if count is None else count, head)
-    _notify_taken(keyspace, key, head)
+    keyspace.notify_taken(LIST, _POPPED[head], key)
     return taken[0] if count is None else taken
-
-
-def _notify_taken(keyspace: Keyspace, key: bytes, head: bool) -> None:
-    keyspace.notify(LIST, _POPPED[head], key)
-    keyspace.notify_if_gone(key)
 
 
 def _take(keyspace: Keyspace, key: bytes, elements: List, count: int, head: bool) -> list[bytes]:
@@ -165,8 +160,7 @@ def ltrim(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             changing.popleft()
         for _ in range(len(changing) - (end - first)):
             changing.pop()
-    keyspace.notify(LIST, b"ltrim", key)
-    keyspace.notify_if_gone(key)
+    keyspace.notify_taken(LIST, b"ltrim", key)
     return OK
 
 
@@ -230,8 +224,7 @@ def lrem(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         changing.clear()
         changing.extend(kept if count >= 0 else reversed(kept))
     if removed:
-        keyspace.notify(LIST, b"lrem", key)
-        keyspace.notify_if_gone(key)
+        keyspace.notify_taken(LIST, b"lrem", key)
     return removed
 
 
@@ -348,7 +341,7 @@ def _move(
         element = _take(keyspace, source, elements, 1, from_head)[0]
     _push(keyspace, destination, [element], to_head)
     keyspace.notify(LIST, _PUSHED[to_head], destination)  # Redis's order: the push first
-    _notify_taken(keyspace, source, from_head)
+    keyspace.notify_taken(LIST, _POPPED[from_head], source)
     return element
 
 
@@ -365,7 +358,7 @@ def lmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return found
     key, elements = found
     taken = _take(keyspace, key, elements, count, head)
-    _notify_taken(keyspace, key, head)
+    keyspace.notify_taken(LIST, _POPPED[head], key)
     return [key, taken]
 
 
@@ -383,7 +376,7 @@ def blocking_pop(keyspace: Keyspace, argv: list[bytes], *, head: bool) -> Reply:
         return found
     key, elements = found
     taken = _take(keyspace, key, elements, 1, head)
-    _notify_taken(keyspace, key, head)
+    keyspace.notify_taken(LIST, _POPPED[head], key)
     return [key, taken[0]]
 
 

@@ -31,7 +31,7 @@ from ranet.kv.arguments import (
     parse_key_scan,
 )
 from ranet.kv.keyspace import Keyspace, Set
-from ranet.kv.notifications import GENERIC, SET
+from ranet.kv.notifications import SET
 from ranet.kv.reply import ErrorReply, Members, Reply
 
 
@@ -101,8 +101,7 @@ def spop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     taken = list(islice(members, 1 if count is None else count))
     keyspace.remove_parts(key, taken)
     if taken:
-        keyspace.notify(SET, b"spop", key)
-        keyspace.notify_if_gone(key)
+        keyspace.notify_taken(SET, b"spop", key)
     if count is None:
         return taken[0]
     return Members(taken)
@@ -179,8 +178,8 @@ def combine_and_store(keyspace: Keyspace, argv: list[bytes], how: str) -> Reply:
     if result:
         keyspace.put(argv[1], Set.of(result, keyspace.generation))
         keyspace.notify(SET, b"s%sstore" % how.encode(), argv[1])
-    elif keyspace.delete(argv[1]):
-        keyspace.notify(GENERIC, b"del", argv[1])
+    else:
+        keyspace.delete_announced(argv[1])
     return len(result)
 
 
@@ -196,8 +195,7 @@ def smove(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return 0
     if source != destination:
         keyspace.remove_parts(source, [member])
-        keyspace.notify(SET, b"srem", source)
-        keyspace.notify_if_gone(source)
+        keyspace.notify_taken(SET, b"srem", source)
         sadd(keyspace, [b"SADD", destination, member])
     return 1
 

@@ -23,7 +23,7 @@ import re
 
 from ranet.kv.arguments import NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, parse_double, parse_int
 from ranet.kv.keyspace import Hash, Keyspace, List, Set, SortedSet
-from ranet.kv.notifications import GENERIC, LIST
+from ranet.kv.notifications import LIST
 from ranet.kv.reply import ErrorReply, Reply
 
 _NOT_A_NUMBER = ErrorReply("ERR One or more scores can't be converted into double")
@@ -183,8 +183,7 @@ def _store(keyspace: Keyspace, options: _Options, chosen: list[bytes]) -> int:
     else:
         values = chosen
     if not values:
-        if keyspace.delete(options.store):
-            keyspace.notify(GENERIC, b"del", options.store)
+        keyspace.delete_announced(options.store)
         return 0
     keyspace.put(options.store, List(values, keyspace.generation))
     keyspace.notify(LIST, b"sortstore", options.store)

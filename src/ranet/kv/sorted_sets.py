@@ -41,7 +41,7 @@ from ranet.kv.arguments import (
     parse_timeout,
 )
 from ranet.kv.keyspace import Keyspace, SortedSet
-from ranet.kv.notifications import GENERIC, ZSET
+from ranet.kv.notifications import ZSET
 from ranet.kv.reply import ErrorReply, Reply, Scored, format_score
 
 _NAN_RESULT = ErrorReply("ERR resulting score is not a number (NaN)")
@@ -64,8 +64,8 @@ def store_result(
     if result:
         keyspace.put(key, result)
         keyspace.notify(ZSET, event, key)
-    elif keyspace.delete(key):
-        keyspace.notify(GENERIC, b"del", key)
+    else:
+        keyspace.delete_announced(key)
     return len(result)
 
 
@@ -400,8 +400,7 @@ def zremrange(keyspace: Keyspace, argv: list[bytes], *, by: str) -> Reply:
     doomed = [member for _, member in select(members, chosen)]
     keyspace.remove_parts(key, doomed)
     if doomed:
-        keyspace.notify(ZSET, b"zremrangeby" + by.encode(), key)
-        keyspace.notify_if_gone(key)
+        keyspace.notify_taken(ZSET, b"zremrangeby" + by.encode(), key)
     return len(doomed)
 
 
@@ -413,8 +412,7 @@ def _pop(keyspace: Keyspace, key: bytes, members: SortedSet, count: int, highest
     highest) scores from the non-empty sorted set at ``key``."""
     pairs = list(islice(members.order.islice(reverse=highest), count))
     keyspace.remove_parts(key, [member for _, member in pairs])
-    keyspace.notify(ZSET, b"zpopmax" if highest else b"zpopmin", key)
-    keyspace.notify_if_gone(key)
+    keyspace.notify_taken(ZSET, b"zpopmax" if highest else b"zpopmin", key)
     return Scored([member, score] for score, member in pairs)
 
 

@@ -241,10 +241,7 @@ class KVStore:
         new state is built and checked first, so a failure changes nothing.
         """
         clock_ms, keyspace, sessions = _parse_snapshot(data)
-        keyspace.publisher = self._keyspace.publisher
-        keyspace.notify_flags = self._keyspace.notify_flags
-        keyspace.expired_count = self._keyspace.expired_count
-        keyspace.tracker = self._keyspace.tracker
+        keyspace.take_node_settings(self._keyspace)
         if keyspace.tracker is not None:
             keyspace.tracker(None)  # every key may have changed
         self._clock_ms = clock_ms
