@@ -20,7 +20,6 @@ sandbox, the budget, determinism, exactly-once - is a script's
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Any
 
 from ranet.kv import rdb
@@ -101,8 +100,7 @@ def fcall(keyspace: Keyspace, argv: list[bytes], *, resolve: Resolve, read_only:
     return run_script(
         keyspace,
         resolve,
-        partial(engine().call_function, compiled, function.name),
-        function.name,
+        engine().library_function(compiled, function.name),
         argv[3 : 3 + numkeys],
         argv[3 + numkeys :],
         read_only_command=read_only,

@@ -91,6 +91,15 @@ class Registered(NamedTuple):
     description: bytes | None
 
 
+class Runner(NamedTuple):
+    """What one run runs (``LuaEngine.script``, ``library_function``): the
+    name its errors give, and the prelude's call with the compiled code
+    given - it takes the keys, the arguments and the budget."""
+
+    label: str
+    call: Callable[..., Any]
+
+
 class LuaEngine:
     """The Lua state, the prelude's ``compile`` and ``run``, and the compiled
     scripts. Every Python callable Lua is given is ``guarded``: an exception
@@ -170,10 +179,18 @@ class LuaEngine:
             self._compiled.popitem(last=False)
         return function
 
+    def script(self, function: Any, sha: str) -> Runner:
+        """What ``run`` runs for a compiled script."""
+        return Runner(sha, partial(self._run, function, sha.encode()))
+
+    def library_function(self, library: Any, name: bytes) -> Runner:
+        """What ``run`` runs for FCALL: a compiled library, run again, then
+        its function ``name``."""
+        return Runner(text_of(name), partial(self._call_function, library, name))
+
     def run(
         self,
-        function: Any,
-        sha: str,
+        runner: Runner,
         keys: list[bytes],
         args: list[bytes],
         caller: Call,
@@ -181,26 +198,23 @@ class LuaEngine:
         read_only: bool,
         source: random.Random,
     ) -> Reply:
-        """Run a compiled script; ``caller`` runs its ``redis.call``s;
-        ``math.random`` draws from ``source``. Never raises."""
-        run = partial(self._run, function, sha.encode())
-        return self._reply_of_run(sha, run, keys, args, caller, read_only, source)
-
-    def call_function(
-        self,
-        library: Any,
-        name: bytes,
-        keys: list[bytes],
-        args: list[bytes],
-        caller: Call,
-        *,
-        read_only: bool,
-        source: random.Random,
-    ) -> Reply:
-        """FCALL: run a compiled library again, then its function ``name``
-        with ``keys`` and ``args`` (as ``run``). Never raises."""
-        run = partial(self._call_function, library, name)
-        return self._reply_of_run(text_of(name), run, keys, args, caller, read_only, source)
+        """Run a script or a function with ``keys`` and ``args``; ``caller``
+        runs its ``redis.call``s, ``math.random`` draws from ``source``;
+        errors name ``runner.label``. Never raises."""
+        self._caller, self._read_only, self._source = caller, read_only, source
+        table_from = self.runtime.table_from
+        try:
+            ok, result = runner.call(table_from(keys), table_from(args), BUDGET, _BUDGET_SPENT)
+            if not ok:
+                if result == b"not enough memory":
+                    return _out_of_memory(runner.label)
+                return ErrorReply(text_of(result))
+            return _from_lua(result, self._state[b"resp"] == 3, 0)
+        except lua51.LuaMemoryError:
+            return _out_of_memory(runner.label)
+        finally:
+            self._caller = None
+            self._collect_if_large()
 
     def load_library(self, library: Any) -> list[Registered] | str:
         """Run a compiled library's code: the functions it registers, in
@@ -223,33 +237,6 @@ class LuaEngine:
             )
             for entry in result.values()
         ]
-
-    def _reply_of_run(
-        self,
-        label: str,
-        run: Any,
-        keys: list[bytes],
-        args: list[bytes],
-        caller: Call,
-        read_only: bool,
-        source: random.Random,
-    ) -> Reply:
-        """``run`` (the prelude's, what it runs given) with the keys and the
-        arguments, its result as a reply; errors name ``label``."""
-        self._caller, self._read_only, self._source = caller, read_only, source
-        table_from = self.runtime.table_from
-        try:
-            ok, result = run(table_from(keys), table_from(args), BUDGET, _BUDGET_SPENT)
-            if not ok:
-                if result == b"not enough memory":
-                    return _out_of_memory(label)
-                return ErrorReply(text_of(result))
-            return _from_lua(result, self._state[b"resp"] == 3, 0)
-        except lua51.LuaMemoryError:
-            return _out_of_memory(label)
-        finally:
-            self._caller = None
-            self._collect_if_large()
 
     def _collect_if_large(self) -> None:
         if self._heap_kib() > MEMORY_LIMIT >> 12:  # past a quarter of the limit

@@ -32,14 +32,11 @@ from functools import partial
 from ranet.kv.arguments import NOT_AN_INTEGER, parse_int, subcommand_error, text_of, time_reply
 from ranet.kv.command_spec import CONNECTION, READ, CommandSpec
 from ranet.kv.keyspace import Keyspace, script_sha
-from ranet.kv.lua_engine import CompileError, engine
+from ranet.kv.lua_engine import CompileError, Runner, engine
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 Resolve = Callable[[list[bytes]], CommandSpec | ErrorReply]
 """commands.resolve: the command ``argv`` calls, or Redis's error (unknown, arity)."""
-Run = Callable[..., Reply]
-"""LuaEngine.run or call_function with what it runs given: (keys, args, caller,
-read_only=, source=)."""
 
 NO_SCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
 NOT_FROM_SCRIPT = ErrorReply("ERR This Redis command is not allowed from script")
@@ -128,8 +125,7 @@ def evaluate(
     return run_script(
         keyspace,
         resolve,
-        partial(engine().run, function, sha),
-        sha.encode(),
+        engine().script(function, sha),
         argv[3 : 3 + numkeys],
         argv[3 + numkeys :],
         read_only_command=read_only,
@@ -140,26 +136,25 @@ def evaluate(
 def run_script(
     keyspace: Keyspace,
     resolve: Resolve,
-    run: Run,
-    label: bytes,
+    runner: Runner,
     keys: list[bytes],
     args: list[bytes],
     *,
     read_only_command: bool,
     declared_read_only: bool,
 ) -> Reply:
-    """Run a script or a function (``run``, named ``label``) with its keys
-    and arguments: as a read on one node for a _RO command, else inside
-    the log's apply, deterministic (``declared_read_only``: it may not
-    write all the same)."""
+    """Run a script or a function (``runner``) with its keys and arguments:
+    as a read on one node for a _RO command, else inside the log's apply,
+    deterministic (``declared_read_only``: it may not write all the same)."""
     if read_only_command:  # a read, on one node: no replica has to agree, any source will do
         caller = partial(_call, keyspace, resolve, False)
-        return run(keys, args, caller, read_only=True, source=keyspace.random)
-    seed = b"\0".join((b"%d" % keyspace.now_ms, label, *keys, *args))
+        return engine().run(runner, keys, args, caller, read_only=True, source=keyspace.random)
+    seed = b"\0".join((b"%d" % keyspace.now_ms, runner.label.encode(), *keys, *args))
     source = SeededRandom(seed)
     shared_source, keyspace.random = keyspace.random, source
     try:
-        return run(
+        return engine().run(
+            runner,
             keys,
             args,
             partial(_call, keyspace, resolve, True),
