@@ -87,7 +87,7 @@ from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.server_stats import ServerStats
 from ranet.kv.streams import waiting_read
-from ranet.kv.tracking import Tracking, TrackingTable, caching, invalidation, read_keys
+from ranet.kv.tracking import Tracking, TrackingTable, caching, invalidation
 from ranet.kv.tracking import info as tracking_info
 from ranet.kv.tracking import parse as parse_tracking
 from ranet.kv.transaction import RUN_INSIDE_MULTI, Exec, TransactionState, Watch, watched_versions
@@ -935,8 +935,8 @@ class _Client(asyncio.Protocol):
         if self.tracking is not None and self.tracking.tracks_next():
             for command in run.commands:
                 spec = resolve(command)
-                if not isinstance(spec, ErrorReply) and spec.kind is READ:
-                    self.server.tracking.remember(self.id, read_keys(spec, command))
+                if not isinstance(spec, ErrorReply):
+                    self.server.tracking.remember_read(self.id, spec, command)
         kind = WRITE if run.writes or run.watches else READ
         return _Call(kind, partial(self._start_exec, run, self.stale))
 
@@ -1144,8 +1144,8 @@ class _Client(asyncio.Protocol):
         this command only."""
         tracking = self.tracking
         assert tracking is not None
-        if spec.kind is READ and tracking.tracks_next():
-            self.server.tracking.remember(self.id, read_keys(spec, argv))
+        if tracking.tracks_next():
+            self.server.tracking.remember_read(self.id, spec, argv)
         tracking.caching = False
 
     def _client_unblock(self, argv: list[bytes]) -> Reply:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ranet.kv.arguments import parse_int
-from ranet.kv.command_spec import CommandSpec
+from ranet.kv.command_spec import READ, CommandSpec
 from ranet.kv.reply import OK, ErrorReply, Members, Push, Reply
 
 OPTIONS = (b"BCAST", b"OPTIN", b"OPTOUT", b"NOLOOP")
@@ -86,6 +86,11 @@ class TrackingTable:
         self._keys: dict[bytes, set[int]] = {}
         self._bcast: dict[int, list[bytes]] = {}  # client -> its prefixes ([b""]: every key)
         self.clients: set[int] = set()
+
+    def remember_read(self, client: int, spec: CommandSpec, argv: list[bytes]) -> None:
+        """If ``argv`` is a read, the keys it reads (``read_keys``)."""
+        if spec.kind is READ:
+            self.remember(client, read_keys(spec, argv))
 
     def remember(self, client: int, keys: list[bytes]) -> None:
         for key in keys:

@@ -270,7 +270,7 @@ async def serve(
     use_console: bool,
     quiet: bool,
     events: int = 0,
-    client_tls: ssl.SSLContext | None = None,
+    client_tls: ssl.SSLContext | None,
 ) -> int:
     store = KVStore()
     node = Node(
@@ -289,7 +289,7 @@ async def serve(
             client[1],
             node_id=config.node_id,
             password=password,
-            ssl_context=client_tls or (config.tls and config.tls.server_context(peers=False)),
+            ssl_context=client_tls,
             keyspace_events=events,
         )
         try:
