@@ -488,14 +488,18 @@ local function finish(ok, result)
   return ok, result
 end
 
+-- An error as its reply's text: an error reply's own, else a message under ERR.
+local function error_reply(e)
+  local reply, message = error_text(e)
+  return reply or ("ERR " .. (message or plain_tostring(e)))
+end
+
 -- A failed run's error reply, naming what ran (a script's SHA1, a function).
 local function failure(label)
   return function(e)
     sethook()
-    local reply, message = error_text(e)
-    message = reply or ("ERR " .. (message or plain_tostring(e)))
     local line = chunk_line() or "?"
-    return message .. " script: " .. label .. ", on @" .. chunk .. ":" .. line .. "."
+    return error_reply(e) .. " script: " .. label .. ", on @" .. chunk .. ":" .. line .. "."
   end
 end
 
@@ -629,19 +633,17 @@ local function load_phase(fn, again)
   local meta = {__index = LOAD_GLOBALS, __newindex = refuse_change, __metatable = false}
   setfenv(fn, setmetatable({}, meta))
   registered = {list = {}, by_name = {}, again = again}
-  return function() meta.__index = new_globals() end
+  return registered, function() meta.__index = new_globals() end
 end
 
 -- FUNCTION LOAD: true and what the library registers, or false and the error.
 local function load_library(fn, limit, budget_message)
   begin("user_function", limit, budget_message)
-  load_phase(fn)
-  local registry = registered
+  local registry = load_phase(fn)
   sethook(hook, "", STEP)
   local ok, e = finish(pcall(fn))
   if ok then return true, registry.list end
-  local reply, message = error_text(e)
-  return false, reply or ("ERR " .. (message or plain_tostring(e)))
+  return false, error_reply(e)
 end
 
 -- FCALL: the library runs again, then its function ``name``. Its code
@@ -649,8 +651,7 @@ end
 -- change it): the checks are not made again.
 local function call_function(fn, name, keys, argv, limit, budget_message)
   begin("user_function", limit, budget_message)
-  local loaded = load_phase(fn, true)
-  local registry = registered
+  local registry, loaded = load_phase(fn, true)
   sethook(hook, "", STEP)
   return finish(xpcall(function()
     fn()
