@@ -62,8 +62,10 @@ class FakeBackend:
     write_delay: float = 0.0  # seconds a write takes: lets a read overtake it if it may
     write_gate: asyncio.Event | None = None  # when set here, writes wait until it is set
     # when set here, a read's replies, computed, wait until it is set: what a
-    # node's read looks like between running and reaching its connection
+    # node's read looks like between running and reaching its connection;
+    # ``at_answer_gate`` is set once a read waits there
     answer_gate: asyncio.Event | None = None
+    at_answer_gate: asyncio.Event | None = None
     cancelled_writes: int = 0
     writes: list[tuple[list[bytes], tuple[int, int] | None]] = field(default_factory=list)
     reads: list[tuple[list[bytes], bool]] = field(default_factory=list)
@@ -168,6 +170,8 @@ class FakeBackend:
         now_ms = int(time.time() * 1000)
         replies = await self._call(lambda: [self.store.read(argv, now_ms=now_ms) for argv in argvs])
         if self.answer_gate is not None:
+            if self.at_answer_gate is not None:
+                self.at_answer_gate.set()
             await self.answer_gate.wait()
         return replies  # type: ignore[return-value]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from ranet.kv.tracking import Tracking, TrackingTable
-from tests.kv.fake_backend import FakeBackend, served
+from tests.kv.fake_backend import WAIT, FakeBackend, served
 from tests.kv.test_notifications_against_redis import Raw
 
 
@@ -23,13 +23,11 @@ def test_an_invalidation_waits_for_the_reply_of_a_read_in_flight() -> None:
         tracker.call("HELLO", "3")
         assert tracker.call("CLIENT", "TRACKING", "ON") == b"OK"
         writer.call("SET", "a", "1")
-        gate = server.call(asyncio.Event)
-        backend.answer_gate = gate
-        tracker.send("GET", "a")  # runs now, and waits at the gate
-        writer.send("SET", "a", "2")
-        server.call(lambda: None)  # let the loop turn
-        backend.answer_gate = None
-        assert writer.read() == b"OK"  # the write has been applied
+        gate, reached = server.call(asyncio.Event), server.call(asyncio.Event)
+        backend.answer_gate, backend.at_answer_gate = gate, reached
+        tracker.send("GET", "a")
+        asyncio.run_coroutine_threadsafe(reached.wait(), server.loop).result(WAIT)
+        assert writer.call("SET", "a", "2") == b"OK"  # applied while GET's reply waits
         server.call(gate.set)
         assert tracker.read() == b"1"
         assert tracker.read() == [b"invalidate", [b"a"]]
