@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ranet.kv.acl import Users
 from ranet.kv.envelope import (
     Envelope,
     RunEnvelope,
@@ -183,6 +184,9 @@ class FakeBackend:
 
     def notify_keyspace_events(self, flags: int) -> None:
         self.store.notify_keyspace_events(flags)
+
+    def watch_users(self, listener: Callable[[Users], None]) -> None:
+        self.store.watch_users(listener)
 
     def keyspace_stats(self) -> dict[str, int]:
         return self.store.stats()

@@ -39,12 +39,16 @@ def moves_version(store: KVStore, key: bytes, *args: Arg) -> bool:
     return store.versions([key]) != before
 
 
-_ADDED_BY = {"ranet.kv/6": "scripts", "ranet.kv/7": "functions"}  # a snapshot field, by format
+_ADDED_BY = {  # a snapshot field, by the format that added it
+    "ranet.kv/6": "scripts",
+    "ranet.kv/7": "functions",
+    "ranet.kv/8": "users",
+}
 
 
 def as_format(fields: dict[str, object], snapshot_format: str) -> dict[str, object]:
     """A snapshot's fields as an older format had them (before scripts:
-    format 5; before functions: format 6)."""
+    format 5; before functions: format 6; before users: format 7)."""
     for added_by, field in _ADDED_BY.items():
         if snapshot_format < added_by:
             del fields[field]

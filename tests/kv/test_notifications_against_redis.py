@@ -64,6 +64,12 @@ class Raw:
     def close(self) -> None:
         self.socket.close()
 
+    def __enter__(self) -> Raw:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def events_of(
     address: str | tuple[str, int], commands: list[list[bytes]], classes: str

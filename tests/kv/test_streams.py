@@ -181,7 +181,7 @@ def without_streams() -> KVStore:
 
 def test_a_format_4_snapshot_restores() -> None:
     fields = msgpack.unpackb(without_streams().snapshot())
-    assert fields["format"] == "ranet.kv/7"
+    assert fields["format"] == "ranet.kv/8"
     as_format(fields, "ranet.kv/4")
     restored = KVStore()
     restored.restore(msgpack.packb(fields))

@@ -134,6 +134,7 @@ class AsyncClient:
         rng: random.Random | None = None,
         password: bytes | str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        username: bytes | str | None = None,
     ) -> None:
         if not endpoints:
             raise ValueError("a client needs at least one endpoint")
@@ -143,6 +144,7 @@ class AsyncClient:
             raise ValueError("timeouts must be positive")
         self.endpoints = list(endpoints)
         self._password = password.encode() if isinstance(password, str) else password
+        self._username = username.encode() if isinstance(username, str) else username
         self._ssl_context = ssl_context
         self.timeout = timeout
         self.connect_timeout = connect_timeout
@@ -349,6 +351,7 @@ class AsyncClient:
                     timeout=self.connect_timeout,
                     password=self._password,
                     ssl_context=self._ssl_context,
+                    username=self._username,
                 )
             except (OSError, TimeoutError, ValueError) as error:
                 self._connection = None

@@ -63,10 +63,12 @@ class Connection:
         timeout: float,
         password: bytes | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        username: bytes | None = None,
     ) -> Connection:
         """Connect to ``host:port`` - over TLS with ``ssl_context``, the node's
         certificate checked for that host - and AUTH with ``password``, if
-        given; ``OSError`` or ``TimeoutError`` if it cannot (``ssl.SSLError``,
+        given, as ``username`` (an ACL user) if given, else as the default
+        user; ``OSError`` or ``TimeoutError`` if it cannot (``ssl.SSLError``,
         an ``OSError``, if the certificate does not check out),
         ``AuthenticationError`` if the node refuses the password."""
         host, _, port = address.rpartition(":")
@@ -76,10 +78,9 @@ class Connection:
             reader, writer = await asyncio.open_connection(host, int(port), **tls)
         connection = cls(address, reader, writer)
         if password is not None:
+            auth = [b"AUTH", password] if username is None else [b"AUTH", username, password]
             try:
-                reply = await connection.receive(
-                    connection.send([b"AUTH", password]), timeout=timeout
-                )
+                reply = await connection.receive(connection.send(auth), timeout=timeout)
             except BaseException:
                 connection.close()
                 raise

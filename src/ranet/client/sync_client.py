@@ -35,6 +35,7 @@ class Client:
         client_id: int | None = None,
         password: bytes | str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        username: bytes | str | None = None,
     ) -> None:
         self._client = AsyncClient(
             endpoints,
@@ -45,6 +46,7 @@ class Client:
             client_id=client_id,
             password=password,
             ssl_context=ssl_context,
+            username=username,
         )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

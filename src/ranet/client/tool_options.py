@@ -2,7 +2,8 @@
 
 ``ranet kv``, ``member``, ``leader`` and ``backup save`` take the client
 password from ``--password-file`` (its first line) or the ``RANET_PASSWORD``
-environment variable, and with ``--tls-ca FILE`` connect over TLS, checking
+environment variable - the default user's, or with ``--user NAME`` an ACL
+user's (kv/acl.py) - and with ``--tls-ca FILE`` connect over TLS, checking
 the node's certificate against that CA (ranet/tls.py); ``--tls-cert FILE
 --tls-key FILE`` show a client certificate, for nodes started with
 ``--tls-auth-clients``.
@@ -30,15 +31,23 @@ class ToolConnection:
 
     password: bytes | None = None
     ssl_context: ssl.SSLContext | None = None
+    username: bytes | None = None
 
     async def open(self, endpoint: str, timeout: float) -> Connection:
         """A connection to ``endpoint``, over TLS and authenticated as given."""
         return await Connection.open(
-            endpoint.strip(), timeout=timeout, password=self.password, ssl_context=self.ssl_context
+            endpoint.strip(),
+            timeout=timeout,
+            password=self.password,
+            ssl_context=self.ssl_context,
+            username=self.username,
         )
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user", metavar="NAME", help="AUTH as this ACL user (with --password-file)"
+    )
     parser.add_argument(
         "--password-file",
         type=Path,
@@ -71,7 +80,10 @@ def connection_from(args: argparse.Namespace) -> ToolConnection:
         raise ConfigurationError("a client certificate needs both --tls-cert and --tls-key")
     if args.tls_cert is not None and args.tls_ca is None:
         raise ConfigurationError("--tls-cert needs --tls-ca (a client certificate is for TLS)")
+    if args.user is not None and password is None:
+        raise ConfigurationError(f"--user needs a password (--password-file or {PASSWORD_ENV})")
     ssl_context = None
     if args.tls_ca is not None:
         ssl_context = client_context(args.tls_ca, args.tls_cert, args.tls_key)
-    return ToolConnection(password, ssl_context)
+    username = None if args.user is None else args.user.encode()
+    return ToolConnection(password, ssl_context, username)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from ranet.kv.acl import Users
 from ranet.kv.keyspace import Publisher
 from ranet.kv.reply import BulkParts, Reply
 
@@ -85,6 +86,11 @@ class Backend(Protocol):
     def track_changes(self, tracker: Callable[[bytes | None], None] | None) -> None:
         """Tell ``tracker`` of every change the local store applies to a key
         (None: to every key); None stops it (kv/tracking.py)."""
+        ...
+
+    def watch_users(self, listener: Callable[[Users], None]) -> None:
+        """Tell ``listener`` of the local store's ACL users now and after
+        every change (acl.py); the server calls it once, as it starts."""
         ...
 
     def keyspace_stats(self) -> dict[str, int]:

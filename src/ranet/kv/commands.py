@@ -37,6 +37,7 @@ from functools import partial
 from itertools import islice
 
 from ranet.kv import (
+    acl_command,
     bitmaps,
     dump_restore,
     functions,
@@ -1025,6 +1026,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("raft.transfer", -1, CONNECTION, flags="", group="ranet"),
     _connection_command("raft.member", -2, CONNECTION, flags="", group="ranet"),
     _connection_command("raft.backup", 1, CONNECTION, flags="", group="ranet"),
+    _connection_command("acl", -2, CONNECTION, flags="", group="server"),
     *(
         _connection_command(
             name, arity, CONNECTION, flags="pubsub noscript loading stale", group="pubsub"
@@ -1057,6 +1059,43 @@ _TABLE: dict[bytes, CommandSpec] = {
     for spec in COMMANDS
     for spelling in (spec.name.encode(), spec.name.upper().encode())
 }
+
+# What ACL commands become in the log and in reads (acl_command.py): run by
+# the store only - ``resolve`` does not know them, so neither does a client.
+_INTERNAL: dict[bytes, CommandSpec] = {
+    spec.name.upper().encode(): spec
+    for spec in (
+        _command("ranet.acl", -3, WRITE, acl_command.write, flags="", keys=_NO_KEYS),
+        _command(
+            "ranet.acl_ro",
+            -2,
+            READ,
+            partial(acl_command.read, resolve=_resolve),
+            flags="",
+            keys=_NO_KEYS,
+        ),
+        *(
+            _command(
+                name,
+                -4,
+                kind,
+                partial(acl_command.run_as, resolve=_resolve, kind=kind),
+                flags="",
+                keys=_NO_KEYS,
+            )
+            for name, kind in (("ranet.as", WRITE), ("ranet.as_ro", READ))
+        ),
+    )
+}
+
+
+def resolve_internal(argv: list[bytes]) -> CommandSpec | ErrorReply | None:
+    """One of the internal commands, or its arity error; None for any other."""
+    spec = _INTERNAL.get(argv[0].upper())
+    if spec is None:
+        return None
+    arity = spec.arity
+    return arity_error(spec.name) if len(argv) < -arity else spec
 
 
 # --- the server's API ------------------------------------------------------

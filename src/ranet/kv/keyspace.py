@@ -68,6 +68,7 @@ from zlib import crc32
 from sortedcontainers import SortedList
 
 from ranet.kv import notifications
+from ranet.kv.acl import User, Users
 from ranet.kv.function_libraries import FunctionLibraries
 from ranet.kv.stream_value import Stream
 
@@ -221,6 +222,7 @@ class Keyspace:
         "_by_slot",
         "_deadlines",
         "_to_index",
+        "acting_user",
         "data",
         "expired_count",
         "expires",
@@ -232,6 +234,8 @@ class Keyspace:
         "random",
         "scripts",
         "tracker",
+        "users",
+        "users_listener",
         "versions",
     )
 
@@ -243,8 +247,13 @@ class Keyspace:
         versions: list[int] | None = None,
         scripts: ScriptCache | None = None,
         libraries: FunctionLibraries | None = None,
+        users: Users | None = None,
     ) -> None:
         self.data: dict[bytes, Value] = {} if data is None else data
+        self.users = Users() if users is None else users  # ACL users (acl.py)
+        self.acting_user: User | None = None  # while RANET.AS runs a script as one
+        # told of every change of the users (the server checks against them): not state
+        self.users_listener: Callable[[Users], None] | None = None
         self.scripts = ScriptCache() if scripts is None else scripts
         self.libraries = FunctionLibraries() if libraries is None else libraries
         self.expires: dict[bytes, int] = {} if expires is None else expires
@@ -316,6 +325,12 @@ class Keyspace:
         the keyspace this one replaces (a snapshot's restore)."""
         self.publisher, self.notify_flags = old.publisher, old.notify_flags
         self.expired_count, self.tracker = old.expired_count, old.tracker
+        self.users_listener = old.users_listener
+
+    def users_changed(self) -> None:
+        """After ACL SETUSER or DELUSER, or a restore: the listener is told."""
+        if self.users_listener is not None:
+            self.users_listener(self.users)
 
     def _changed(self, key: bytes) -> None:
         """Count a change of ``key`` in its slot."""

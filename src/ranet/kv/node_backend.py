@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from ranet.core import ChangeKind
 from ranet.errors import ConfigurationError, NotLeader, ProposalDropped, ShuttingDown, Timeout
 from ranet.kv import envelope, notifications
+from ranet.kv.acl import Users
 from ranet.kv.arguments import parse_int
 from ranet.kv.commands import is_read
 from ranet.kv.keyspace import Publisher
@@ -224,6 +225,9 @@ class NodeBackend:
 
     def deliver_published(self, publisher: Publisher) -> None:
         self.store.deliver_published(publisher)
+
+    def watch_users(self, listener: Callable[[Users], None]) -> None:
+        self.store.watch_users(listener)
 
     def keyspace_stats(self) -> dict[str, int]:
         return self.store.stats()

@@ -29,6 +29,7 @@ import random
 from collections.abc import Callable
 from functools import partial
 
+from ranet.kv import acl_check
 from ranet.kv.arguments import NOT_AN_INTEGER, parse_int, subcommand_error, text_of, time_reply
 from ranet.kv.command_spec import CONNECTION, READ, CommandSpec
 from ranet.kv.keyspace import Keyspace, script_sha
@@ -197,6 +198,11 @@ def _call(
         return _UNKNOWN if spec.message.startswith("ERR unknown command") else _WRONG_ARITY
     if "noscript" in spec.flags:
         return NOT_FROM_SCRIPT
+    user = keyspace.acting_user
+    if user is not None:  # a restricted user's script: its rules hold here too (acl.py)
+        refused = acl_check.refusal(user, spec, argv, in_script=True)
+        if refused is not None:
+            return refused
     if spec.kind is CONNECTION:
         return _connection_command(keyspace, spec.name, argv)
     if spec.kind is not READ and read_only:

@@ -60,7 +60,8 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
-from ranet.kv import server_stats
+from ranet.kv import acl_check, acl_command, server_stats
+from ranet.kv.acl import DEFAULT, User, Users, password_hash
 from ranet.kv.arguments import (
     REDIS_VERSION,
     arity_error,
@@ -72,7 +73,16 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.backend import Backend
 from ranet.kv.blocking import FORMS, UNBLOCKED, Unblock, wait_and_take, wait_for_entries
-from ranet.kv.commands import BLOCKING, READ, WRITE, CommandSpec, Kind, command_reply, resolve
+from ranet.kv.commands import (
+    BLOCKING,
+    READ,
+    WRITE,
+    CommandSpec,
+    Kind,
+    command_reply,
+    lookup,
+    resolve,
+)
 from ranet.kv.config_command import config_reply, parameters
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.pubsub import (
@@ -176,6 +186,22 @@ class RespServer:
         self.tracking = TrackingTable(self._invalidate)  # client-side caching (tracking.py)
         self._next_client_id = 1
         self.stats = ServerStats()
+        self.users = Users()  # this node's replica of the ACL users (acl.py)
+
+    def default_logs_in(self) -> bool:
+        """Whether a new connection is authenticated at once, as the default
+        user: no node password, and that user on and without one (Redis)."""
+        default = self.users.get(DEFAULT)
+        return self.password is None and default is not None and default.authenticates(b"")
+
+    def _users_changed(self, users: Users) -> None:
+        """The ACL users changed (ACL SETUSER or DELUSER applied, a snapshot
+        installed): each connection takes its user's new rules; one whose
+        user is gone, or whose subscriptions its rules no longer allow, is
+        closed (Redis 7.0 closes both)."""
+        self.users = users
+        for client in list(self._clients.values()):
+            client.take_rules(users.get(client.user_name))
 
     def track(self, client: _Client, tracking: Tracking | None) -> None:
         """CLIENT TRACKING: ``client``'s new tracking (None: off); the store
@@ -238,6 +264,7 @@ class RespServer:
             ) from error
         self.stats.started = time.monotonic()
         self.backend.deliver_published(self.subscriptions.deliver)
+        self.backend.watch_users(self._users_changed)
         self.backend.notify_keyspace_events(self.keyspace_events)
         log.info("node %s: Redis protocol on %s:%s", self.node_id, *self.address)
 
@@ -432,7 +459,10 @@ class _Client(asyncio.Protocol):
         self._lone: asyncio.Future[Any] | None = None  # the call of a lone command
         self._lone_kind: Kind = WRITE
         self._transaction = TransactionState(server.limits.max_command_len)
-        self.authenticated = server.password is None
+        self.authenticated = server.default_logs_in()
+        self.user_name = DEFAULT  # ACL user (acl.py), authenticated or not
+        self.acl: User | None = None  # its rules, or None when they allow everything
+        self.take_rules(server.users.get(DEFAULT))
         self.channels: dict[bytes, None] = {}  # subscribed (pubsub.py), in order
         self.patterns: dict[bytes, None] = {}
         self.shard_channels: dict[bytes, None] = {}
@@ -540,7 +570,7 @@ class _Client(asyncio.Protocol):
         spec = resolve(argv)
         if isinstance(spec, ErrorReply) or self._transaction.queued is not None:
             return False
-        if self._subscribed or not self.authenticated:
+        if self._subscribed or not self.authenticated or self.acl is not None:
             return False  # _execute checks what such a connection may run
         kind = spec.kind
         if (kind is not WRITE and kind is not READ) or spec.may_block:
@@ -782,6 +812,12 @@ class _Client(asyncio.Protocol):
         if not self.authenticated and argv[0].lower() not in _BEFORE_AUTH:
             return self._refuse_unauthenticated(argv)
         spec = resolve(argv)
+        if self.acl is not None and not isinstance(spec, ErrorReply):
+            refused = acl_check.refusal(self.acl, spec, argv)
+            if refused is not None:
+                spec = refused  # in MULTI, it dooms the transaction (Redis)
+            elif spec.name in acl_command.SCRIPT_COMMANDS:
+                argv = acl_command.as_user(self.acl, spec, argv)
         if self._transaction.queued is not None and (
             isinstance(spec, ErrorReply) or spec.name not in RUN_INSIDE_MULTI
         ):
@@ -816,28 +852,81 @@ class _Client(asyncio.Protocol):
     # -- connection commands ---------------------------------------------------
 
     def _auth(self, argv: list[bytes]) -> Reply:
-        """AUTH [username] password: as Redis's single ``default`` user."""
+        """AUTH [username] password: as a user of the ACL (acl.py); the
+        password alone is the default user's."""
         if len(argv) > 3:
             return ErrorReply("ERR syntax error")
-        if len(argv) == 2 and self.server.password is None:
+        if len(argv) == 2 and self.server.default_logs_in():
             return ErrorReply(
                 "ERR AUTH <password> called without any password configured for the "
                 "default user. Are you sure your configuration is correct?"
             )
-        refused = self._log_in(argv[1] if len(argv) == 3 else b"default", argv[-1])
+        refused = self._log_in(argv[1] if len(argv) == 3 else DEFAULT, argv[-1])
         return OK if refused is None else refused
 
-    def _log_in(self, user: bytes, password: bytes) -> ErrorReply | None:
-        """Authenticate the connection, or say why not (a failed attempt leaves
-        an authenticated connection authenticated, as in Redis)."""
-        expected = self.server.password
-        if user != b"default" or (
-            expected is not None and not hmac.compare_digest(password, expected)
-        ):
+    def _log_in(self, name: bytes, password: bytes) -> ErrorReply | None:
+        """Authenticate the connection as ``name``, or say why not (a failed
+        attempt leaves the connection as it was, as in Redis). The node's
+        ``password``, if set, is the default user's too (Redis's requirepass)."""
+        user = self.server.users.get(name)
+        if user is None or not self._accepts(user, password):
             log.info("client %s (%s): authentication failed", self.id, self.peer)
             return ErrorReply(WRONG_PASSWORD)
-        self.authenticated = True
+        self.authenticated, self.user_name = True, name
+        self.take_rules(user)
         return None
+
+    def _accepts(self, user: User, password: bytes) -> bool:
+        node_password = self.server.password if user.name == DEFAULT else None
+        if node_password is None:
+            return user.authenticates(password)
+        return user.enabled and (  # the node's password: nopass does not waive it
+            hmac.compare_digest(password, node_password)
+            or password_hash(password) in user.passwords
+        )
+
+    def take_rules(self, user: User | None) -> None:
+        """Check what this connection runs against ``user``'s rules from now
+        on; close it if the user is gone or forbids a channel it listens to."""
+        if user is None:
+            log.info("client %s (%s): user deleted; closed", self.id, self.peer)
+            self._close_now()
+            return
+        self.acl = None if user.unrestricted else user
+        if self.acl is not None and self._subscribed and not self._may_keep_subscriptions(user):
+            log.info("client %s (%s): channel no longer allowed; closed", self.id, self.peer)
+            self._close_now()
+
+    def _may_keep_subscriptions(self, user: User) -> bool:
+        return all(
+            user.may_use_channel(channel, literal=False)
+            for channel in (*self.channels, *self.shard_channels)
+        ) and all(user.may_use_channel(pattern, literal=True) for pattern in self.patterns)
+
+    def _close_now(self) -> None:
+        self._finished = True
+        self._cancel_in_flight()
+        if self._transport is not None:
+            self._transport.close()
+
+    def _acl(self, argv: list[bytes]) -> Reply | _Call:
+        """ACL ...: answered here, or by the store as a write or a read (acl_command.py)."""
+        prepared = acl_command.prepare(
+            argv, self.user_name, lambda name: lookup(name.encode()) is not None
+        )
+        if not isinstance(prepared, tuple):
+            return prepared
+        kind, internal = prepared
+        if kind is READ:
+            return self._run_call(READ, internal)
+        return _Call(None, partial(self._acl_write, internal))
+
+    async def _acl_write(self, argv: list[bytes]) -> Reply:
+        """An ACL change, answered once this node has applied it too (a
+        read's barrier), so that the next AUTH here sees it."""
+        reply = await self.server.backend.write(argv, None)
+        await self.server.backend.read([[acl_command.READ_COMMAND, b"USERS"]], stale=False)
+        return reply
 
     def _time(self, argv: list[bytes]) -> Reply:
         """TIME: this node's clock, as seconds and microseconds (inside a
@@ -1049,7 +1138,9 @@ class _Client(asyncio.Protocol):
         self.resp3 = False
         self.name = b""
         self.stale = False
-        self.authenticated = self.server.password is None
+        self.authenticated = self.server.default_logs_in()
+        self.user_name = DEFAULT
+        self.take_rules(self.server.users.get(DEFAULT))
         return Status("RESET")
 
     def _set_stale(self, argv: list[bytes], *, stale: bool) -> Reply:
@@ -1210,7 +1301,7 @@ class _Client(asyncio.Protocol):
             f"id={self.id} addr={self.peer} laddr={self.local} name={_text(self.name)} "
             f"age={int(now - self.created)} idle={int(now - self.last_active)} "
             f"flags={self._flags()} db=0 "
-            f"cmd={_text(self.last_command.lower())} user=default "
+            f"cmd={_text(self.last_command.lower())} user={_text(self.user_name)} "
             f"resp={3 if self.resp3 else 2} "
             f"lib-name={_text(self.lib_name)} lib-ver={_text(self.lib_version)}"
         )
@@ -1233,6 +1324,12 @@ class _Client(asyncio.Protocol):
         spec = resolve(command)
         if isinstance(spec, ErrorReply):
             return spec
+        if self.acl is not None:
+            refused = acl_check.refusal(self.acl, spec, command)
+            if refused is not None:
+                return refused
+            if spec.name in acl_command.SCRIPT_COMMANDS:
+                command = acl_command.as_user(self.acl, spec, command)
         if spec.kind is WRITE:
             return _Call(WRITE, None, [command], session=(client_id, sequence))
         if spec.kind is READ:
@@ -1244,6 +1341,7 @@ Handler = Callable[[_Client, list[bytes]], Encodable | _Call]
 
 _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"auth": _Client._auth,
+    b"acl": _Client._acl,
     b"ping": _Client._ping,
     b"echo": _Client._echo,
     b"time": _Client._time,

@@ -41,7 +41,8 @@ import msgpack
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv import functions, stream_codec
-from ranet.kv.commands import BLOCKING, READ, WRITE, Kind, resolve
+from ranet.kv.acl import RuleError, Users
+from ranet.kv.commands import BLOCKING, READ, WRITE, Kind, resolve, resolve_internal
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
 from ranet.kv.function_libraries import FunctionLibraries
 from ranet.kv.keyspace import (
@@ -60,7 +61,8 @@ from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 from ranet.kv.stream_value import Stream
 
-SNAPSHOT_FORMAT = "ranet.kv/7"
+SNAPSHOT_FORMAT = "ranet.kv/8"
+_V7_FORMAT = "ranet.kv/7"  # before ACL users
 _V6_FORMAT = "ranet.kv/6"  # before functions
 _V5_FORMAT = "ranet.kv/5"  # before scripts
 _V4_FORMAT = "ranet.kv/4"  # before streams
@@ -70,7 +72,8 @@ SNAPSHOT_CHUNK = 10_000  # key-value pairs serialized per msgpack call
 _V1_FIELDS = {"format", "clock_ms", "data", "expires", "sessions"}
 _V5_FIELDS = {*_V1_FIELDS, "versions"}
 _V6_FIELDS = {*_V5_FIELDS, "scripts"}
-_SNAPSHOT_FIELDS = {*_V6_FIELDS, "functions"}
+_V7_FIELDS = {*_V6_FIELDS, "functions"}
+_SNAPSHOT_FIELDS = {*_V7_FIELDS, "users"}
 _V1_FORMAT = "ranet.kv/1"  # before WATCH: no versions; restored with all at zero
 
 
@@ -222,6 +225,7 @@ class KVStore:
                 *([body, False] for body in keyspace.scripts.evaluated.values()),
             ],
             "functions": [library.code for library in keyspace.libraries.libraries.values()],
+            "users": keyspace.users.snapshot(),
             "sessions": [
                 [
                     client_id,
@@ -247,6 +251,13 @@ class KVStore:
         self._clock_ms = clock_ms
         self._keyspace = keyspace
         self._sessions.replace(sessions)
+        keyspace.users_changed()
+
+    def watch_users(self, listener: Callable[[Users], None] | None) -> None:
+        """Tell ``listener`` of the ACL users now and after every change
+        (the server's checks); this node's, not state."""
+        self._keyspace.users_listener = listener
+        self._keyspace.users_changed()
 
 
 _NOT_APPLIED = "not applied from the log"
@@ -258,7 +269,9 @@ def _run(keyspace: Keyspace, argv: list[bytes], kind: Kind, refusal: str) -> Rep
     error Redis would answer (unknown, arity) or ``refusal``."""
     spec = resolve(argv)
     if isinstance(spec, ErrorReply):
-        return spec
+        spec = resolve_internal(argv) or spec
+        if isinstance(spec, ErrorReply):
+            return spec
     handler = spec.handler
     if spec.kind is not kind or handler is None:
         if not (spec.kind is BLOCKING and kind is WRITE):  # applied: its non-blocking form
@@ -275,6 +288,8 @@ def _transact(keyspace: Keyspace, transaction: TransactionEnvelope) -> Reply:
     replies: list[Reply] = []
     for argv in transaction.argvs:
         spec = resolve(argv)
+        if isinstance(spec, ErrorReply):
+            spec = resolve_internal(argv) or spec
         if isinstance(spec, ErrorReply):
             replies.append(spec)
         elif spec.handler is None:
@@ -361,8 +376,24 @@ def _parse_snapshot(data: bytes) -> tuple[int, Keyspace, list[tuple[int, Session
     sessions = _parse_sessions(fields["sessions"], clock_ms)
     scripts = _parse_scripts(fields.get("scripts", []))
     libraries = _parse_libraries(fields.get("functions", []))
-    keyspace = Keyspace(values, expires, clock_ms, versions, scripts, libraries)
+    users = _parse_users(fields.get("users"))
+    keyspace = Keyspace(values, expires, clock_ms, versions, scripts, libraries, users)
     return clock_ms, keyspace, sessions
+
+
+def _parse_users(lines: object) -> Users:
+    """The ACL users, each made again from its rules (before format 8: the
+    default user alone)."""
+    if lines is None:
+        return Users()
+    _require(
+        isinstance(lines, list) and all(type(line) is bytes for line in lines),
+        "users is not a list of users' rules",
+    )
+    try:
+        return Users.restored(lines)  # type: ignore[arg-type]
+    except (RuleError, ValueError) as error:
+        raise SnapshotFormatError(f"malformed key-value snapshot: users: {error}") from None
 
 
 def _parse_libraries(codes: object) -> FunctionLibraries:
@@ -403,12 +434,14 @@ def _parse_scripts(rows: object) -> ScriptCache:
 
 _FIELDS = {  # a snapshot's fields, by format
     SNAPSHOT_FORMAT: _SNAPSHOT_FIELDS,
+    _V7_FORMAT: _V7_FIELDS,
     _V6_FORMAT: _V6_FIELDS,
     **dict.fromkeys((_V5_FORMAT, _V4_FORMAT, _V3_FORMAT, _V2_FORMAT), _V5_FIELDS),
     _V1_FORMAT: _V1_FIELDS,
 }
 _VALUE_KINDS = {  # the msgpack types a value may have, by snapshot format
     SNAPSHOT_FORMAT: (bytes, dict, list, msgpack.ExtType),
+    _V7_FORMAT: (bytes, dict, list, msgpack.ExtType),
     _V6_FORMAT: (bytes, dict, list, msgpack.ExtType),
     _V5_FORMAT: (bytes, dict, list, msgpack.ExtType),  # streams came with format 5
     _V4_FORMAT: (bytes, dict, list),

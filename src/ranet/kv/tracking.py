@@ -30,21 +30,12 @@ from dataclasses import dataclass, field
 
 from ranet.kv.arguments import parse_int
 from ranet.kv.command_spec import READ, CommandSpec
+from ranet.kv.key_positions import keys_of
 from ranet.kv.reply import OK, ErrorReply, Members, Push, Reply
 
 OPTIONS = (b"BCAST", b"OPTIN", b"OPTOUT", b"NOLOOP")
 MAX_KEYS = 1_000_000  # keys remembered at most (Redis's tracking-table-max-keys)
 INVALIDATE_CHANNEL = b"__redis__:invalidate"
-_BY_COUNT_AT = {  # commands that name their keys by count: where the count is
-    "eval_ro": 2,
-    "evalsha_ro": 2,
-    "fcall_ro": 2,
-    "sintercard": 1,
-    "zunion": 1,
-    "zinter": 1,
-    "zdiff": 1,
-    "zintercard": 1,
-}
 
 
 @dataclass(slots=True)
@@ -88,9 +79,9 @@ class TrackingTable:
         self.clients: set[int] = set()
 
     def remember_read(self, client: int, spec: CommandSpec, argv: list[bytes]) -> None:
-        """If ``argv`` is a read, the keys it reads (``read_keys``)."""
+        """If ``argv`` is a read, the keys it reads (``keys_of``)."""
         if spec.kind is READ:
-            self.remember(client, read_keys(spec, argv))
+            self.remember(client, keys_of(spec, argv))
 
     def remember(self, client: int, keys: list[bytes]) -> None:
         for key in keys:
@@ -124,24 +115,6 @@ class TrackingTable:
         for client in self._keys.pop(key, ()):
             if client in self.clients:
                 self._deliver(client, [key])
-
-
-def read_keys(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
-    """The keys a read command names."""
-    at = _BY_COUNT_AT.get(spec.name)
-    if at is not None:
-        count = parse_int(argv[at]) if len(argv) > at else None
-        return argv[at + 1 : at + 1 + count] if count is not None and count > 0 else []
-    if spec.name == "xread":
-        upper = [arg.upper() for arg in argv]
-        if b"STREAMS" not in upper:
-            return []
-        rest = argv[upper.index(b"STREAMS") + 1 :]
-        return rest[: len(rest) // 2]
-    if spec.first_key <= 0:
-        return []
-    last = spec.last_key if spec.last_key >= 0 else len(argv) + spec.last_key
-    return argv[spec.first_key : last + 1 : spec.step]
 
 
 def parse(

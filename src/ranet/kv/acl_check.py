@@ -1,0 +1,130 @@
+"""Whether a user may run a command: Redis 7's ``ACLCheckAllPerm``.
+
+Three questions, in Redis's order: may the user run the command (or, for a
+container such as CONFIG, its subcommand); may it touch every key the
+command names (key_positions.py); may it use every channel a Pub/Sub
+command names. The answer is ``None`` (allowed) or a ``Denial`` that says
+what was refused, worded for a client (``NOPERM ...``), for ``ACL DRYRUN``
+or for a script's ``redis.call``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ranet.kv.acl import User
+from ranet.kv.acl_catalog import CATEGORIES_OF, SUBCOMMANDS
+from ranet.kv.command_spec import CommandSpec
+from ranet.kv.key_positions import keys_of
+from ranet.kv.reply import ErrorReply
+
+# never refused: Redis's no-auth commands, and RANET.EXEC - an envelope
+# whose command is checked instead (server.py), so that a user allowed SET
+# may SET through ranet's client, which sends its writes in sessions
+_NOT_CHECKED = frozenset({"auth", "hello", "ranet.exec"})
+_PUBLISH = frozenset({"publish", "spublish"})
+_SUBSCRIBE = frozenset({"subscribe", "ssubscribe"})
+_SORT = frozenset({"sort", "sort_ro"})
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """What was refused: ``command`` (its full name), ``key`` or ``channel``."""
+
+    reason: str
+    name: str  # the command's full name, or the key or channel refused
+
+    def error(self) -> ErrorReply:
+        """The reply to a client (Redis's NOPERM errors)."""
+        if self.reason == "command":
+            return ErrorReply(
+                f"NOPERM this user has no permissions to run the '{self.name}' command"
+            )
+        plural = "keys" if self.reason == "key" else "channels"
+        return ErrorReply(
+            f"NOPERM this user has no permissions to access one of the {plural} used as arguments"
+        )
+
+    def dry_run(self) -> bytes:
+        """ACL DRYRUN's answer."""
+        if self.reason == "command":
+            return f"This user has no permissions to run the '{self.name}' command".encode()
+        return f"This user has no permissions to access the '{self.name}' {self.reason}".encode()
+
+    def in_script(self) -> str:
+        """A script's ``redis.call`` refused (Redis 7.0's words)."""
+        if self.reason == "command":
+            return "The user executing the script can't run this command or subcommand"
+        if self.reason == "key":
+            return (
+                "The user executing the script can't access at least one of the keys "
+                "mentioned in the command arguments"
+            )
+        return "The user executing the script can't publish to the channel mentioned in the command"
+
+
+def full_name(spec: CommandSpec, argv: list[bytes]) -> str:
+    """``config|get`` for a container's known subcommand, else the command's name."""
+    name = spec.name
+    if name in SUBCOMMANDS and len(argv) > 1:
+        sub = f"{name}|{argv[1].lower().decode('latin-1')}"
+        if sub in CATEGORIES_OF:
+            return sub
+    return name
+
+
+def denial(user: User, spec: CommandSpec, argv: list[bytes]) -> Denial | None:
+    """Why ``user`` may not run ``argv`` (a call of ``spec``), or None."""
+    name = spec.name
+    if name in _NOT_CHECKED:
+        return None
+    command = full_name(spec, argv)
+    if not user.may_run(command):
+        return Denial("command", command)
+    if not user.all_keys:
+        write = "write" in spec.flags
+        for key in keys_of(spec, argv):
+            if not user.may_touch(key, write):
+                return Denial("key", key.decode("utf-8", "replace"))
+    if not user.all_channels:
+        return _channel_denial(user, name, argv)
+    return None
+
+
+def _channel_denial(user: User, name: str, argv: list[bytes]) -> Denial | None:
+    if name in _PUBLISH:
+        channels, literal = argv[1:2], False
+    elif name in _SUBSCRIBE:
+        channels, literal = argv[1:], False
+    elif name == "psubscribe":
+        channels, literal = argv[1:], True
+    else:
+        return None
+    for channel in channels:
+        if not user.may_use_channel(channel, literal):
+            return Denial("channel", channel.decode("utf-8", "replace"))
+    return None
+
+
+def refusal(
+    user: User, spec: CommandSpec, argv: list[bytes], *, in_script: bool = False
+) -> ErrorReply | None:
+    """The error for running ``argv`` as ``user`` - a client's, or a
+    script's ``redis.call``'s - or None."""
+    denied = denial(user, spec, argv)
+    if denied is not None:
+        return ErrorReply(f"ERR {denied.in_script()}") if in_script else denied.error()
+    return _sort_refusal(argv) if spec.name in _SORT and not user.all_keys else None
+
+
+def _sort_refusal(argv: list[bytes]) -> ErrorReply | None:
+    """SORT's BY and GET read keys named by patterns: a user without every
+    key may not use them (Redis 7.0's rule; BY without ``*`` sorts nothing
+    and is allowed)."""
+    for i in range(2, len(argv) - 1):
+        option = argv[i].upper()
+        if option == b"BY" and b"*" in argv[i + 1]:
+            return ErrorReply("ERR BY option of SORT denied due to insufficient ACL permissions.")
+        if option == b"GET":
+            return ErrorReply("ERR GET option of SORT denied due to insufficient ACL permissions.")
+    return None

@@ -1,0 +1,252 @@
+"""ACL users (kv/acl.py, acl_check.py, acl_command.py) beyond what the
+comparison with redis-server shows: users are replicated state (applied
+alike, kept in snapshots, older snapshots restore with the default user
+alone), no password in clear ever reaches the log, the internal commands
+are nobody's, a restricted user's scripts are checked on every replica,
+the node's password is the default user's, and ranet's own client and tools
+log in as a user. Where ranet departs from Redis (``%W~`` alone), the test
+says so."""
+
+from __future__ import annotations
+
+import argparse
+
+import msgpack
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from ranet.client.sync_client import Client
+from ranet.client.tool_options import connection_from
+from ranet.errors import ConfigurationError, SnapshotFormatError
+from ranet.kv.acl import User, Users, password_hash
+from ranet.kv.acl_command import prepare
+from ranet.kv.envelope import RunEnvelope, encode_run
+from ranet.kv.store import KVStore
+
+from .fake_backend import WAIT, FakeBackend, served
+from .store_fixtures import as_format
+
+NO_RETRY = Retry(NoBackoff(), 0)  # redis-py retries a refused AUTH (a ConnectionError)
+
+
+def apply(store: KVStore, *argv: bytes | str, at_ms: int = 1_000) -> object:
+    words = [a.encode() if isinstance(a, str) else a for a in argv]
+    return store.apply(encode_run(RunEnvelope(at_ms, [words])))[0]  # type: ignore[index]
+
+
+def setuser(store: KVStore, name: str, *rules: str) -> object:
+    """ACL SETUSER as the server writes it into the log."""
+    prepared = prepare([b"ACL", b"SETUSER", name.encode(), *(r.encode() for r in rules)], b"", bool)
+    assert isinstance(prepared, tuple), prepared
+    return apply(store, *prepared[1])
+
+
+def acl_list(store: KVStore) -> object:
+    return store.read([b"RANET.ACL_RO", b"LIST"])
+
+
+def test_a_setuser_reaches_the_log_with_its_passwords_hashed() -> None:
+    _, argv = prepare([b"ACL", b"SETUSER", b"app", b"on", b">pw one", b"<pw two"], b"", bool)
+    assert b"pw one" not in b"".join(argv) and b"pw two" not in b"".join(argv)
+    assert argv == [
+        b"RANET.ACL",
+        b"SETUSER",
+        b"app",
+        b"on",
+        b"#" + password_hash(b"pw one").encode(),
+        b"!" + password_hash(b"pw two").encode(),
+    ]
+    store = KVStore()
+    refused = apply(store, "RANET.ACL", "SETUSER", "x", ">clear")
+    assert "hashed passwords only" in refused.message  # type: ignore[union-attr]
+    assert store.read([b"RANET.ACL_RO", b"USERS"]) == [b"default"]
+
+
+def test_users_are_state_applied_alike_and_kept_in_snapshots() -> None:
+    stores = [KVStore(), KVStore()]
+    for store in stores:
+        assert setuser(store, "app", "on", ">pw", "%R~r:*", "~app:*", "&news", "-@all", "+get")
+        assert setuser(store, "app", "+@read", "-keys", "+config|get", "sanitize-payload")
+        assert setuser(store, "old", "on", "nopass") is not None
+        assert apply(store, "RANET.ACL", "DELUSER", "old", "old", "nobody") == 1
+    assert acl_list(stores[0]) == acl_list(stores[1])
+    restored = KVStore()
+    restored.restore(stores[0].snapshot())
+    assert acl_list(restored) == acl_list(stores[0])
+    assert restored.read([b"RANET.ACL_RO", b"DRYRUN", b"app", b"get", b"r:1"]) is not None
+    for argv in (
+        [b"get", b"r:1"],
+        [b"keys", b"*"],
+        [b"config", b"get", b"x"],
+        [b"set", b"app:1", b"v"],
+    ):
+        dry = [b"RANET.ACL_RO", b"DRYRUN", b"app", *argv]
+        assert restored.read(dry) == stores[0].read(dry)
+
+
+def test_a_snapshot_before_users_restores_with_the_default_user_alone() -> None:
+    store = KVStore()
+    setuser(store, "app", "on", ">pw")
+    apply(store, "SET", "k", "v")
+    fields = as_format(msgpack.unpackb(store.snapshot()), "ranet.kv/7")
+    restored = KVStore()
+    restored.restore(msgpack.packb(fields))
+    assert restored.read([b"GET", b"k"]) == b"v"
+    assert acl_list(restored) == [b"user default on nopass ~* &* +@all"]
+
+
+@pytest.mark.parametrize(
+    "users", [[b"app on"], [b"default bogus"], [b"default on", 7], "default on", [b"default (~x)"]]
+)
+def test_a_snapshot_with_malformed_users_is_refused(users: object) -> None:
+    fields = msgpack.unpackb(KVStore().snapshot())
+    fields["users"] = users
+    with pytest.raises(SnapshotFormatError):
+        KVStore().restore(msgpack.packb(fields))
+
+
+def test_the_internal_commands_are_nobodys() -> None:
+    with served() as server, redis.Redis(port=server.port, socket_timeout=WAIT) as client:
+        for internal in (["RANET.AS", "default", "GET", "k"], ["RANET.ACL", "SETUSER", "x"]):
+            with pytest.raises(redis.ResponseError, match="unknown command"):
+                client.execute_command(*internal)
+        with pytest.raises(redis.ResponseError, match="Unknown Redis command"):
+            client.eval("return redis.call('RANET.AS', 'default', 'GET', 'k')", 0)
+
+
+def test_a_restricted_users_script_is_checked_alike_on_every_replica() -> None:
+    """The server wraps the script as RANET.AS: each replica runs it as the
+    user, so each refuses the same call."""
+    script = "redis.call('set', 'app:1', 'a'); return redis.pcall('set', 'other', 'b')"
+    replies = []
+    for store in (KVStore(), KVStore()):
+        setuser(store, "app", "on", "nopass", "~app:*", "+@all")
+        replies.append(apply(store, "RANET.AS", "app", "EVAL", script, "0"))
+        assert store.read([b"GET", b"app:1"]) == b"a" and store.read([b"GET", b"other"]) is None
+        gone = apply(store, "RANET.AS", "nobody", "EVAL", "return 1", "0")
+        assert gone.message == "NOPERM user 'nobody' no longer exists"  # type: ignore[union-attr]
+    assert replies[0] == replies[1]
+    assert "can't access at least one of the keys" in replies[0].message  # type: ignore[union-attr]
+
+
+def test_percent_w_alone_allows_no_write_a_departure_from_redis() -> None:
+    """ranet asks read and write access of every key a write names: a
+    ``%W~`` pattern alone lets no command write there (Redis 7 lets SET)."""
+    store = KVStore()
+    setuser(store, "w", "on", "nopass", "+@all", "%W~w:*", "%R~r:*", "~rw:*")
+
+    def dry(*argv: bytes) -> object:
+        return store.read([b"RANET.ACL_RO", b"DRYRUN", b"w", *argv])
+
+    assert dry(b"set", b"w:1", b"v") == b"This user has no permissions to access the 'w:1' key"
+    assert dry(b"get", b"r:1") == OK_REPLY and dry(b"set", b"rw:1", b"v") == OK_REPLY
+    assert dry(b"set", b"r:1", b"v") == b"This user has no permissions to access the 'r:1' key"
+    assert (
+        dry(b"blpop", b"rw:1", b"r:1", b"0")
+        == b"This user has no permissions to access the 'r:1' key"
+    )
+    assert (
+        dry(b"eval", b"return 1", b"1", b"r:1")
+        == b"This user has no permissions to access the 'r:1' key"
+    )
+
+
+OK_REPLY = KVStore().read([b"RANET.ACL_RO", b"DRYRUN", b"default", b"get", b"k"])
+
+
+def test_rules_keep_their_order_and_a_repeated_rule_moves_to_the_end() -> None:
+    user = User(b"u").with_rules([b"+@all", b"-get", b"-@dangerous", b"+config|get", b"-get"])
+    assert user.command_rules() == b"+@all -@dangerous +config|get -get"
+    user = user.with_rules([b"-config", b"+config|set"])  # a whole command drops its subcommands'
+    assert user.command_rules() == b"+@all -@dangerous -get -config +config|set"
+    assert user.may_run("config|set") and not user.may_run("config|get")
+    assert User(b"v").with_rules([b"-@all", b"+get", b"-@all"]).command_rules() == b"-@all"
+
+
+def test_selectors_and_first_argument_rules_are_refused_as_not_built() -> None:
+    for rule in (b"(~x +get)", b"clearselectors", b"+select|0"):
+        reply = prepare([b"ACL", b"SETUSER", b"u", rule], b"", bool)
+        assert "not built" in reply.message  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("bits", "length"), [(None, 64), (1, 1), (5, 2), (4096, 1024)])
+def test_genpass_gives_as_many_hex_digits_as_the_bits_need(bits: int | None, length: int) -> None:
+    argv = [b"ACL", b"GENPASS"] + ([] if bits is None else [b"%d" % bits])
+    password = prepare(argv, b"", bool)
+    assert isinstance(password, bytes) and len(password) == length
+    int(password, 16)
+    assert prepare(argv, b"", bool) != password or length == 1
+
+
+def test_the_nodes_password_is_the_default_users() -> None:
+    with served(password=b"node pw") as server:
+
+        def log_in(password: str, username: str | None = None) -> bool:
+            with redis.Redis(
+                port=server.port, socket_timeout=WAIT, retry=NO_RETRY,
+                username=username, password=password,
+            ) as client:  # fmt: skip
+                try:
+                    return client.ping()
+                except redis.AuthenticationError:
+                    return False
+
+        with redis.Redis(port=server.port, password="node pw", socket_timeout=WAIT) as admin:
+            assert log_in("node pw") and not log_in("other")
+            admin.execute_command("ACL", "SETUSER", "default", ">other")  # both work now
+            assert log_in("node pw") and log_in("other", "default")
+            admin.execute_command("ACL", "SETUSER", "default", "nopass")  # not without it
+            assert not log_in("anything")
+            admin.execute_command("ACL", "SETUSER", "default", "off")
+            assert not log_in("node pw")
+            admin.execute_command("ACL", "SETUSER", "app", "on", ">app pw", "~*", "+@all")
+            assert log_in("app pw", "app")
+
+
+def test_ranets_client_and_tools_log_in_as_a_user() -> None:
+    """A user allowed GET and SET works through ranet's client, whose writes
+    go in sessions (RANET.EXEC: its command is checked, not the envelope)."""
+    with served(FakeBackend()) as server:
+        with redis.Redis(port=server.port, socket_timeout=WAIT) as admin:
+            admin.execute_command(
+                "ACL", "SETUSER", "app", "on", ">pw", "~app:*", "-@all", "+get", "+set"
+            )
+        endpoint = f"127.0.0.1:{server.port}"
+        with Client([endpoint], username="app", password="pw") as client:
+            client.set("app:1", "v")
+            assert client.get("app:1") == b"v"
+            with pytest.raises(Exception, match="NOPERM"):
+                client.set("other", "v")
+            with pytest.raises(Exception, match="NOPERM"):
+                client.delete("app:1")
+    args = argparse.Namespace(
+        user="app", password_file=None, tls_ca=None, tls_cert=None, tls_key=None
+    )
+    with pytest.raises(ConfigurationError, match="--user needs a password"):
+        connection_from(args)
+
+
+def test_users_survive_as_the_server_sees_them_across_a_restore() -> None:
+    """A snapshot's install tells the server of the users it brings: a
+    connection of a user the snapshot does not hold is closed."""
+    backend = FakeBackend()
+    with served(backend) as server:
+        with redis.Redis(port=server.port, socket_timeout=WAIT) as admin:
+            admin.execute_command("ACL", "SETUSER", "app", "on", ">pw", "~*", "+@all")
+        with redis.Redis(
+            port=server.port, username="app", password="pw", socket_timeout=WAIT, retry=NO_RETRY
+        ) as app:
+            assert app.ping()
+            server.call(lambda: backend.store.restore(KVStore().snapshot()))
+            with pytest.raises(redis.AuthenticationError):
+                app.ping()  # closed; redis-py reconnects and its AUTH is refused
+
+
+def test_users_table_lists_users_by_name() -> None:
+    users = Users()
+    users.set(User(b"zed"))
+    users.set(User(b"alice"))
+    assert [user.name for user in users] == [b"alice", b"default", b"zed"]
+    assert users.delete([b"zed", b"zed", b"nobody"]) == 1
