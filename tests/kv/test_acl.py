@@ -22,6 +22,7 @@ from ranet.client.tool_options import connection_from
 from ranet.errors import ConfigurationError, SnapshotFormatError
 from ranet.kv.acl import User, Users, password_hash
 from ranet.kv.acl_command import prepare
+from ranet.kv.acl_log import AclLog
 from ranet.kv.envelope import RunEnvelope, encode_run
 from ranet.kv.store import KVStore
 
@@ -38,7 +39,9 @@ def apply(store: KVStore, *argv: bytes | str, at_ms: int = 1_000) -> object:
 
 def setuser(store: KVStore, name: str, *rules: str) -> object:
     """ACL SETUSER as the server writes it into the log."""
-    prepared = prepare([b"ACL", b"SETUSER", name.encode(), *(r.encode() for r in rules)], b"", bool)
+    prepared = prepare(
+        [b"ACL", b"SETUSER", name.encode(), *(r.encode() for r in rules)], b"", bool, AclLog()
+    )
     assert isinstance(prepared, tuple), prepared
     return apply(store, *prepared[1])
 
@@ -48,7 +51,9 @@ def acl_list(store: KVStore) -> object:
 
 
 def test_a_setuser_reaches_the_log_with_its_passwords_hashed() -> None:
-    _, argv = prepare([b"ACL", b"SETUSER", b"app", b"on", b">pw one", b"<pw two"], b"", bool)
+    _, argv = prepare(
+        [b"ACL", b"SETUSER", b"app", b"on", b">pw one", b"<pw two"], b"", bool, AclLog()
+    )
     assert b"pw one" not in b"".join(argv) and b"pw two" not in b"".join(argv)
     assert argv == [
         b"RANET.ACL",
@@ -167,17 +172,17 @@ def test_rules_keep_their_order_and_a_repeated_rule_moves_to_the_end() -> None:
 
 def test_selectors_and_first_argument_rules_are_refused_as_not_built() -> None:
     for rule in (b"(~x +get)", b"clearselectors", b"+select|0"):
-        reply = prepare([b"ACL", b"SETUSER", b"u", rule], b"", bool)
+        reply = prepare([b"ACL", b"SETUSER", b"u", rule], b"", bool, AclLog())
         assert "not built" in reply.message  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("bits", "length"), [(None, 64), (1, 1), (5, 2), (4096, 1024)])
 def test_genpass_gives_as_many_hex_digits_as_the_bits_need(bits: int | None, length: int) -> None:
     argv = [b"ACL", b"GENPASS"] + ([] if bits is None else [b"%d" % bits])
-    password = prepare(argv, b"", bool)
+    password = prepare(argv, b"", bool, AclLog())
     assert isinstance(password, bytes) and len(password) == length
     int(password, 16)
-    assert prepare(argv, b"", bool) != password or length == 1
+    assert prepare(argv, b"", bool, AclLog()) != password or length == 1
 
 
 def test_the_nodes_password_is_the_default_users() -> None:
@@ -250,3 +255,27 @@ def test_users_table_lists_users_by_name() -> None:
     users.set(User(b"alice"))
     assert [user.name for user in users] == [b"alice", b"default", b"zed"]
     assert users.delete([b"zed", b"zed", b"nobody"]) == 1
+
+
+def test_the_log_groups_a_refusal_within_a_minute_and_keeps_the_newest_128() -> None:
+    now = [1000.0]
+    log = AclLog(clock=lambda: now[0])
+
+    def counts() -> list[tuple[bytes, int]]:
+        return [(entry[7], entry[1]) for entry in log.reply(200)]  # type: ignore[index, union-attr]
+
+    log.add("key", "toplevel", "a", b"u", "info")
+    now[0] += 59.0
+    log.add("key", "toplevel", "a", b"u", "info")  # within 60 s of the entry: counted there
+    assert counts() == [(b"a", 2)]
+    now[0] += 61.0
+    log.add("key", "toplevel", "a", b"u", "info")  # 61 s after its last update: a new one
+    log.add("key", "multi", "a", b"u", "info")  # another context: a new one
+    assert counts() == [(b"a", 1), (b"a", 1), (b"a", 2)]
+    for n in range(10):
+        log.add("key", "toplevel", f"k{n}", b"u", "info")
+    log.add("key", "multi", "a", b"u", "info")  # eleventh newest: not matched
+    assert counts()[0] == (b"a", 1) and len(counts()) == 14
+    for n in range(200):
+        log.add("command", "toplevel", f"c{n}", b"u", "info")
+    assert len(counts()) == 128 and counts()[0] == (b"c199", 1)

@@ -191,6 +191,28 @@ SCENARIOS: dict[str, list[Step]] = {
         ("a", ["ACL", "SETUSER", "sub", "resetchannels", "&weather"]),  # closed (Redis 7.0)
         ("u", ["PING"]),
     ],
+    "the log": [
+        ("a", ["ACL", "SETUSER", "app", "on", ">pw", "~app:*", "&news", "+@all", "-keys"]),
+        ("u", ["AUTH", "app", "pw"]),
+        ("u", ["KEYS", "*"]),
+        ("u", ["KEYS", "*"]),  # counted in the same entry
+        ("u", ["GET", "other"]),
+        ("u", ["PUBLISH", "sport", "x"]),
+        ("w", ["AUTH", "nobody", "pw"]),
+        ("w", ["AUTH", "app", "wrong"]),
+        ("u", ["MULTI"]),
+        ("u", ["GET", "other"]),
+        ("u", ["DISCARD"]),
+        ("u", ["KEYS", "*"]),
+        ("a", ["ACL", "LOG"]),
+        ("a", ["ACL", "LOG", "2"]),
+        ("a", ["ACL", "LOG", "0"]),
+        ("a", ["ACL", "LOG", "-1"]),
+        ("a", ["ACL", "LOG", "x"]),
+        ("a", ["ACL", "LOG", "1", "2"]),
+        ("a", ["ACL", "LOG", "reset"]),
+        ("a", ["ACL", "LOG"]),
+    ],
 }
 
 
@@ -199,6 +221,7 @@ def run(address: str | tuple[str, int], steps: list[Step]) -> list[str]:
     connections = {"a": Raw(address), "u": Raw(address), "w": Raw(address)}
     try:
         connections["a"].call("FLUSHALL")
+        connections["a"].call("ACL", "LOG", "RESET")
         for user in connections["a"].call("ACL", "USERS"):
             if user != b"default":
                 connections["a"].call("ACL", "DELUSER", user)
@@ -233,9 +256,22 @@ def _normalized(command: list[str], reply: Any) -> Any:
         return [_rules(line) for line in reply]
     if command[:2] == ["ACL", "GENPASS"] and isinstance(reply, bytes):
         return len(reply)
+    if command[:2] == ["ACL", "LOG"] and isinstance(reply, list):
+        return [_entry(entry) for entry in reply]
     if command[0] == "HELLO" and isinstance(reply, list):
         return reply[reply.index(b"proto") + 1]  # not the servers' versions and ids
     return reply
+
+
+def _entry(entry: list[Any]) -> dict[bytes, Any]:
+    """An ACL LOG entry without what differs between servers: its age (a
+    number, checked) and, of the client's description, all but its user
+    and its command."""
+    fields = dict(zip(entry[::2], entry[1::2], strict=True))
+    assert float(fields.pop(b"age-seconds")) >= 0
+    info = dict(field.split(b"=", 1) for field in fields[b"client-info"].split())
+    fields[b"client-info"] = (info[b"user"], info[b"cmd"].split(b"|")[0])
+    return fields
 
 
 def _rules(text: bytes) -> list[bytes]:

@@ -114,13 +114,15 @@ def refusal(
     denied = denial(user, spec, argv)
     if denied is not None:
         return ErrorReply(f"ERR {denied.in_script()}") if in_script else denied.error()
-    return _sort_refusal(argv) if spec.name in _SORT and not user.all_keys else None
+    return sort_refusal(user, spec, argv)
 
 
-def _sort_refusal(argv: list[bytes]) -> ErrorReply | None:
+def sort_refusal(user: User, spec: CommandSpec, argv: list[bytes]) -> ErrorReply | None:
     """SORT's BY and GET read keys named by patterns: a user without every
     key may not use them (Redis 7.0's rule; BY without ``*`` sorts nothing
     and is allowed)."""
+    if spec.name not in _SORT or user.all_keys:
+        return None
     for i in range(2, len(argv) - 1):
         option = argv[i].upper()
         if option == b"BY" and b"*" in argv[i + 1]:

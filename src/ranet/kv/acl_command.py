@@ -29,7 +29,6 @@ from collections.abc import Callable
 from ranet.kv import acl_check
 from ranet.kv.acl import (
     DEFAULT,
-    NOT_BUILT,
     RuleError,
     User,
     checked_hash,
@@ -38,6 +37,7 @@ from ranet.kv.acl import (
     valid_name,
 )
 from ranet.kv.acl_catalog import CATEGORIES, CATEGORIES_OF
+from ranet.kv.acl_log import AclLog
 from ranet.kv.arguments import (
     arity_error,
     parse_int,
@@ -108,11 +108,12 @@ READ_COMMAND = b"RANET.ACL_RO"
 
 
 def prepare(
-    argv: list[bytes], whoami: bytes, served: Callable[[str], bool]
+    argv: list[bytes], whoami: bytes, served: Callable[[str], bool], log: AclLog
 ) -> Reply | tuple[Kind, list[bytes]]:
     """A connection's ``ACL ...``: its reply, or the kind and arguments of
     the internal command that answers it. ``served`` says whether ranet
-    serves a command (ACL CAT lists only those)."""
+    serves a command (ACL CAT lists only those); ``log`` is this node's
+    ACL LOG."""
     error = subcommand_error(argv, _ARITIES)
     if error is not None:
         return error
@@ -132,8 +133,21 @@ def prepare(
     if subcommand in (b"SAVE", b"LOAD"):
         return ErrorReply(NO_ACL_FILE)
     if subcommand == b"LOG":
-        return ErrorReply(f"ERR {NOT_BUILT.format('ACL LOG')}")
+        return _log(argv, log)
     return list(_HELP)
+
+
+def _log(argv: list[bytes], log: AclLog) -> Reply:
+    """ACL LOG [count | RESET]: the newest ``count`` entries (10)."""
+    if len(argv) > 3:
+        return subcommand_syntax_error(argv)
+    if len(argv) == 3 and argv[2].upper() == b"RESET":
+        log.reset()
+        return OK
+    count = parse_int(argv[2]) if len(argv) == 3 else 10
+    if count is None:
+        return ErrorReply("ERR value is not an integer or out of range")
+    return log.reply(max(count, 0))
 
 
 def _setuser(argv: list[bytes]) -> Reply | tuple[Kind, list[bytes]]:

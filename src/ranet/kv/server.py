@@ -62,6 +62,7 @@ from ranet.errors import (
 )
 from ranet.kv import acl_check, acl_command, server_stats
 from ranet.kv.acl import DEFAULT, User, Users, password_hash
+from ranet.kv.acl_log import AclLog
 from ranet.kv.arguments import (
     REDIS_VERSION,
     arity_error,
@@ -187,6 +188,7 @@ class RespServer:
         self._next_client_id = 1
         self.stats = ServerStats()
         self.users = Users()  # this node's replica of the ACL users (acl.py)
+        self.acl_log = AclLog()  # what this node refused (ACL LOG)
 
     def default_logs_in(self) -> bool:
         """Whether a new connection is authenticated at once, as the default
@@ -813,7 +815,7 @@ class _Client(asyncio.Protocol):
             return self._refuse_unauthenticated(argv)
         spec = resolve(argv)
         if self.acl is not None and not isinstance(spec, ErrorReply):
-            refused = acl_check.refusal(self.acl, spec, argv)
+            refused = self._acl_refusal(self.acl, spec, argv)
             if refused is not None:
                 spec = refused  # in MULTI, it dooms the transaction (Redis)
             elif spec.name in acl_command.SCRIPT_COMMANDS:
@@ -861,20 +863,37 @@ class _Client(asyncio.Protocol):
                 "ERR AUTH <password> called without any password configured for the "
                 "default user. Are you sure your configuration is correct?"
             )
-        refused = self._log_in(argv[1] if len(argv) == 3 else DEFAULT, argv[-1])
+        refused = self._log_in(argv[1] if len(argv) == 3 else DEFAULT, argv[-1], argv[0])
         return OK if refused is None else refused
 
-    def _log_in(self, name: bytes, password: bytes) -> ErrorReply | None:
+    def _log_in(self, name: bytes, password: bytes, command: bytes) -> ErrorReply | None:
         """Authenticate the connection as ``name``, or say why not (a failed
         attempt leaves the connection as it was, as in Redis). The node's
         ``password``, if set, is the default user's too (Redis's requirepass)."""
         user = self.server.users.get(name)
         if user is None or not self._accepts(user, password):
             log.info("client %s (%s): authentication failed", self.id, self.peer)
+            self.last_command = command
+            self._log_refusal("auth", _text(command), name)  # AUTH or HELLO, as typed
             return ErrorReply(WRONG_PASSWORD)
         self.authenticated, self.user_name = True, name
         self.take_rules(user)
         return None
+
+    def _acl_refusal(self, user: User, spec: CommandSpec, argv: list[bytes]) -> ErrorReply | None:
+        """Why this connection's user may not run ``argv`` (ACL LOG records
+        it), or None."""
+        denied = acl_check.denial(user, spec, argv)
+        if denied is None:
+            return acl_check.sort_refusal(user, spec, argv)
+        self.last_command = argv[0]
+        self._log_refusal(denied.reason, denied.name, self.user_name)
+        return denied.error()
+
+    def _log_refusal(self, reason: str, name: str, username: bytes) -> None:
+        context = "multi" if self._transaction.open else "toplevel"
+        client_info = self.describe(time.monotonic())
+        self.server.acl_log.add(reason, context, name, username, client_info)
 
     def _accepts(self, user: User, password: bytes) -> bool:
         node_password = self.server.password if user.name == DEFAULT else None
@@ -912,7 +931,10 @@ class _Client(asyncio.Protocol):
     def _acl(self, argv: list[bytes]) -> Reply | _Call:
         """ACL ...: answered here, or by the store as a write or a read (acl_command.py)."""
         prepared = acl_command.prepare(
-            argv, self.user_name, lambda name: lookup(name.encode()) is not None
+            argv,
+            self.user_name,
+            lambda name: lookup(name.encode()) is not None,
+            self.server.acl_log,
         )
         if not isinstance(prepared, tuple):
             return prepared
@@ -1175,7 +1197,7 @@ class _Client(asyncio.Protocol):
                 else:
                     return ErrorReply(f"ERR Syntax error in HELLO option '{_text(argv[i])}'")
         if credentials is not None:
-            refused = self._log_in(*credentials)
+            refused = self._log_in(*credentials, argv[0])
             if refused is not None:
                 return refused
         if not self.authenticated:
@@ -1325,7 +1347,7 @@ class _Client(asyncio.Protocol):
         if isinstance(spec, ErrorReply):
             return spec
         if self.acl is not None:
-            refused = acl_check.refusal(self.acl, spec, command)
+            refused = self._acl_refusal(self.acl, spec, command)
             if refused is not None:
                 return refused
             if spec.name in acl_command.SCRIPT_COMMANDS:
@@ -1398,6 +1420,11 @@ def _text(value: bytes) -> str:
 
 def _format(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if address else "?"
+
+
+def _served(name: str) -> bool:
+    """Whether ranet serves the command ``name`` (ACL CAT lists those)."""
+    return lookup(name.encode()) is not None
 
 
 def _call_backend(
