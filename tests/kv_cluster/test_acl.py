@@ -1,7 +1,8 @@
 """ACL users on real nodes: a user made through one node logs in on every
 node and is held to its rules there, its scripts too; no password in clear
 is written anywhere in the nodes' data; a restarted node has the users
-again (its log); deleting a user closes its connections on every node."""
+again (its log); ``ranet kv --user`` logs in as the user; deleting a user
+closes its connections on every node."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.kv_cluster.test_auth import ranet
 from tests.kv_cluster.test_redis_clients import connect, in_thread, known_everywhere
 from tests.process.helpers import elect, local_cluster, run
 
@@ -67,6 +69,11 @@ def test_a_user_made_through_one_node_is_held_to_its_rules_on_every_node(
                     assert app.eval("return redis.call('incr', 'app:n')", 0) == node + 1
                 users = [connect(cluster, n).execute_command("ACL", "LIST") for n in cluster.nodes]
                 assert users[0] == users[1] == users[2] and len(users[0]) == 2
+                endpoint = ["--endpoints", cluster.client_address(follower)]
+                tool = ranet("kv", *endpoint, "--user", "app", "get", "app:0", password=PASSWORD)
+                assert (tool.returncode, tool.stdout) == (0, "v\n"), tool.stderr
+                tool = ranet("kv", *endpoint, "--user", "app", "get", "other", password=PASSWORD)
+                assert tool.returncode != 0 and "NOPERM" in tool.stdout + tool.stderr
 
             await in_thread(make_and_use)
             await cluster.restart(follower)

@@ -136,6 +136,7 @@ async def _execute(
         retry=retry,
         password=reach.password,
         ssl_context=reach.ssl_context,
+        username=reach.username,
     ) as client:
         return await client.execute(*argv)
 
