@@ -136,26 +136,30 @@ def test_a_restricted_users_script_is_checked_alike_on_every_replica() -> None:
     assert "can't access at least one of the keys" in replies[0].message  # type: ignore[union-attr]
 
 
-def test_percent_w_alone_allows_no_write_a_departure_from_redis() -> None:
-    """ranet asks read and write access of every key a write names: a
-    ``%W~`` pattern alone lets no command write there (Redis 7 lets SET)."""
+def test_key_patterns_allow_what_each_command_does_with_each_key() -> None:
+    """``%R~`` lets a command read a key, ``%W~`` write it - SET writes only,
+    INCR reads and writes, EXISTS does neither (Redis 7's key specs)."""
     store = KVStore()
     setuser(store, "w", "on", "nopass", "+@all", "%W~w:*", "%R~r:*", "~rw:*")
 
     def dry(*argv: bytes) -> object:
         return store.read([b"RANET.ACL_RO", b"DRYRUN", b"w", *argv])
 
-    assert dry(b"set", b"w:1", b"v") == b"This user has no permissions to access the 'w:1' key"
-    assert dry(b"get", b"r:1") == OK_REPLY and dry(b"set", b"rw:1", b"v") == OK_REPLY
-    assert dry(b"set", b"r:1", b"v") == b"This user has no permissions to access the 'r:1' key"
-    assert (
-        dry(b"blpop", b"rw:1", b"r:1", b"0")
-        == b"This user has no permissions to access the 'r:1' key"
+    def refused(key: bytes) -> bytes:
+        return b"This user has no permissions to access the '%s' key" % key
+
+    assert dry(b"set", b"w:1", b"v") == dry(b"del", b"w:1") == OK_REPLY
+    assert dry(b"set", b"w:1", b"v", b"get") == refused(b"w:1")  # GET reads it
+    assert dry(b"incr", b"w:1") == dry(b"get", b"w:1") == refused(b"w:1")
+    assert dry(b"get", b"r:1") == dry(b"exists", b"w:1", b"r:1") == OK_REPLY
+    assert dry(b"set", b"r:1", b"v") == refused(b"r:1")
+    assert dry(b"copy", b"r:1", b"w:2") == OK_REPLY and dry(b"copy", b"w:2", b"r:1") == refused(
+        b"w:2"
     )
-    assert (
-        dry(b"eval", b"return 1", b"1", b"r:1")
-        == b"This user has no permissions to access the 'r:1' key"
-    )
+    assert dry(b"blpop", b"rw:1", b"r:1", b"0") == refused(b"r:1")
+    assert dry(b"eval", b"return 1", b"1", b"r:1") == refused(b"r:1")
+    shard_channel = dry(b"ssubscribe", b"app:1")  # a channel, not a key
+    assert shard_channel == b"This user has no permissions to access the 'app:1' channel"
 
 
 OK_REPLY = KVStore().read([b"RANET.ACL_RO", b"DRYRUN", b"default", b"get", b"k"])

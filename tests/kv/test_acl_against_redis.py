@@ -142,6 +142,14 @@ SCENARIOS: dict[str, list[Step]] = {
         ("u", ["MULTI"]),
         ("u", ["SET", "app:4", "x"]),
         ("u", ["EXEC"]),
+        ("u", ["MULTI"]),
+        ("u", ["SET", "app:5", "x"]),
+        ("u", ["GET", "app:1"]),
+        ("u", ["PUBLISH", "news", "x"]),
+        ("u", ["INCR", "app:n"]),
+        ("a", ["ACL", "SETUSER", "app", "-set", "resetchannels", "resetkeys", "~app:n"]),
+        ("u", ["EXEC"]),  # checked again: refused in their places, the others run
+        ("a", ["ACL", "SETUSER", "app", "+set", "&news", "~app:*"]),
         ("a", ["ACL", "DRYRUN", "app", "GET", "other"]),
         ("a", ["ACL", "DRYRUN", "app", "GET", "app:1"]),
         ("a", ["ACL", "DRYRUN", "app", "FLUSHDB"]),
@@ -163,6 +171,37 @@ SCENARIOS: dict[str, list[Step]] = {
         ("w", ["ACL", "WHOAMI"]),
         ("a", ["ACL", "DELUSER", "app"]),  # its connections are closed
         ("u", ["PING"]),
+    ],
+    "read and write patterns": [
+        ("a", ["MSET", "r:1", "1", "w:1", "1", "rw:1", "1"]),
+        ("a", ["ACL", "SETUSER", "p", "on", "nopass", "+@all", "%R~r:*", "%W~w:*", "%RW~rw:*"]),
+        ("u", ["AUTH", "p", "x"]),
+        *(
+            ("u", command)
+            for key in ("r:1", "w:1", "rw:1")
+            for command in (
+                ["GET", key],
+                ["SET", key, "2"],
+                ["SET", key, "3", "GET"],
+                ["INCR", key],
+                ["EXISTS", key],
+                ["TYPE", key],
+                ["EXPIRE", key, "100"],
+                ["DEL", key],
+                ["BITFIELD", key, "GET", "u8", "0"],
+                ["BITFIELD", key, "SET", "u8", "0", "1"],
+                ["APPEND", key, "x"],
+                ["COPY", "rw:1", key],
+                ["COPY", key, "rw:2"],
+                ["RENAME", key, "rw:3"],
+                ["SORT", key, "STORE", "rw:4"],
+                ["ZUNIONSTORE", key, "1", "rw:1"],
+                ["LMOVE", key, "rw:5", "LEFT", "LEFT"],
+                ["XREADGROUP", "GROUP", "g", "c", "STREAMS", key, ">"],
+                ["EVAL", "return 1", "1", key],
+                ["MSET", key, "1"],
+            )
+        ),
     ],
     "the default user": [
         ("a", ["AUTH", "secret"]),
@@ -204,6 +243,10 @@ SCENARIOS: dict[str, list[Step]] = {
         ("u", ["GET", "other"]),
         ("u", ["DISCARD"]),
         ("u", ["KEYS", "*"]),
+        ("u", ["MULTI"]),
+        ("u", ["GET", "app:1"]),
+        ("a", ["ACL", "SETUSER", "app", "-get"]),
+        ("u", ["EXEC"]),
         ("a", ["ACL", "LOG"]),
         ("a", ["ACL", "LOG", "2"]),
         ("a", ["ACL", "LOG", "0"]),

@@ -319,14 +319,16 @@ class User:
     def may_run(self, full_name: str) -> bool:
         return full_name in self.allowed
 
-    def may_touch(self, key: bytes, write: bool) -> bool:
-        """Whether the user may read ``key`` - and, for a command that writes,
-        write it too (ranet asks both of every key a write names: more than
-        Redis 7 asks of a key a command only writes, never less)."""
+    def may_touch(self, key: bytes, read: bool, write: bool) -> bool:
+        """Whether a pattern allows what a command does with ``key``: read
+        it, write it, both - or neither (EXISTS: any pattern that matches),
+        as Redis 7's ``ACLSelectorCheckKey``."""
         if self.all_keys:
             return True
         return any(
-            pattern.read and (pattern.write or not write) and glob_match(pattern.pattern, key)
+            (pattern.read or not read)
+            and (pattern.write or not write)
+            and glob_match(pattern.pattern, key)
             for pattern in self.keys
         )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ranet.kv.acl import User
 from ranet.kv.acl_catalog import CATEGORIES_OF, SUBCOMMANDS
 from ranet.kv.command_spec import CommandSpec
-from ranet.kv.key_positions import keys_of
+from ranet.kv.key_positions import located_keys
 from ranet.kv.reply import ErrorReply
 
 # never refused: Redis's no-auth commands, and RANET.EXEC - an envelope
@@ -51,6 +51,14 @@ class Denial:
             return f"This user has no permissions to run the '{self.name}' command".encode()
         return f"This user has no permissions to access the '{self.name}' {self.reason}".encode()
 
+    def changed_since_queued(self) -> str:
+        """Why EXEC refuses a command queued before the user's rules changed."""
+        if self.reason == "command":
+            return "no permission to execute the command or subcommand"
+        if self.reason == "key":
+            return "no permission to touch the specified keys"
+        return "no permission to access one of the channels used as arguments"
+
     def in_script(self) -> str:
         """A script's ``redis.call`` refused (Redis 7.0's words)."""
         if self.reason == "command":
@@ -82,10 +90,9 @@ def denial(user: User, spec: CommandSpec, argv: list[bytes]) -> Denial | None:
     if not user.may_run(command):
         return Denial("command", command)
     if not user.all_keys:
-        write = "write" in spec.flags
-        for key in keys_of(spec, argv):
-            if not user.may_touch(key, write):
-                return Denial("key", key.decode("utf-8", "replace"))
+        for key in located_keys(spec, argv):
+            if not user.may_touch(key.name, key.read, key.write):
+                return Denial("key", key.name.decode("utf-8", "replace"))
     if not user.all_channels:
         return _channel_denial(user, name, argv)
     return None

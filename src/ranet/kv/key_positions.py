@@ -1,65 +1,163 @@
-"""Which arguments of a command are keys: what client-side caching
-(tracking.py) remembers and what ACL key rules (acl_check.py) are checked
-against.
+"""Which arguments of a command are keys, and what the command does with
+each: what client-side caching (tracking.py) remembers and what ACL key
+rules (acl_check.py) are checked against.
 
-Most commands name their keys at fixed places (``first_key``, ``last_key``,
-``step`` of their ``CommandSpec``, Redis's legacy triple). The others - Redis's
-``movablekeys`` commands - say how many keys follow (EVAL, ZUNION, LMPOP),
-name them after a word (XREAD's STREAMS, SORT's and GEORADIUS's STORE), or
-both; they are read here as Redis's key specifications read them.
+Redis 7's key specifications say it (key_spec_table.py): where the keys
+begin (an index, or after a keyword), and how they follow (a range, or a
+count). A key is read if its spec says ``access`` and written if it says
+``insert``, ``update`` or ``delete``; ACL's ``%R~`` and ``%W~`` patterns ask
+just that (Redis's ``ACLSelectorCheckKey``). SET, BITFIELD and SORT are
+read as Redis's key functions read them (``setGetKeys``, ``bitfieldGetKeys``,
+``sortGetKeys``): what they do with a key depends on their arguments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from ranet.kv.arguments import parse_int
 from ranet.kv.command_spec import CommandSpec
+from ranet.kv.key_spec_table import TABLE
 
-_COUNT_AT = {  # commands whose keys are counted: where the count is
-    "eval": 2,
-    "evalsha": 2,
-    "eval_ro": 2,
-    "evalsha_ro": 2,
-    "fcall": 2,
-    "fcall_ro": 2,
-    "sintercard": 1,
-    "zunion": 1,
-    "zinter": 1,
-    "zdiff": 1,
-    "zintercard": 1,
-    "lmpop": 1,
-    "zmpop": 1,
-    "blmpop": 2,
-    "bzmpop": 2,
-    "zunionstore": 2,  # after the destination
-    "zinterstore": 2,
-    "zdiffstore": 2,
+_WRITES = frozenset({"insert", "update", "delete"})
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    name: bytes
+    read: bool  # the command reads its value
+    write: bool  # the command inserts, updates or deletes it
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """One key specification: where its keys begin, and how they follow."""
+
+    read: bool
+    write: bool
+    keyword: bytes | None  # the keys follow this word; None: they begin at ``begin``
+    begin: int  # an index; with a keyword, where the search starts (< 0: from the end)
+    count_at: int | None  # counted keys: the count's place after the beginning
+    first: int  # counted keys: the first key's place after the beginning
+    last: int  # a range's last key, after the beginning (< 0: from the end)
+    step: int
+    limit: int  # a range to the end: only its first 1/limit (XREAD's STREAMS)
+
+    def keys(self, argv: list[bytes]) -> list[Key]:
+        first = self._beginning(argv)
+        if first is None:
+            return []
+        if self.count_at is not None:
+            at = first + self.count_at
+            count = parse_int(argv[at]) if at < len(argv) else None
+            if count is None or count < 0:
+                return []  # the command answers its own error
+            first += self.first
+            last = first + count - 1
+        elif self.last >= 0:
+            last = first + self.last
+        elif self.limit:
+            last = first + (len(argv) - first) // self.limit + self.last
+        else:
+            last = len(argv) + self.last
+        end = min(last + 1, len(argv))
+        return [Key(argv[i], self.read, self.write) for i in range(first, end, self.step)]
+
+    def _beginning(self, argv: list[bytes]) -> int | None:
+        if self.keyword is None:
+            return self.begin
+        start = self.begin
+        where = range(start, len(argv)) if start >= 0 else range(len(argv) + start, 0, -1)
+        for i in where:
+            if argv[i].upper() == self.keyword:
+                return i + 1
+        return None
+
+
+def _parse(text: str) -> dict[str, tuple[_Spec, ...]]:
+    table: dict[str, tuple[_Spec, ...]] = {}
+    for line in text.strip().splitlines():
+        name, _, specs = line.partition(" ")
+        parsed = [_parse_spec(spec.split()) for spec in specs.split(" | ")]
+        table[name] = tuple(spec for spec in parsed if spec is not None)
+    return table
+
+
+def _parse_spec(words: list[str]) -> _Spec | None:
+    """``FLAGS BEGIN FIND`` (key_spec_table.py); None for a spec of no keys
+    (SPUBLISH's channel) or one Redis cannot follow (SORT's: sort_keys)."""
+    flags, begin, find = words
+    flag_set = {flag.lower() for flag in flags.split(",")}
+    if "not_key" in flag_set or "?" in (begin, find):
+        return None
+    keyword, start = begin[1:].rsplit(":", 1) if begin[0] == "k" else ("", begin[1:])
+    a, b, c = (int(number) for number in find[1:].split(","))
+    read, write = "access" in flag_set, bool(flag_set & _WRITES)
+    if find[0] == "n":  # keynumidx, firstkey, keystep
+        return _Spec(read, write, keyword.encode() or None, int(start), a, b, 0, c, 0)
+    return _Spec(read, write, keyword.encode() or None, int(start), None, 0, a, b, c)
+
+
+_SPECS = _parse(TABLE)
+
+
+def _set_keys(argv: list[bytes]) -> list[Key]:
+    """SET reads its key only when given GET."""
+    gets = any(arg.upper() == b"GET" for arg in argv[3:])
+    return [Key(argv[1], gets, True)]
+
+
+def _bitfield_keys(argv: list[bytes]) -> list[Key]:
+    """BITFIELD writes its key unless it only GETs (an option it cannot
+    read counts as a write, as in Redis)."""
+    i, writes = 2, False
+    while i < len(argv):
+        option, left = argv[i].upper(), len(argv) - i - 1
+        if option == b"GET" and left >= 2:
+            i += 3
+        elif option == b"OVERFLOW" and left >= 1:
+            i += 2
+        else:
+            writes = True
+            break
+    return [Key(argv[1], True, writes)]
+
+
+def _sort_keys(argv: list[bytes]) -> list[Key]:
+    """SORT reads its key and writes the last STORE's; BY and GET patterns
+    name keys only the sort finds (acl_check.sort_refusal)."""
+    keys = [Key(argv[1], True, False)]
+    store = None
+    skip = {b"LIMIT": 2, b"GET": 1, b"BY": 1}
+    i = 2
+    while i < len(argv):
+        option = argv[i].upper()
+        if option in skip:
+            i += skip[option]
+        elif option == b"STORE" and i + 1 < len(argv):
+            store = Key(argv[i + 1], False, True)
+        i += 1
+    return keys if store is None else [*keys, store]
+
+
+_BY_FUNCTION: dict[str, Callable[[list[bytes]], list[Key]]] = {
+    "set": _set_keys,
+    "bitfield": _bitfield_keys,
+    "sort": _sort_keys,
+    "sort_ro": lambda argv: [Key(argv[1], True, False)],
 }
-_STORE_AFTER = {  # commands with a key after a word, besides their first
-    "sort": (b"STORE",),
-    "georadius": (b"STORE", b"STOREDIST"),
-    "georadiusbymember": (b"STORE", b"STOREDIST"),
-}
+
+
+def located_keys(spec: CommandSpec, argv: list[bytes]) -> list[Key]:
+    """The keys ``argv`` (a call of ``spec``, its arity checked) names, each
+    with what the command does with it."""
+    by_function = _BY_FUNCTION.get(spec.name)
+    if by_function is not None:
+        return by_function(argv)
+    return [key for key_spec in _SPECS.get(spec.name, ()) for key in key_spec.keys(argv)]
 
 
 def keys_of(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
-    """The keys ``argv`` (a call of ``spec``, its arity checked) names."""
-    name = spec.name
-    at = _COUNT_AT.get(name)
-    if at is not None:
-        count = parse_int(argv[at]) if len(argv) > at else None
-        counted = argv[at + 1 : at + 1 + count] if count is not None and count > 0 else []
-        return [argv[1], *counted] if at == 2 and spec.first_key == 1 else counted
-    if name in ("xread", "xreadgroup"):
-        upper = [arg.upper() for arg in argv]
-        if b"STREAMS" not in upper:
-            return []
-        rest = argv[upper.index(b"STREAMS") + 1 :]
-        return rest[: len(rest) // 2]
-    if spec.first_key <= 0:
-        return []
-    last = spec.last_key if spec.last_key >= 0 else len(argv) + spec.last_key
-    keys = argv[spec.first_key : last + 1 : spec.step]
-    words = _STORE_AFTER.get(name)
-    if words is not None:
-        keys += [argv[i + 1] for i in range(2, len(argv) - 1) if argv[i].upper() in words]
-    return keys
+    """The keys ``argv`` names."""
+    return [key.name for key in located_keys(spec, argv)]

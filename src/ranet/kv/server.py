@@ -890,8 +890,10 @@ class _Client(asyncio.Protocol):
         self._log_refusal(denied.reason, denied.name, self.user_name)
         return denied.error()
 
-    def _log_refusal(self, reason: str, name: str, username: bytes) -> None:
-        context = "multi" if self._transaction.open else "toplevel"
+    def _log_refusal(
+        self, reason: str, name: str, username: bytes, *, at_exec: bool = False
+    ) -> None:
+        context = "multi" if at_exec or self._transaction.open else "toplevel"
         client_info = self.describe(time.monotonic())
         self.server.acl_log.add(reason, context, name, username, client_info)
 
@@ -1057,7 +1059,32 @@ class _Client(asyncio.Protocol):
             aborted: asyncio.Future[Reply] = self._loop.create_future()
             aborted.set_result(None)
             return aborted
+        refused = self._refused_at_exec(run.commands) if self.acl is not None else {}
+        if refused:
+            allowed = [command for i, command in enumerate(run.commands) if i not in refused]
+            call = self.server.backend.transaction(allowed, watched, stale=stale)
+            return _with_refusals(call, refused)
         return self.server.backend.transaction(run.commands, watched, stale=stale)
+
+    def _refused_at_exec(self, commands: list[list[bytes]]) -> dict[int, ErrorReply]:
+        """Redis 7.0 checks a transaction's commands again at EXEC, in case
+        the user's rules changed since they were queued: each one refused
+        answers an error in its place, and the others run."""
+        assert self.acl is not None
+        refused = {}
+        for i, command in enumerate(commands):
+            spec = resolve(command)  # a script, wrapped as RANET.AS, is checked as it runs
+            denied = (
+                None if isinstance(spec, ErrorReply) else acl_check.denial(self.acl, spec, command)
+            )
+            if denied is not None:
+                self._log_refusal(denied.reason, denied.name, self.user_name, at_exec=True)
+                refused[i] = ErrorReply(
+                    "NOPERM ACLs rules changed between the moment the transaction was "
+                    "accumulated and the EXEC call. This command is no longer allowed for the "
+                    f"following reason: {denied.changed_since_queued()}"
+                )
+        return refused
 
     def _watch(self, argv: list[bytes]) -> Reply | _Call:
         watch = self._transaction.watch(argv[1:])
@@ -1420,6 +1447,16 @@ def _text(value: bytes) -> str:
 
 def _format(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if address else "?"
+
+
+async def _with_refusals(call: Awaitable[Reply], refused: dict[int, ErrorReply]) -> Reply:
+    """A transaction's replies with the refused commands' errors in their places."""
+    replies = await call
+    if not isinstance(replies, list):
+        return replies  # null: a watched key changed, nothing ran
+    for i in sorted(refused):
+        replies.insert(i, refused[i])
+    return replies
 
 
 def _served(name: str) -> bool:
