@@ -11,7 +11,8 @@ import random
 import pytest
 
 from ranet.errors import ConfigurationError, RespProtocolError
-from ranet.kv.resp import RequestLimits, RequestParser, split_inline
+from ranet.kv.resp import RequestLimits, RequestParser
+from ranet.kv.split_args import split_inline
 
 
 def array(*args: bytes) -> bytes:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from ranet.kv.acl import User
 from ranet.kv.acl_catalog import CATEGORIES_OF, SUBCOMMANDS
+from ranet.kv.acl_selector import Selector
 from ranet.kv.command_spec import CommandSpec
-from ranet.kv.key_positions import located_keys
+from ranet.kv.key_positions import Key, located_keys
 from ranet.kv.reply import ErrorReply
 
 # never refused: Redis's no-auth commands, and RANET.EXEC - an envelope
@@ -25,6 +26,7 @@ _NOT_CHECKED = frozenset({"auth", "hello", "ranet.exec"})
 _PUBLISH = frozenset({"publish", "spublish"})
 _SUBSCRIBE = frozenset({"subscribe", "ssubscribe"})
 _SORT = frozenset({"sort", "sort_ro"})
+_RANKS = {"command": 1, "key": 2, "channel": 4}  # Redis's ACL_DENIED_* codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,35 +84,54 @@ def full_name(spec: CommandSpec, argv: list[bytes]) -> str:
 
 
 def denial(user: User, spec: CommandSpec, argv: list[bytes]) -> Denial | None:
-    """Why ``user`` may not run ``argv`` (a call of ``spec``), or None."""
-    name = spec.name
-    if name in _NOT_CHECKED:
+    """Why ``user`` may not run ``argv`` (a call of ``spec``), or None. One
+    selector must allow all of it (Redis 7's ``ACLCheckAllUserCommandPerm``);
+    when none does, the refusal told is the one that got furthest - a
+    channel over a key over the command, a later argument over an earlier."""
+    if spec.name in _NOT_CHECKED:
         return None
     command = full_name(spec, argv)
-    if not user.may_run(command):
-        return Denial("command", command)
-    if not user.all_keys:
-        for key in located_keys(spec, argv):
-            if not user.may_touch(key.name, key.read, key.write):
-                return Denial("key", key.name.decode("utf-8", "replace"))
-    if not user.all_channels:
-        return _channel_denial(user, name, argv)
+    furthest = (_RANKS["command"], 0, Denial("command", command))
+    keys: list[Key] | None = None
+    for selector in (user.root, *user.selectors):
+        if not selector.may_run(command):
+            continue  # refused the command: never further than the start
+        if keys is None and not selector.all_keys:
+            keys = located_keys(spec, argv)
+        refused = _refusal_in(selector, spec.name, argv, keys or [])
+        if refused is None:
+            return None
+        if refused[:2] > furthest[:2]:
+            furthest = refused
+    return furthest[2]
+
+
+def _refusal_in(
+    selector: Selector, name: str, argv: list[bytes], keys: list[Key]
+) -> tuple[int, int, Denial] | None:
+    """A key or channel that a selector allowing the command refuses, with
+    its rank and place; None if it allows them all."""
+    if not selector.all_keys:
+        for key in keys:
+            if not selector.may_touch(argv[key.position], key.read, key.write):
+                text = argv[key.position].decode("utf-8", "replace")
+                return _RANKS["key"], key.position, Denial("key", text)
+    if not selector.all_channels:
+        for position, channel, literal in _channels(name, argv):
+            if not selector.may_use_channel(channel, literal):
+                text = channel.decode("utf-8", "replace")
+                return _RANKS["channel"], position, Denial("channel", text)
     return None
 
 
-def _channel_denial(user: User, name: str, argv: list[bytes]) -> Denial | None:
+def _channels(name: str, argv: list[bytes]) -> list[tuple[int, bytes, bool]]:
+    """The channels a Pub/Sub command names: place, channel, and whether it
+    is a pattern, allowed only as written (PSUBSCRIBE)."""
     if name in _PUBLISH:
-        channels, literal = argv[1:2], False
-    elif name in _SUBSCRIBE:
-        channels, literal = argv[1:], False
-    elif name == "psubscribe":
-        channels, literal = argv[1:], True
-    else:
-        return None
-    for channel in channels:
-        if not user.may_use_channel(channel, literal):
-            return Denial("channel", channel.decode("utf-8", "replace"))
-    return None
+        return [(1, argv[1], False)]
+    if name in _SUBSCRIBE or name == "psubscribe":
+        return [(i, argv[i], name == "psubscribe") for i in range(1, len(argv))]
+    return []
 
 
 def refusal(
@@ -128,7 +149,7 @@ def sort_refusal(user: User, spec: CommandSpec, argv: list[bytes]) -> ErrorReply
     """SORT's BY and GET read keys named by patterns: a user without every
     key may not use them (Redis 7.0's rule; BY without ``*`` sorts nothing
     and is allowed)."""
-    if spec.name not in _SORT or user.all_keys:
+    if spec.name not in _SORT or user.root.all_keys:
         return None
     for i in range(2, len(argv) - 1):
         option = argv[i].upper()

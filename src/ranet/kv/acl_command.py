@@ -161,12 +161,12 @@ def _setuser(argv: list[bytes]) -> Reply | tuple[Kind, list[bytes]]:
             if rule[:1] == b"!":
                 checked_hash(rule[1:])
     except RuleError as error:
-        return rule_error(rule, error.reason)
+        return rule_error(RuleError(error.reason, rule))
     rules = [_hashed(rule) for rule in argv[3:]]
     try:  # a removal's password may be the user's: only the log's order says
         User(name).with_rules([rule for rule in rules if rule[:1] != b"!"])
     except RuleError as error:
-        return rule_error(error.rule, error.reason)
+        return rule_error(error)
     return WRITE, [WRITE_COMMAND, b"SETUSER", name, *rules]
 
 
@@ -219,7 +219,7 @@ def write(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         try:
             user = (existing or User(name)).with_rules(rules)
         except RuleError as error:
-            return rule_error(error.rule, error.reason)
+            return rule_error(error)
         users.set(user)
         keyspace.users_changed()
         return OK

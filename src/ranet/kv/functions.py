@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ranet.errors import RespProtocolError
 from ranet.kv import rdb
 from ranet.kv.arguments import (
     parse_int,
@@ -34,8 +35,8 @@ from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace, script_sha
 from ranet.kv.lua_engine import CompileError, engine
 from ranet.kv.reply import OK, ErrorReply, Members, Reply
-from ranet.kv.resp import RespProtocolError, split_inline
 from ranet.kv.scripting import Resolve, run_script
+from ranet.kv.split_args import split_inline
 
 _ARITIES = {
     b"LOAD": -3,

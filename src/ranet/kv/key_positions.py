@@ -25,7 +25,7 @@ _WRITES = frozenset({"insert", "update", "delete"})
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    name: bytes
+    position: int  # in the command's arguments
     read: bool  # the command reads its value
     write: bool  # the command inserts, updates or deletes it
 
@@ -62,7 +62,7 @@ class _Spec:
         else:
             last = len(argv) + self.last
         end = min(last + 1, len(argv))
-        return [Key(argv[i], self.read, self.write) for i in range(first, end, self.step)]
+        return [Key(i, self.read, self.write) for i in range(first, end, self.step)]
 
     def _beginning(self, argv: list[bytes]) -> int | None:
         if self.keyword is None:
@@ -105,7 +105,7 @@ _SPECS = _parse(TABLE)
 def _set_keys(argv: list[bytes]) -> list[Key]:
     """SET reads its key only when given GET."""
     gets = any(arg.upper() == b"GET" for arg in argv[3:])
-    return [Key(argv[1], gets, True)]
+    return [Key(1, gets, True)]
 
 
 def _bitfield_keys(argv: list[bytes]) -> list[Key]:
@@ -121,13 +121,13 @@ def _bitfield_keys(argv: list[bytes]) -> list[Key]:
         else:
             writes = True
             break
-    return [Key(argv[1], True, writes)]
+    return [Key(1, True, writes)]
 
 
 def _sort_keys(argv: list[bytes]) -> list[Key]:
     """SORT reads its key and writes the last STORE's; BY and GET patterns
     name keys only the sort finds (acl_check.sort_refusal)."""
-    keys = [Key(argv[1], True, False)]
+    keys = [Key(1, True, False)]
     store = None
     skip = {b"LIMIT": 2, b"GET": 1, b"BY": 1}
     i = 2
@@ -136,7 +136,7 @@ def _sort_keys(argv: list[bytes]) -> list[Key]:
         if option in skip:
             i += skip[option]
         elif option == b"STORE" and i + 1 < len(argv):
-            store = Key(argv[i + 1], False, True)
+            store = Key(i + 1, False, True)
         i += 1
     return keys if store is None else [*keys, store]
 
@@ -145,7 +145,7 @@ _BY_FUNCTION: dict[str, Callable[[list[bytes]], list[Key]]] = {
     "set": _set_keys,
     "bitfield": _bitfield_keys,
     "sort": _sort_keys,
-    "sort_ro": lambda argv: [Key(argv[1], True, False)],
+    "sort_ro": lambda argv: [Key(1, True, False)],
 }
 
 
@@ -160,4 +160,4 @@ def located_keys(spec: CommandSpec, argv: list[bytes]) -> list[Key]:
 
 def keys_of(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
     """The keys ``argv`` names."""
-    return [key.name for key in located_keys(spec, argv)]
+    return [argv[key.position] for key in located_keys(spec, argv)]

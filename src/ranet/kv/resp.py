@@ -61,6 +61,7 @@ from ranet.kv.reply import (
     Status,
     format_score,
 )
+from ranet.kv.split_args import split_inline
 
 Encodable = Reply | dict  # a dict is a RESP3 map (a flat array in RESP2), e.g. HELLO's reply
 
@@ -102,7 +103,6 @@ _BULK_HEADERS: list[bytes] = [b"$%d" % n for n in range(_FAST_MAX_BULK)]
 INVALID_MULTIBULK = "Protocol error: invalid multibulk length"
 INVALID_BULK = "Protocol error: invalid bulk length"
 TOO_BIG_INLINE = "Protocol error: too big inline request"
-UNBALANCED_QUOTES = "Protocol error: unbalanced quotes in request"
 MISSING_CRLF = "Protocol error: bulk string not followed by CRLF"
 
 
@@ -314,63 +314,6 @@ class RequestParser:
 def _show(byte: int) -> str:
     """A byte quoted for an error line: itself if printable, else an escape."""
     return f"'{chr(byte)}'" if 32 <= byte < 127 else f"'\\x{byte:02x}'"
-
-
-_WHITESPACE = frozenset(b" \t\n\v\f\r")  # C's isspace()
-_TOKEN_END = frozenset(b" \t\n\r")
-_DOUBLE, _SINGLE, _BACKSLASH = ord('"'), ord("'"), ord("\\")
-_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
-_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
-
-
-def split_inline(line: bytes) -> list[bytes]:
-    """Split an inline command into arguments, with the quoting rules of redis-cli.
-
-    Words are separated by spaces; ``"..."`` takes the escapes ``\\n \\r \\t
-    \\b \\a \\xHH`` and ``\\<any>``; ``'...'`` takes only ``\\'``. A closing
-    quote must end the word. Redis reads the line as a C string, so a NUL
-    byte ends it.
-    """
-    line = line.split(b"\0", 1)[0]
-    args: list[bytes] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i] in _WHITESPACE:
-            i += 1
-        if i == n:
-            return args
-        word = bytearray()
-        quote = 0
-        while i < n:
-            c = line[i]
-            i += 1
-            if not quote:
-                if c in _TOKEN_END:
-                    break
-                if c in (_DOUBLE, _SINGLE):
-                    quote = c
-                else:
-                    word.append(c)
-            elif c == quote:
-                if i < n and line[i] not in _WHITESPACE:
-                    raise RespProtocolError(UNBALANCED_QUOTES)
-                quote = 0
-                break
-            elif c == _BACKSLASH and i < n and quote == _DOUBLE:
-                if line[i] == ord("x") and i + 2 < n and {line[i + 1], line[i + 2]} <= _HEX_DIGITS:
-                    word.append(int(line[i + 1 : i + 3], 16))
-                    i += 3
-                else:
-                    word.append(_ESCAPES.get(line[i], line[i]))
-                    i += 1
-            elif c == _BACKSLASH and i < n and line[i] == _SINGLE:  # inside '...'
-                word.append(_SINGLE)
-                i += 1
-            else:
-                word.append(c)
-        if quote:
-            raise RespProtocolError(UNBALANCED_QUOTES)
-        args.append(bytes(word))
 
 
 def encode_reply(reply: Encodable, resp3: bool = False) -> bytes:
