@@ -292,3 +292,18 @@ def test_the_log_groups_a_refusal_within_a_minute_and_keeps_the_newest_128() -> 
     for n in range(200):
         log.add("command", "toplevel", f"c{n}", b"u", "info")
     assert len(counts()) == 128 and counts()[0] == (b"c199", 1)
+
+
+def test_a_restricted_default_user_holds_new_connections_to_its_rules() -> None:
+    with served() as server:
+        with redis.Redis(port=server.port, socket_timeout=WAIT) as admin:
+            admin.set("k", "v")
+            admin.execute_command("ACL", "SETUSER", "default", "resetkeys", "~public:*")
+        with redis.Redis(port=server.port, socket_timeout=WAIT) as client:
+            assert client.execute_command("ACL", "WHOAMI") == b"default"
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                client.get("k")
+            assert client.get("public:1") is None
+            client.execute_command("RESET")
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                client.get("k")

@@ -462,13 +462,13 @@ class _Client(asyncio.Protocol):
         self._lone_kind: Kind = WRITE
         self._transaction = TransactionState(server.limits.max_command_len)
         self.authenticated = server.default_logs_in()
-        self.user_name = DEFAULT  # ACL user (acl.py), authenticated or not
-        self.acl: User | None = None  # its rules, or None when they allow everything
-        self.take_rules(server.users.get(DEFAULT))
         self.channels: dict[bytes, None] = {}  # subscribed (pubsub.py), in order
         self.patterns: dict[bytes, None] = {}
         self.shard_channels: dict[bytes, None] = {}
         self._subscribed = False  # whether there is one: RESP2 then takes few commands
+        self.user_name = DEFAULT  # ACL user (acl.py), authenticated or not
+        self.acl: User | None = None  # its rules, or None when they allow everything
+        self.take_rules(server.users.get(DEFAULT))
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -932,12 +932,7 @@ class _Client(asyncio.Protocol):
 
     def _acl(self, argv: list[bytes]) -> Reply | _Call:
         """ACL ...: answered here, or by the store as a write or a read (acl_command.py)."""
-        prepared = acl_command.prepare(
-            argv,
-            self.user_name,
-            lambda name: lookup(name.encode()) is not None,
-            self.server.acl_log,
-        )
+        prepared = acl_command.prepare(argv, self.user_name, _served, self.server.acl_log)
         if not isinstance(prepared, tuple):
             return prepared
         kind, internal = prepared
@@ -1074,9 +1069,9 @@ class _Client(asyncio.Protocol):
         refused = {}
         for i, command in enumerate(commands):
             spec = resolve(command)  # a script, wrapped as RANET.AS, is checked as it runs
-            denied = (
-                None if isinstance(spec, ErrorReply) else acl_check.denial(self.acl, spec, command)
-            )
+            if isinstance(spec, ErrorReply):
+                continue
+            denied = acl_check.denial(self.acl, spec, command)
             if denied is not None:
                 self._log_refusal(denied.reason, denied.name, self.user_name, at_exec=True)
                 refused[i] = ErrorReply(
