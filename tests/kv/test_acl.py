@@ -29,6 +29,7 @@ from ranet.kv.store import KVStore
 
 from .fake_backend import WAIT, FakeBackend, served
 from .store_fixtures import as_format
+from .test_notifications_against_redis import Raw
 
 NO_RETRY = Retry(NoBackoff(), 0)  # redis-py retries a refused AUTH (a ConnectionError)
 
@@ -307,3 +308,22 @@ def test_a_restricted_default_user_holds_new_connections_to_its_rules() -> None:
             client.execute_command("RESET")
             with pytest.raises(redis.exceptions.NoPermissionError):
                 client.get("k")
+
+
+def test_a_restricted_users_script_reads_are_tracked_by_their_keys() -> None:
+    """The script runs wrapped (RANET.AS_RO), but client-side caching
+    remembers the keys the client named - at once and inside MULTI."""
+    with served() as server:
+        address = ("127.0.0.1", server.port)
+        with Raw(address) as admin, Raw(address) as reader:
+            admin.call("ACL", "SETUSER", "app", "on", ">pw", "~app:*", "+@all")
+            assert reader.call("HELLO", "3", "AUTH", "app", "pw")[b"proto"] == 3
+            assert reader.call("CLIENT", "TRACKING", "ON") == b"OK"
+            script = "return redis.call('get', KEYS[1])"
+            assert reader.call("EVAL_RO", script, "1", "app:1") is None
+            reader.call("MULTI")
+            reader.call("EVAL_RO", script, "1", "app:2")
+            assert reader.call("EXEC") == [None]
+            for key in (b"app:1", b"app:2"):
+                admin.call("SET", key, "v")
+                assert reader.read() == [b"invalidate", [key]]

@@ -274,9 +274,12 @@ def run_as(keyspace: Keyspace, argv: list[bytes], resolve: Resolve, kind: Kind) 
         keyspace.acting_user = None
 
 
-SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+_SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
-def as_user(user: User, spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
-    """A restricted user's script command, wrapped to run as that user."""
+def as_user(user: User | None, spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
+    """What the log or a read runs for ``argv``: a restricted user's script
+    command wrapped to run as that user, any other command as it is."""
+    if user is None or spec.name not in _SCRIPT_COMMANDS:
+        return argv
     return [b"RANET.AS_RO" if spec.kind is READ else b"RANET.AS", user.name, *argv]

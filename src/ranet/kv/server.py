@@ -818,8 +818,6 @@ class _Client(asyncio.Protocol):
             refused = self._acl_refusal(self.acl, spec, argv)
             if refused is not None:
                 spec = refused  # in MULTI, it dooms the transaction (Redis)
-            elif spec.name in acl_command.SCRIPT_COMMANDS:
-                argv = acl_command.as_user(self.acl, spec, argv)
         if self._transaction.queued is not None and (
             isinstance(spec, ErrorReply) or spec.name not in RUN_INSIDE_MULTI
         ):
@@ -836,7 +834,7 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE or spec.kind is READ:
             if spec.may_block:
                 return self._read_streams(spec, argv)
-            return self._run_call(spec.kind, argv)
+            return self._run_call(spec.kind, acl_command.as_user(self.acl, spec, argv))
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
@@ -1054,32 +1052,35 @@ class _Client(asyncio.Protocol):
             aborted: asyncio.Future[Reply] = self._loop.create_future()
             aborted.set_result(None)
             return aborted
-        refused = self._refused_at_exec(run.commands) if self.acl is not None else {}
-        if refused:
-            allowed = [command for i, command in enumerate(run.commands) if i not in refused]
-            call = self.server.backend.transaction(allowed, watched, stale=stale)
-            return _with_refusals(call, refused)
-        return self.server.backend.transaction(run.commands, watched, stale=stale)
+        if self.acl is None:
+            return self.server.backend.transaction(run.commands, watched, stale=stale)
+        allowed, refused = self._checked_at_exec(self.acl, run.commands)
+        call = self.server.backend.transaction(allowed, watched, stale=stale)
+        return _with_refusals(call, refused) if refused else call
 
-    def _refused_at_exec(self, commands: list[list[bytes]]) -> dict[int, ErrorReply]:
+    def _checked_at_exec(
+        self, user: User, commands: list[list[bytes]]
+    ) -> tuple[list[list[bytes]], dict[int, ErrorReply]]:
         """Redis 7.0 checks a transaction's commands again at EXEC, in case
         the user's rules changed since they were queued: each one refused
-        answers an error in its place, and the others run."""
-        assert self.acl is not None
-        refused = {}
+        answers an error in its place (``refused``, by place), and the others
+        run (``allowed``, scripts wrapped to run as the user)."""
+        allowed: list[list[bytes]] = []
+        refused: dict[int, ErrorReply] = {}
         for i, command in enumerate(commands):
-            spec = resolve(command)  # a script, wrapped as RANET.AS, is checked as it runs
-            if isinstance(spec, ErrorReply):
+            spec = resolve(command)
+            assert isinstance(spec, CommandSpec)  # queued: it resolved
+            denied = acl_check.denial(user, spec, command)
+            if denied is None:
+                allowed.append(acl_command.as_user(user, spec, command))
                 continue
-            denied = acl_check.denial(self.acl, spec, command)
-            if denied is not None:
-                self._log_refusal(denied.reason, denied.name, self.user_name, at_exec=True)
-                refused[i] = ErrorReply(
-                    "NOPERM ACLs rules changed between the moment the transaction was "
-                    "accumulated and the EXEC call. This command is no longer allowed for the "
-                    f"following reason: {denied.changed_since_queued()}"
-                )
-        return refused
+            self._log_refusal(denied.reason, denied.name, self.user_name, at_exec=True)
+            refused[i] = ErrorReply(
+                "NOPERM ACLs rules changed between the moment the transaction was "
+                "accumulated and the EXEC call. This command is no longer allowed for the "
+                f"following reason: {denied.changed_since_queued()}"
+            )
+        return allowed, refused
 
     def _watch(self, argv: list[bytes]) -> Reply | _Call:
         watch = self._transaction.watch(argv[1:])
@@ -1372,8 +1373,7 @@ class _Client(asyncio.Protocol):
             refused = self._acl_refusal(self.acl, spec, command)
             if refused is not None:
                 return refused
-            if spec.name in acl_command.SCRIPT_COMMANDS:
-                command = acl_command.as_user(self.acl, spec, command)
+            command = acl_command.as_user(self.acl, spec, command)
         if spec.kind is WRITE:
             return _Call(WRITE, None, [command], session=(client_id, sequence))
         if spec.kind is READ:
