@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ranet.kv.glob import match
+from ranet.kv.glob import match, matcher
 
 
 @pytest.mark.parametrize(
@@ -150,3 +150,16 @@ def test_agrees_with_redis_on_random_patterns() -> None:
         pattern = bytes(rng.choices(pattern_alphabet, k=rng.randint(0, 8)))
         string = bytes(rng.choices(b"ab]-^\\*", k=rng.randint(0, 6)))
         assert match(pattern, string) == redis_stringmatch(pattern, string), (pattern, string)
+
+
+def test_a_compiled_matcher_answers_as_match_does() -> None:
+    """``matcher`` (ACL key patterns: literal, prefix and general forms)
+    against ``match`` on random patterns and strings, the empty ones too."""
+    rng = random.Random(5)
+    for _ in range(50_000):
+        pattern = bytes(rng.choice(b"ab*?[]^-\\:") for _ in range(rng.randrange(6)))
+        string = bytes(rng.choice(b"ab:*?[]") for _ in range(rng.randrange(6)))
+        assert matcher(pattern)(string) == match(pattern, string), (pattern, string)
+    assert matcher(b"key:*")(b"key:1") and not matcher(b"key:*")(b"ke")
+    assert matcher(b"key")(b"key") and not matcher(b"key")(b"key2")
+    assert not matcher(b"*")(b"") and matcher(b"")(b"")

@@ -10,6 +10,7 @@ or for a script's ``redis.call``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ranet.kv.acl import User
@@ -26,6 +27,7 @@ _NOT_CHECKED = frozenset({"auth", "hello", "ranet.exec"})
 _PUBLISH = frozenset({"publish", "spublish"})
 _SUBSCRIBE = frozenset({"subscribe", "ssubscribe"})
 _SORT = frozenset({"sort", "sort_ro"})
+_CHANNEL_COMMANDS = _PUBLISH | _SUBSCRIBE | {"psubscribe"}
 _RANKS = {"command": 1, "key": 2, "channel": 4}  # Redis's ACL_DENIED_* codes
 
 
@@ -87,18 +89,24 @@ def denial(user: User, spec: CommandSpec, argv: list[bytes]) -> Denial | None:
     """Why ``user`` may not run ``argv`` (a call of ``spec``), or None. One
     selector must allow all of it (Redis 7's ``ACLCheckAllUserCommandPerm``);
     when none does, the refusal told is the one that got furthest - a
-    channel over a key over the command, a later argument over an earlier."""
-    if spec.name in _NOT_CHECKED:
+    channel over a key over the command, a later argument over an earlier.
+    Run for every command of a restricted user: the user's own rules
+    allowing it is the first, quick answer."""
+    name = spec.name
+    if name in _NOT_CHECKED:
         return None
     command = full_name(spec, argv)
+    root = user.root
+    keys = None if root.all_keys else located_keys(spec, argv)
+    if command in root.allowed and _refusal_in(root, name, argv, keys or ()) is None:
+        return None
     furthest = (_RANKS["command"], 0, Denial("command", command))
-    keys: list[Key] | None = None
-    for selector in (user.root, *user.selectors):
+    for selector in (root, *user.selectors):
         if not selector.may_run(command):
             continue  # refused the command: never further than the start
         if keys is None and not selector.all_keys:
             keys = located_keys(spec, argv)
-        refused = _refusal_in(selector, spec.name, argv, keys or [])
+        refused = _refusal_in(selector, name, argv, keys or ())
         if refused is None:
             return None
         if refused[:2] > furthest[:2]:
@@ -107,7 +115,7 @@ def denial(user: User, spec: CommandSpec, argv: list[bytes]) -> Denial | None:
 
 
 def _refusal_in(
-    selector: Selector, name: str, argv: list[bytes], keys: list[Key]
+    selector: Selector, name: str, argv: list[bytes], keys: Sequence[Key]
 ) -> tuple[int, int, Denial] | None:
     """A key or channel that a selector allowing the command refuses, with
     its rank and place; None if it allows them all."""
@@ -116,7 +124,7 @@ def _refusal_in(
             if not selector.may_touch(argv[key.position], key.read, key.write):
                 text = argv[key.position].decode("utf-8", "replace")
                 return _RANKS["key"], key.position, Denial("key", text)
-    if not selector.all_channels:
+    if not selector.all_channels and name in _CHANNEL_COMMANDS:
         for position, channel, literal in _channels(name, argv):
             if not selector.may_use_channel(channel, literal):
                 text = channel.decode("utf-8", "replace")

@@ -6,10 +6,12 @@ one selector allows all of it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ranet.kv.acl_catalog import CATEGORIES, CATEGORIES_OF, SUBCOMMANDS
 from ranet.kv.glob import match as glob_match
+from ranet.kv.glob import matcher
 from ranet.kv.reply import Reply
 
 _ALL_COMMANDS = frozenset(CATEGORIES_OF)
@@ -49,6 +51,10 @@ class KeyPattern:
     pattern: bytes
     read: bool
     write: bool
+    matches: Callable[[bytes], bool] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.matches = matcher(self.pattern)  # compiled once: checked on every command
 
     def describe(self) -> bytes:
         if self.read and self.write:
@@ -221,12 +227,10 @@ class Selector:
         as Redis 7's ``ACLSelectorCheckKey``."""
         if self.all_keys:
             return True
-        return any(
-            (pattern.read or not read)
-            and (pattern.write or not write)
-            and glob_match(pattern.pattern, key)
-            for pattern in self.keys
-        )
+        for pattern in self.keys:  # a loop, not any(): this runs for every key of every command
+            if (pattern.read or not read) and (pattern.write or not write) and pattern.matches(key):
+                return True
+        return False
 
     def may_use_channel(self, channel: bytes, literal: bool) -> bool:
         """A channel (glob-matched) or, for PSUBSCRIBE, a pattern (the same

@@ -24,6 +24,9 @@ gives up (no match) beyond 1000 nested stars, where we answer exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 Token = frozenset[int] | None  # None is a star; a set is one byte from the set
 _ANY_BYTE = frozenset(range(256))
 _STAR, _QUESTION, _OPEN, _CLOSE, _CARET, _DASH, _BACKSLASH = b"*?[]^-\\"
@@ -111,3 +114,28 @@ def match_tokens(tokens: list[Token], string: bytes) -> bool:
 def match(pattern: bytes, string: bytes) -> bool:
     """Whether ``string`` matches the Redis glob ``pattern``."""
     return match_tokens(compile_pattern(pattern), string)
+
+
+def matcher(pattern: bytes) -> Callable[[bytes], bool]:
+    """``match`` with ``pattern`` compiled once, for patterns matched again
+    and again (ACL key patterns): a literal is an equality, ``prefix*`` a
+    ``startswith``, anything else the tokens."""
+    tokens = compile_pattern(pattern)
+    literal = _literal(tokens)
+    if literal is not None:
+        return literal.__eq__
+    prefix = _literal(tokens[:-1]) if tokens and tokens[-1] is None else None
+    if prefix:  # not empty: an empty string matches no pattern but the empty one
+        return partial(_starts_with, prefix)
+    return partial(match_tokens, tokens)
+
+
+def _literal(tokens: list[Token]) -> bytes | None:
+    """The bytes ``tokens`` spell if each is one byte, else None."""
+    if any(token is None or len(token) != 1 for token in tokens):
+        return None
+    return bytes(next(iter(token)) for token in tokens)  # type: ignore[arg-type]
+
+
+def _starts_with(prefix: bytes, string: bytes) -> bool:
+    return string.startswith(prefix)

@@ -13,7 +13,7 @@ read as Redis's key functions read them (``setGetKeys``, ``bitfieldGetKeys``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ranet.kv.arguments import parse_int
@@ -102,10 +102,13 @@ def _parse_spec(words: list[str]) -> _Spec | None:
 _SPECS = _parse(TABLE)
 
 
-def _set_keys(argv: list[bytes]) -> list[Key]:
+_WRITTEN, _READ_AND_WRITTEN = (Key(1, False, True),), (Key(1, True, True),)
+
+
+def _set_keys(argv: list[bytes]) -> Sequence[Key]:
     """SET reads its key only when given GET."""
     gets = any(arg.upper() == b"GET" for arg in argv[3:])
-    return [Key(1, gets, True)]
+    return _READ_AND_WRITTEN if gets else _WRITTEN
 
 
 def _bitfield_keys(argv: list[bytes]) -> list[Key]:
@@ -141,7 +144,7 @@ def _sort_keys(argv: list[bytes]) -> list[Key]:
     return keys if store is None else [*keys, store]
 
 
-_BY_FUNCTION: dict[str, Callable[[list[bytes]], list[Key]]] = {
+_BY_FUNCTION: dict[str, Callable[[list[bytes]], Sequence[Key]]] = {
     "set": _set_keys,
     "bitfield": _bitfield_keys,
     "sort": _sort_keys,
@@ -149,13 +152,34 @@ _BY_FUNCTION: dict[str, Callable[[list[bytes]], list[Key]]] = {
 }
 
 
-def located_keys(spec: CommandSpec, argv: list[bytes]) -> list[Key]:
+_FIXED = frozenset(
+    name
+    for name, specs in _SPECS.items()
+    if name not in _BY_FUNCTION and all(s.keyword is None and s.count_at is None for s in specs)
+)  # commands whose keys depend on nothing but the number of arguments
+_MEMO_ARGUMENTS = 8  # the fixed keys of calls this short are remembered
+_memo: dict[tuple[str, int], Sequence[Key]] = {}
+
+
+def located_keys(spec: CommandSpec, argv: list[bytes]) -> Sequence[Key]:
     """The keys ``argv`` (a call of ``spec``, its arity checked) names, each
-    with what the command does with it."""
-    by_function = _BY_FUNCTION.get(spec.name)
+    with what the command does with it. Checked on every command of a
+    restricted ACL user: a short call of a command whose keys sit at fixed
+    places (GET, SET without options, HSET ...) is looked up, not worked out."""
+    name = spec.name
+    if name in _FIXED and len(argv) <= _MEMO_ARGUMENTS:
+        found = _memo.get((name, len(argv)))
+        if found is None:
+            found = _memo[name, len(argv)] = tuple(_from_specs(name, argv))
+        return found
+    by_function = _BY_FUNCTION.get(name)
     if by_function is not None:
         return by_function(argv)
-    return [key for key_spec in _SPECS.get(spec.name, ()) for key in key_spec.keys(argv)]
+    return _from_specs(name, argv)
+
+
+def _from_specs(name: str, argv: list[bytes]) -> list[Key]:
+    return [key for key_spec in _SPECS.get(name, ()) for key in key_spec.keys(argv)]
 
 
 def keys_of(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
