@@ -1027,6 +1027,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("raft.member", -2, CONNECTION, flags="", group="ranet"),
     _connection_command("raft.backup", 1, CONNECTION, flags="", group="ranet"),
     _connection_command("acl", -2, CONNECTION, flags="", group="server"),
+    _connection_command("monitor", 1, CONNECTION, flags="", group="server", dangerous=True),
     *(
         _connection_command(
             name, arity, CONNECTION, flags="pubsub noscript loading stale", group="pubsub"

@@ -60,7 +60,7 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
-from ranet.kv import acl_check, acl_command, server_stats
+from ranet.kv import acl_check, acl_command, monitor, server_stats
 from ranet.kv.acl import DEFAULT, User, Users, password_hash
 from ranet.kv.acl_log import AclLog
 from ranet.kv.arguments import (
@@ -76,6 +76,7 @@ from ranet.kv.backend import Backend
 from ranet.kv.blocking import FORMS, UNBLOCKED, Unblock, wait_and_take, wait_for_entries
 from ranet.kv.commands import (
     BLOCKING,
+    CONNECTION,
     READ,
     WRITE,
     CommandSpec,
@@ -188,6 +189,7 @@ class RespServer:
         self._next_client_id = 1
         self.stats = ServerStats()
         self.users = Users()  # this node's replica of the ACL users (acl.py)
+        self.monitors: dict[int, _Client] = {}  # connections in MONITOR (monitor.py)
         self.acl_log = AclLog()  # what this node refused (ACL LOG)
 
     def default_logs_in(self) -> bool:
@@ -301,6 +303,14 @@ class RespServer:
 
     def _unregister(self, client: _Client) -> None:
         self._clients.pop(client.id, None)
+        self.monitors.pop(client.id, None)
+
+    def feed_monitors(self, client: _Client, spec: CommandSpec, argv: list[bytes]) -> None:
+        """MONITOR: ``client`` sent ``argv``; each monitor gets its line."""
+        if monitor.shown(spec, argv):
+            line = monitor.line(time.time(), client.peer, argv)
+            for watcher in list(self.monitors.values()):
+                watcher.push(line)
 
     async def info(self, sections: list[bytes]) -> bytes:
         """The text of ``INFO [section ...]``: Server, Clients, Memory,
@@ -574,6 +584,8 @@ class _Client(asyncio.Protocol):
             return False
         if self._subscribed or not self.authenticated or self.acl is not None:
             return False  # _execute checks what such a connection may run
+        if self.server.monitors:
+            return False  # _execute shows it to them
         kind = spec.kind
         if (kind is not WRITE and kind is not READ) or spec.may_block:
             return False
@@ -829,6 +841,14 @@ class _Client(asyncio.Protocol):
                 f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
                 "PING / QUIT / RESET are allowed in this context"
             )
+        if self.server.monitors and spec.name != "exec":  # EXEC: after what it runs
+            if self.id in self.server.monitors:
+                if spec.kind is not CONNECTION:
+                    return ErrorReply("ERR Replica can't interact with the keyspace")  # Redis's
+                # its own line after its reply, as Redis writes them
+                self._loop.call_soon(self.server.feed_monitors, self, spec, argv)
+            else:
+                self.server.feed_monitors(self, spec, argv)
         if self.tracking is not None and spec.name != "client":
             self._tracked(spec, argv)
         if spec.kind is WRITE or spec.kind is READ:
@@ -945,6 +965,12 @@ class _Client(asyncio.Protocol):
         await self.server.backend.read([[acl_command.READ_COMMAND, b"USERS"]], stale=False)
         return reply
 
+    def _monitor(self, argv: list[bytes]) -> Reply:
+        """MONITOR: from now on, a line for every command this node's clients
+        send (monitor.py); RESET or QUIT ends it."""
+        self.server.monitors[self.id] = self
+        return OK
+
     def _time(self, argv: list[bytes]) -> Reply:
         """TIME: this node's clock, as seconds and microseconds (inside a
         script, the log's time: scripting.py)."""
@@ -959,7 +985,7 @@ class _Client(asyncio.Protocol):
 
     # -- pub/sub (pubsub.py) ---------------------------------------------------
 
-    def push(self, message: Push) -> None:
+    def push(self, message: Push | Status) -> None:
         """Send a published message: after the replies still waiting to be
         written, if any; a subscriber that does not read is dropped."""
         transport = self._transport
@@ -1036,6 +1062,10 @@ class _Client(asyncio.Protocol):
         call, so that it starts once the WATCH reads before it have ended
         (transaction.py Rule 2)."""
         run = self._transaction.exec()
+        if self.server.monitors:  # as Redis shows them: what EXEC runs, then EXEC
+            for command in run.commands if isinstance(run, Exec) else ():
+                self.server.feed_monitors(self, _resolved(command), command)
+            self.server.feed_monitors(self, _resolved(argv), argv)
         if not isinstance(run, Exec):
             return run
         if self.tracking is not None and self.tracking.tracks_next():
@@ -1068,8 +1098,7 @@ class _Client(asyncio.Protocol):
         allowed: list[list[bytes]] = []
         refused: dict[int, ErrorReply] = {}
         for i, command in enumerate(commands):
-            spec = resolve(command)
-            assert isinstance(spec, CommandSpec)  # queued: it resolved
+            spec = _resolved(command)
             denied = acl_check.denial(user, spec, command)
             if denied is None:
                 allowed.append(acl_command.as_user(user, spec, command))
@@ -1175,6 +1204,7 @@ class _Client(asyncio.Protocol):
         subscription, RESP2, no name, READWRITE, and, with a password, not
         authenticated. The library name and version stay, as in Redis."""
         self._transaction.reset()
+        self.server.monitors.pop(self.id, None)
         for kind in (CHANNEL, PATTERN, SHARD):
             self.server.subscriptions.unsubscribe(self, [], kind)
         self._subscribed = False
@@ -1386,6 +1416,7 @@ Handler = Callable[[_Client, list[bytes]], Encodable | _Call]
 _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"auth": _Client._auth,
     b"acl": _Client._acl,
+    b"monitor": _Client._monitor,
     b"ping": _Client._ping,
     b"echo": _Client._echo,
     b"time": _Client._time,
@@ -1452,6 +1483,13 @@ async def _with_refusals(call: Awaitable[Reply], refused: dict[int, ErrorReply])
     for i in sorted(refused):
         replies.insert(i, refused[i])
     return replies
+
+
+def _resolved(argv: list[bytes]) -> CommandSpec:
+    """The spec of a command known to resolve (queued in MULTI, or EXEC)."""
+    spec = resolve(argv)
+    assert isinstance(spec, CommandSpec)
+    return spec
 
 
 def _served(name: str) -> bool:
