@@ -60,7 +60,7 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
-from ranet.kv import acl_check, acl_command, monitor, server_stats
+from ranet.kv import acl_check, acl_command, client_filters, monitor, server_stats
 from ranet.kv.acl import DEFAULT, User, Users, password_hash
 from ranet.kv.acl_log import AclLog
 from ranet.kv.arguments import (
@@ -1276,6 +1276,8 @@ class _Client(asyncio.Protocol):
             return self._client_unblock(argv)
         if subcommand == b"TRACKING":
             return self._client_tracking(argv)
+        if subcommand in (b"KILL", b"LIST") and len(argv) > 2:
+            return self._client_kill(argv) if subcommand == b"KILL" else self._client_list(argv)
         entry = _CLIENT_SUBCOMMANDS.get(subcommand)
         if entry is None:
             return ErrorReply(f"ERR unknown subcommand '{_text(argv[1])}'. Try CLIENT HELP.")
@@ -1343,8 +1345,53 @@ class _Client(asyncio.Protocol):
         return self.describe(time.monotonic()).encode() + b"\n"
 
     def _client_list(self, argv: list[bytes]) -> Reply:
+        """CLIENT LIST [TYPE type | ID id ...] (client_filters.py)."""
+        listed = client_filters.parse_list(argv)
+        if isinstance(listed, ErrorReply):
+            return listed
         now = time.monotonic()
-        return "".join(client.describe(now) + "\n" for client in self.server.clients()).encode()
+        clients = (c for c in self.server.clients() if listed.matches(c, self))
+        return "".join(client.describe(now) + "\n" for client in clients).encode()
+
+    def _client_kill(self, argv: list[bytes]) -> Reply:
+        """CLIENT KILL ip:port | CLIENT KILL option value ... (client_filters.py):
+        the connections named are closed - this one after its reply."""
+        if len(argv) == 3:  # the old form: one address, OK or an error
+            address = _text(argv[2])
+            named = [client for client in self.server.clients() if client.peer == address]
+            if not named:
+                return ErrorReply("ERR No such client")
+            named[0].kill(self)
+            return OK
+        killing = client_filters.parse_kill(
+            argv, lambda name: self.server.users.get(name) is not None
+        )
+        if isinstance(killing, ErrorReply):
+            return killing
+        named = [client for client in self.server.clients() if killing.matches(client, self)]
+        for client in named:
+            client.kill(self)
+        return len(named)
+
+    def kill(self, by: _Client) -> None:
+        """CLIENT KILL: closed at once, or, killing itself, after its reply."""
+        log.info("client %s (%s) killed by client %s", self.id, self.peer, by.id)
+        if self is by:
+            self._quitting = True
+        else:
+            self._close_now()
+
+    @property
+    def kind(self) -> str:
+        """CLIENT KILL's and LIST's TYPE: pubsub while subscribed, else normal."""
+        return "pubsub" if self._subscribed else "normal"
+
+    def _client_no_evict(self, argv: list[bytes]) -> Reply:
+        """CLIENT NO-EVICT ON|OFF: accepted; ranet evicts no connection."""
+        return OK if argv[2].upper() in (b"ON", b"OFF") else client_filters.SYNTAX_ERROR
+
+    def _client_help(self, argv: list[bytes]) -> Reply:
+        return list(client_filters.HELP)
 
     def _client_getname(self, argv: list[bytes]) -> Reply:
         return self.name or None
@@ -1459,6 +1506,9 @@ _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Rep
     b"CACHING": (3, _Client._client_caching),
     b"GETREDIR": (2, _Client._client_getredir),
     b"TRACKINGINFO": (2, _Client._client_trackinginfo),
+    b"KILL": (3, _Client._client_kill),
+    b"NO-EVICT": (3, _Client._client_no_evict),
+    b"HELP": (2, _Client._client_help),
 }
 
 
