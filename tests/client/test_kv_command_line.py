@@ -11,7 +11,8 @@ import pytest
 
 from ranet.cli import main
 from ranet.kv import command_line
-from ranet.kv.command_line import format_raw, format_tty, quote
+from ranet.kv.command_line import format_raw, format_tty
+from ranet.kv.split_args import quote
 from tests.client.fake_nodes import closed_ports
 from tests.client.helpers import endpoints, serving
 from tests.process.helpers import local_cluster, run

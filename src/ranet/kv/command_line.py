@@ -27,6 +27,7 @@ from ranet.client.async_client import CONNECTION_STATE, is_blocking
 from ranet.client.tool_options import ToolConnection, add_connection_options, connection_from
 from ranet.errors import AuthenticationError, CommandError, ConfigurationError, Unavailable
 from ranet.kv.commands import READ, lookup
+from ranet.kv.split_args import quote
 from ranet.node.config import DEFAULT_CLIENT_PORT, DEFAULT_CLUSTER_SIZE
 
 DEFAULT_ENDPOINTS = ",".join(
@@ -180,26 +181,3 @@ def format_raw(reply: object) -> bytes:
     if isinstance(reply, list):
         return b"\n".join(format_raw(item) for item in reply)
     return str(reply).encode()
-
-
-_ESCAPES = {
-    ord("\\"): "\\\\",
-    ord('"'): '\\"',
-    ord("\n"): "\\n",
-    ord("\r"): "\\r",
-    ord("\t"): "\\t",
-    ord("\a"): "\\a",
-    ord("\b"): "\\b",
-}
-
-
-def quote(value: bytes) -> str:
-    """A string as redis-cli quotes it: escapes for quotes, backslashes, controls, non-ASCII."""
-    return (
-        '"'
-        + "".join(
-            _ESCAPES.get(byte) or (chr(byte) if 32 <= byte < 127 else f"\\x{byte:02x}")
-            for byte in value
-        )
-        + '"'
-    )

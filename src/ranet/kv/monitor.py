@@ -23,17 +23,9 @@ from ranet.kv.acl_catalog import CATEGORIES_OF
 from ranet.kv.acl_check import full_name
 from ranet.kv.command_spec import CommandSpec
 from ranet.kv.reply import Status
+from ranet.kv.split_args import quote
 
 REDACTED = b"(redacted)"
-_ESCAPES = {
-    ord("\\"): "\\\\",
-    ord('"'): '\\"',
-    ord("\n"): "\\n",
-    ord("\r"): "\\r",
-    ord("\t"): "\\t",
-    7: "\\a",
-    8: "\\b",
-}
 
 
 def shown(spec: CommandSpec, argv: list[bytes]) -> bool:
@@ -43,7 +35,7 @@ def shown(spec: CommandSpec, argv: list[bytes]) -> bool:
 
 def line(now: float, peer: str, argv: list[bytes]) -> Status:
     """The command as a MONITOR line, its secrets redacted."""
-    words = " ".join(_quoted(word) for word in _redacted(argv))
+    words = " ".join(map(quote, _redacted(argv)))
     return Status(f"{now:.6f} [0 {peer}] {words}")
 
 
@@ -58,13 +50,3 @@ def _redacted(argv: list[bytes]) -> list[bytes]:
                 words[i + 1] = words[i + 2] = REDACTED
         return words
     return argv
-
-
-def _quoted(word: bytes) -> str:
-    """Redis's ``sdscatrepr``: in double quotes, escaped, \\xHH for bytes
-    that do not print."""
-    return (
-        '"'
-        + "".join(_ESCAPES.get(b) or (chr(b) if 32 <= b < 127 else f"\\x{b:02x}") for b in word)
-        + '"'
-    )

@@ -1,6 +1,7 @@
-"""Redis's ``sdssplitargs``: a line split into words, quoted as redis-cli
-quotes them - an inline command (resp.py), a library's ``#!lua`` line
-(functions.py), an ACL selector's rules (acl.py)."""
+"""Redis's ``sdssplitargs`` - a line split into words, quoted as redis-cli
+quotes them: an inline command (resp.py), a library's ``#!lua`` line
+(functions.py), an ACL selector's rules (acl.py) - and its inverse,
+``sdscatrepr``: a word quoted so (``ranet kv``'s output, MONITOR's lines)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,26 @@ def split_inline(line: bytes) -> list[bytes]:
         if quote:
             raise RespProtocolError(UNBALANCED_QUOTES)
         args.append(bytes(word))
+
+
+_QUOTED = {
+    ord("\\"): "\\\\",
+    ord('"'): '\\"',
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    ord("\a"): "\\a",
+    ord("\b"): "\\b",
+}
+
+
+def quote(value: bytes) -> str:
+    """A string as redis-cli quotes it: escapes for quotes, backslashes, controls, non-ASCII."""
+    return (
+        '"'
+        + "".join(
+            _QUOTED.get(byte) or (chr(byte) if 32 <= byte < 127 else f"\\x{byte:02x}")
+            for byte in value
+        )
+        + '"'
+    )
