@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 
 from lupa import lua51
 
-from ranet.kv import lua_patterns
+from ranet.kv import lua_patterns, lua_struct
 from ranet.kv.arguments import INT64_MAX, INT64_MIN, REDIS_VERSION, text_of
 from ranet.kv.keyspace import script_sha
 from ranet.kv.lua_libraries import ScriptCallError, guarded, libraries, number_text
@@ -136,7 +136,7 @@ class LuaEngine:
             guarded(partial(self._call, raise_error=False)),
             table_from(helpers),
             self._random,
-            libraries(self.runtime, self.runtime.eval("newproxy(false)"), self._spend_library),
+            self._libraries(),
             table_from(
                 {
                     name.encode(): guarded(partial(function, self._spend_matching))
@@ -260,8 +260,14 @@ class LuaEngine:
         """Steps of the metered pattern matcher (lua_patterns.py)."""
         self._spend(MATCH_STEP_COST * steps)
 
+    def _libraries(self) -> Any:
+        """cjson, cmsgpack and bit (lua_libraries.py) and struct (lua_struct.py)."""
+        tables = libraries(self.runtime, self.runtime.eval("newproxy(false)"), self._spend_library)
+        tables[b"struct"] = lua_struct.library(self.runtime, self._spend_library)
+        return tables
+
     def _spend_library(self, size: int) -> None:
-        """A cjson, cmsgpack or bit call that read or wrote ``size`` bytes."""
+        """A cjson, cmsgpack, bit or struct call that read or wrote ``size`` bytes."""
         self._spend(CALL_COST + BYTE_COST * size)
 
     def _spend(self, units: int) -> None:

@@ -9,8 +9,8 @@ script's last word (``return cjson.encode(x)``, a tail call, which erases
 the caller's frame for a Lua function). Output follows Redis's bundled libraries (lua-cjson 2.1,
 lua-cmsgpack 0.4, LuaBitOp 1.0) for what scripts commonly do - encodings,
 number formats, escapes, array detection - and departs in error wording for
-malformed input (docs/kv-commands.md, "Scripting"). ``struct`` is not
-provided.
+malformed input (docs/kv-commands.md, "Scripting"). ``struct`` is in
+``lua_struct.py``.
 """
 
 from __future__ import annotations
@@ -344,7 +344,7 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def _metered(function: Callable[..., Any], spend: Spend, reads: bool) -> Callable[..., Any]:
+def metered(function: Callable[..., Any], spend: Spend, reads: bool) -> Callable[..., Any]:
     """``function``, its call counted by the bytes it reads (its first
     argument, a string) or writes (its result)."""
 
@@ -364,16 +364,16 @@ def libraries(runtime: Any, null: Any, spend: Spend) -> Any:
     functions, by name, counted by ``spend``; ``null`` is ``cjson.null``."""
     table_from = runtime.table_from
     cjson = {
-        b"encode": _metered(_cjson_encode, spend, reads=False),
-        b"decode": _metered(_cjson_decode(runtime, null), spend, reads=True),
+        b"encode": metered(_cjson_encode, spend, reads=False),
+        b"decode": metered(_cjson_decode(runtime, null), spend, reads=True),
         b"null": null,
     }
     cmsgpack = {
-        b"pack": _metered(_cmsgpack_pack, spend, reads=False),
-        b"unpack": _metered(_cmsgpack_unpack(runtime), spend, reads=True),
+        b"pack": metered(_cmsgpack_pack, spend, reads=False),
+        b"unpack": metered(_cmsgpack_unpack(runtime), spend, reads=True),
     }
     bit = {
-        name.encode(): _metered(function, spend, reads=True)
+        name.encode(): metered(function, spend, reads=True)
         for name, function in _BIT_FUNCTIONS.items()
     }
     return table_from(

@@ -9,7 +9,7 @@ for a script. What a script sees follows Redis 7.0's scripting
 environment (its ``eval.c`` and ``script_lua.c``): the globals ``KEYS``
 and ``ARGV``; the base library without ``print``, ``dofile``, ``loadfile``,
 ``getfenv`` and ``setfenv``; ``string``, ``table``, ``math``,
-``coroutine``, ``cjson``, ``cmsgpack``, ``bit`` and ``redis``. Reading an
+``coroutine``, ``cjson``, ``cmsgpack``, ``bit``, ``struct`` and ``redis``. Reading an
 undefined global is an error, and so is any change to the global table or
 to a library.
 
@@ -25,7 +25,7 @@ order in which the run first named it, not by its address, ``type`` and
 (``scripting.py``).
 
 ``redis.call``, ``redis.pcall``, ``redis.sha1hex``, ``redis.log``,
-``redis.setresp`` and the cjson, cmsgpack and bit functions are Python
+``redis.setresp`` and the cjson, cmsgpack, bit and struct functions are Python
 callables, C functions to Lua: as with Redis's own, an error they raise
 keeps the script's line even from ``return redis.call(...)``, a tail call
 that erases the caller's frame when the callee is a Lua function.
@@ -232,7 +232,7 @@ local registered  -- while a library loads: what it registers, in order and by n
 -- functions, as Redis's C functions are, for type and tostring.
 local python_functions = setmetatable({}, {__mode = "k"})
 for _, library in ipairs({{redis_call, redis_pcall}, helpers, libraries.cjson, libraries.bit,
-                          libraries.cmsgpack}) do
+                          libraries.cmsgpack, libraries.struct}) do
   for _, value in pairs(library) do
     if type(value) == "userdata" then python_functions[value] = true end
   end
@@ -367,6 +367,7 @@ local LIBRARIES = {
   string = sandbox_string, table = sandbox_table, math = sandbox_math,
   coroutine = sandbox_coroutine,
   redis = redis, cjson = libraries.cjson, bit = libraries.bit, cmsgpack = libraries.cmsgpack,
+  struct = libraries.struct,
 }
 
 local FUNCTIONS = {
