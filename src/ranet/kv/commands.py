@@ -87,6 +87,7 @@ from ranet.kv.command_spec import (
     Kind,
 )
 from ranet.kv.glob import compile_pattern, match_tokens
+from ranet.kv.key_positions import has_keys, located_keys
 from ranet.kv.keyspace import VERSION_SLOTS, Hash, Keyspace, List, Set, SortedSet
 from ranet.kv.notifications import GENERIC, STRING
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
@@ -1169,8 +1170,30 @@ def command_info(spec: CommandSpec) -> list[Reply]:
     ]
 
 
+def _command_keys(argv: list[bytes], *, with_flags: bool) -> Reply:
+    """COMMAND GETKEYS | GETKEYSANDFLAGS command [arg ...]: the keys Redis
+    7's key specifications find in the call (key_positions.py)."""
+    if len(argv) < 4:
+        return arity_error(f"command|{text_of(argv[1]).lower()}")
+    call = argv[2:]
+    spec = lookup(call[0])
+    if spec is None:
+        return ErrorReply("ERR Invalid command specified")
+    if not has_keys(spec):
+        return ErrorReply("ERR The command has no key arguments")
+    if len(call) != spec.arity if spec.arity > 0 else len(call) < -spec.arity:
+        return ErrorReply("ERR Invalid number of arguments specified for command")
+    keys = located_keys(spec, call)
+    if not keys and "no_mandatory_keys" not in spec.flags:
+        return ErrorReply("ERR Invalid arguments specified for command")
+    if with_flags:
+        return [[call[key.position], [Status(flag) for flag in key.flags]] for key in keys]
+    return [call[key.position] for key in keys]
+
+
 def command_reply(argv: list[bytes]) -> Reply:
-    """The reply to ``COMMAND [COUNT | INFO name... | LIST | DOCS name...]``.
+    """The reply to ``COMMAND [COUNT | INFO name... | LIST | DOCS name... |
+    GETKEYS command arg... | GETKEYSANDFLAGS command arg...]``.
 
     DOCS answers an empty array (no documentation), which redis-cli accepts;
     LIST takes no FILTERBY.
@@ -1183,6 +1206,8 @@ def command_reply(argv: list[bytes]) -> Reply:
         return [None if spec is None else command_info(spec) for spec in specs]
     if subcommand == b"DOCS":
         return []
+    if subcommand in (b"GETKEYS", b"GETKEYSANDFLAGS"):
+        return _command_keys(argv, with_flags=subcommand == b"GETKEYSANDFLAGS")
     if subcommand in (b"COUNT", b"LIST"):
         if len(argv) > 2:
             return SYNTAX_ERROR if subcommand == b"LIST" else arity_error("command|count")

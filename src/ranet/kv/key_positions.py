@@ -28,12 +28,14 @@ class Key:
     position: int  # in the command's arguments
     read: bool  # the command reads its value
     write: bool  # the command inserts, updates or deletes it
+    flags: tuple[str, ...]  # its key spec's flags, as Redis names them (COMMAND GETKEYSANDFLAGS)
 
 
 @dataclass(frozen=True, slots=True)
 class _Spec:
     """One key specification: where its keys begin, and how they follow."""
 
+    flags: tuple[str, ...]
     read: bool
     write: bool
     keyword: bytes | None  # the keys follow this word; None: they begin at ``begin``
@@ -44,16 +46,18 @@ class _Spec:
     step: int
     limit: int  # a range to the end: only its first 1/limit (XREAD's STREAMS)
 
-    def keys(self, argv: list[bytes]) -> list[Key]:
+    def keys(self, argv: list[bytes]) -> list[Key] | None:
+        """The keys of ``argv`` it finds; None if its count is not one
+        (Redis's getkeys functions: at least one key, all of them there)."""
         first = self._beginning(argv)
         if first is None:
             return []
         if self.count_at is not None:
             at = first + self.count_at
             count = parse_int(argv[at]) if at < len(argv) else None
-            if count is None or count < 0:
-                return []  # the command answers its own error
             first += self.first
+            if count is None or count < 1 or first + (count - 1) * self.step >= len(argv):
+                return None
             last = first + count - 1
         elif self.last >= 0:
             last = first + self.last
@@ -62,7 +66,7 @@ class _Spec:
         else:
             last = len(argv) + self.last
         end = min(last + 1, len(argv))
-        return [Key(i, self.read, self.write) for i in range(first, end, self.step)]
+        return [Key(i, self.read, self.write, self.flags) for i in range(first, end, self.step)]
 
     def _beginning(self, argv: list[bytes]) -> int | None:
         if self.keyword is None:
@@ -88,21 +92,25 @@ def _parse_spec(words: list[str]) -> _Spec | None:
     """``FLAGS BEGIN FIND`` (key_spec_table.py); None for a spec of no keys
     (SPUBLISH's channel) or one Redis cannot follow (SORT's: sort_keys)."""
     flags, begin, find = words
-    flag_set = {flag.lower() for flag in flags.split(",")}
+    names = tuple(flags.split(","))
+    flag_set = {flag.lower() for flag in names}
     if "not_key" in flag_set or "?" in (begin, find):
         return None
     keyword, start = begin[1:].rsplit(":", 1) if begin[0] == "k" else ("", begin[1:])
     a, b, c = (int(number) for number in find[1:].split(","))
-    read, write = "access" in flag_set, bool(flag_set & _WRITES)
+    head = (names, "access" in flag_set, bool(flag_set & _WRITES), keyword.encode() or None)
     if find[0] == "n":  # keynumidx, firstkey, keystep
-        return _Spec(read, write, keyword.encode() or None, int(start), a, b, 0, c, 0)
-    return _Spec(read, write, keyword.encode() or None, int(start), None, 0, a, b, c)
+        return _Spec(*head, int(start), a, b, 0, c, 0)
+    return _Spec(*head, int(start), None, 0, a, b, c)
 
 
 _SPECS = _parse(TABLE)
 
 
-_WRITTEN, _READ_AND_WRITTEN = (Key(1, False, True),), (Key(1, True, True),)
+_UPDATED = ("RW", "access", "update")
+_WRITTEN = (Key(1, False, True, ("OW", "update")),)
+_READ_AND_WRITTEN = (Key(1, True, True, _UPDATED),)
+_READ = ("RO", "access")
 
 
 def _set_keys(argv: list[bytes]) -> Sequence[Key]:
@@ -124,13 +132,13 @@ def _bitfield_keys(argv: list[bytes]) -> list[Key]:
         else:
             writes = True
             break
-    return [Key(1, True, writes)]
+    return [Key(1, True, writes, _UPDATED if writes else _READ)]
 
 
 def _sort_keys(argv: list[bytes]) -> list[Key]:
     """SORT reads its key and writes the last STORE's; BY and GET patterns
     name keys only the sort finds (acl_check.sort_refusal)."""
-    keys = [Key(1, True, False)]
+    keys = [Key(1, True, False, _READ)]
     store = None
     skip = {b"LIMIT": 2, b"GET": 1, b"BY": 1}
     i = 2
@@ -139,7 +147,7 @@ def _sort_keys(argv: list[bytes]) -> list[Key]:
         if option in skip:
             i += skip[option]
         elif option == b"STORE" and i + 1 < len(argv):
-            store = Key(i + 1, False, True)
+            store = Key(i + 1, False, True, ("OW", "update"))
         i += 1
     return keys if store is None else [*keys, store]
 
@@ -148,7 +156,7 @@ _BY_FUNCTION: dict[str, Callable[[list[bytes]], Sequence[Key]]] = {
     "set": _set_keys,
     "bitfield": _bitfield_keys,
     "sort": _sort_keys,
-    "sort_ro": lambda argv: [Key(1, True, False)],
+    "sort_ro": lambda argv: [Key(1, True, False, _READ)],
 }
 
 
@@ -179,9 +187,22 @@ def located_keys(spec: CommandSpec, argv: list[bytes]) -> Sequence[Key]:
 
 
 def _from_specs(name: str, argv: list[bytes]) -> list[Key]:
-    return [key for key_spec in _SPECS.get(name, ()) for key in key_spec.keys(argv)]
+    """The keys every spec finds; none if a count is wrong (the command
+    answers its own error, as in Redis, where no key is then checked)."""
+    keys: list[Key] = []
+    for key_spec in _SPECS.get(name, ()):
+        found = key_spec.keys(argv)
+        if found is None:
+            return []
+        keys += found
+    return keys
 
 
 def keys_of(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
     """The keys ``argv`` names."""
     return [argv[key.position] for key in located_keys(spec, argv)]
+
+
+def has_keys(spec: CommandSpec) -> bool:
+    """Whether the command names keys at all (SPUBLISH's are channels)."""
+    return bool(_SPECS.get(spec.name)) or spec.name in _BY_FUNCTION
