@@ -11,9 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from ranet.bench.command import add_parser
+from ranet.bench.resp import Access
+from ranet.bench.runner import LoadPlan
 from tests.bench.fake_server import fake_redis
+from tests.kv.fake_backend import WAIT, served
+from tests.tls_certs import make_tls
 
 CONTRACT_FIELDS = ("ops_per_s", "p50_ms", "p99_ms", "p999_ms", "errors", "nodes", "client")
 
@@ -122,3 +127,46 @@ def test_bench_of_a_local_three_node_cluster(tmp_path: Path) -> None:
     assert len(result["nodes"]) == 3 and sum(node["leader"] for node in result["nodes"]) == 1
     assert all(node["cpu_percent"] is not None for node in result["nodes"])
     assert not list(data_dir.iterdir())  # the cluster's folder is gone
+
+
+def test_bench_reaches_servers_with_a_password_an_acl_user_and_tls(tmp_path: Path) -> None:
+    """--password-file, --user and --tls-ca: every load connection (and the
+    fill and the leader lookup) over TLS, authenticated; the password never
+    on a load process's command line. Without the password: a clear error."""
+    files = make_tls(tmp_path / "tls")
+    password_file = tmp_path / "password"
+    password_file.write_text("bench secret\n")
+    output = tmp_path / "result.json"
+    context = files.server_context(peers=False)
+    with served(password=b"node password", ssl_context=context) as server:
+        with redis.Redis(port=server.port, password="node password", ssl=True,
+                         ssl_ca_certs=str(files.ca), socket_timeout=WAIT) as admin:  # fmt: skip
+            admin.execute_command("ACL", "SETUSER", "bench", "on", ">bench secret", "~key:*",
+                                  "+@all", "-@dangerous", "+info")  # fmt: skip
+        endpoint = ["--endpoints", f"127.0.0.1:{server.port}", "--tls-ca", str(files.ca)]
+        completed = ranet_bench(
+            *endpoint, "--user", "bench", "--password-file", str(password_file),
+            "--duration", "1", "--warmup", "0.2", "--concurrency", "8", "--clients", "2",
+            "--read-ratio", "0.5", "--keys", "20", "--json", str(output),
+        )  # fmt: skip
+        assert completed.returncode == 0, completed.stderr
+        result = read_result(output)
+        assert result["ops_per_s"] > 0 and result["errors"] == 0
+        refused = ranet_bench(*endpoint, "--duration", "1")
+        assert refused.returncode == 1 and "NOAUTH" in refused.stderr
+        admin_less = ranet_bench(
+            *endpoint, "--user", "nobody", "--password-file", str(password_file)
+        )
+        assert admin_less.returncode == 1 and "WRONGPASS" in admin_less.stderr
+        wrong = ranet_bench(*endpoint, "--user", "bench", "--password-file", str(tmp_path / "no"))
+        assert wrong.returncode == 2 and "no" in wrong.stderr
+    local = ranet_bench("--user", "bench", "--duration", "1")
+    assert local.returncode == 2 and "apply to --endpoints" in local.stderr
+
+
+def test_the_password_goes_to_load_processes_in_their_environment_only() -> None:
+    access = Access(b"bench secret", "bench", "/ca.pem")
+    plan = LoadPlan("127.0.0.1", 1, 8, 2, 0, 16, 0.0, 10, 0.1, 1.0, access=access)
+    for spec in plan.specs():
+        assert "bench secret" not in spec.to_json() and '"tls_ca": "/ca.pem"' in spec.to_json()
+    assert access.environment()["RANET_PASSWORD"] == "bench secret"

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ranet.bench.resp import RespError, parse_info, request
+from ranet.bench.resp import Access, RespError, parse_info, request
 from ranet.bench.runner import BenchError
 from ranet.node.supervisor import LocalCluster, free_ports
 
@@ -57,7 +57,9 @@ def parse_endpoints(text: str) -> list[Endpoint]:
     return endpoints
 
 
-async def find_leader(endpoints: list[Endpoint], timeout: float = LEADER_TIMEOUT_S) -> Target:
+async def find_leader(
+    endpoints: list[Endpoint], timeout: float = LEADER_TIMEOUT_S, access: Access | None = None
+) -> Target:
     """The endpoint that leads (polling until one does), or the first one if
     the servers are not Raft servers. ``BenchError`` when none answers."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -67,8 +69,12 @@ async def find_leader(endpoints: list[Endpoint], timeout: float = LEADER_TIMEOUT
         raft = False
         for index, (host, port) in enumerate(endpoints):
             try:
-                reply = await request(host, port, "INFO", "raft")
-            except (OSError, TimeoutError, RespError) as error:
+                reply = await request(host, port, "INFO", "raft", access=access)
+            except RespError as error:  # it answered: waiting will not change its mind
+                hint = " (the leader is found with INFO: allow the user +info)"
+                hint = hint if "NOPERM" in str(error) else ""
+                raise BenchError(f"{host}:{port}: {error}{hint}") from None
+            except (OSError, TimeoutError) as error:
                 last_problem = f"{host}:{port}: {error or type(error).__name__}"
                 continue
             answered += 1

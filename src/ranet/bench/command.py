@@ -23,7 +23,10 @@ from typing import Any
 
 from ranet.bench.cluster import Target, find_leader, local_cluster, parse_endpoints
 from ranet.bench.procstat import machine
+from ranet.bench.resp import Access
 from ranet.bench.runner import SATURATED_PERCENT, BenchError, LoadPlan, LoadResult, run_load
+from ranet.client.tool_options import add_connection_options, connection_from
+from ranet.errors import ConfigurationError
 from ranet.node.loop import run as run_event_loop
 
 
@@ -49,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="measure running servers instead (their Redis-protocol addresses); the load goes "
         "to the one whose INFO raft says role:leader, or to the first if none is a Raft server",
     )
+    add_connection_options(target)  # --user, --password-file, --tls-*: with --endpoints
     target.add_argument(
         "--unsafe-no-fsync",
         action="store_true",
@@ -172,8 +176,15 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error("--clients cannot exceed --concurrency")
     if args.data_dir and not args.data_dir.is_dir():
         return _usage_error(f"--data-dir {args.data_dir} is not a folder")
+    secured = args.user or args.password_file or args.tls_ca or args.tls_cert or args.tls_key
+    if secured and not args.endpoints:
+        return _usage_error("--user, --password-file and --tls-* apply to --endpoints")
     try:
-        result = run_event_loop(_cancel_on_sigterm(bench(args, _progress_printer(args))))
+        access = _access(args) if args.endpoints else Access()
+    except (ConfigurationError, OSError) as error:
+        return _usage_error(str(error))
+    try:
+        result = run_event_loop(_cancel_on_sigterm(bench(args, access, _progress_printer(args))))
     except BenchError as error:
         print(f"ranet bench: error: {error}", file=sys.stderr)
         return 1
@@ -184,6 +195,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0
+
+
+def _access(args: argparse.Namespace) -> Access:
+    """The password (its file, else RANET_PASSWORD), user and TLS files the
+    load's connections use - checked as the other tools check them."""
+    reach = connection_from(args)
+    files = (args.tls_ca, args.tls_cert, args.tls_key)
+    return Access(reach.password, args.user, *(None if f is None else str(f) for f in files))
 
 
 def _usage_error(message: str) -> int:
@@ -210,12 +229,15 @@ async def _cancel_on_sigterm(main: Any) -> Any:
         loop.remove_signal_handler(signal.SIGTERM)
 
 
-async def bench(args: argparse.Namespace, progress: Callable[[str], None] | None) -> dict[str, Any]:
-    """Run one benchmark as the arguments say; the result as a JSON-ready dict."""
+async def bench(
+    args: argparse.Namespace, access: Access, progress: Callable[[str], None] | None
+) -> dict[str, Any]:
+    """Run one benchmark as the arguments say, reaching the servers as
+    ``access`` says; the result as a JSON-ready dict."""
     started_at = time.time()
     if args.endpoints:
-        target = await find_leader(args.endpoints)
-        load = await _drive(args, target, progress)
+        target = await find_leader(args.endpoints, access=access)
+        load = await _drive(args, target, access, progress)
         return report(args, target, load, started_at)
     if progress:
         fsync = "off (UNSAFE)" if args.unsafe_no_fsync else "on"
@@ -223,13 +245,16 @@ async def bench(args: argparse.Namespace, progress: Callable[[str], None] | None
     async with local_cluster(
         args.nodes, fsync=not args.unsafe_no_fsync, parent_dir=args.data_dir
     ) as target:
-        load = await _drive(args, target, progress)
+        load = await _drive(args, target, access, progress)
         result = report(args, target, load, started_at)
     return result
 
 
 async def _drive(
-    args: argparse.Namespace, target: Target, progress: Callable[[str], None] | None
+    args: argparse.Namespace,
+    target: Target,
+    access: Access,
+    progress: Callable[[str], None] | None,
 ) -> LoadResult:
     host, port = target.load_endpoint
     if progress:
@@ -249,6 +274,7 @@ async def _drive(
         keys=args.keys,
         warmup_s=args.warmup,
         duration_s=args.duration,
+        access=access,
     )
     return await run_load(plan, target.pids, progress)
 

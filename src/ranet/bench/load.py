@@ -45,6 +45,7 @@ from typing import cast
 
 import hiredis
 
+from ranet.bench.resp import Access, RespError, open_connection
 from ranet.bench.stats import Histogram
 from ranet.node.loop import run as run_event_loop
 
@@ -69,6 +70,7 @@ class LoadSpec:
     duration_s: float
     seed: int
     fill_slice: tuple[int, int] | None = None  # (start, step): keys to SET before "ready"
+    access: dict[str, str | None] | None = None  # Access.public(); the password: environment
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -134,7 +136,7 @@ def _bulk(data: bytes) -> bytes:
 class LoadConnection(asyncio.Protocol):
     """One connection's closed loop: ``in_flight`` requests outstanding while sending."""
 
-    def __init__(self, workload: Workload, in_flight: int) -> None:
+    def __init__(self, workload: Workload, in_flight: int, auth: bytes | None) -> None:
         self.workload = workload
         self.in_flight = in_flight
         self.parser = hiredis.Reader()
@@ -142,9 +144,16 @@ class LoadConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.drained = asyncio.get_running_loop().create_future()
         self.lost: BaseException | None = None
+        self.auth = auth
+        self.authenticating = auth is not None  # a plain flag: data_received is the hot path
+        self.authenticated = asyncio.get_running_loop().create_future()  # AUTH's reply
+        if auth is None:
+            self.authenticated.set_result(None)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        if self.auth is not None:
+            self.transport.write(self.auth)
 
     def begin(self) -> None:
         self._send(self.in_flight)
@@ -158,6 +167,8 @@ class LoadConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         parser = self.parser
         parser.feed(data)
+        if self.authenticating:
+            self._authenticated(parser.gets())
         now = time.perf_counter_ns()
         sent_at = self.sent_at
         workload = self.workload
@@ -177,7 +188,19 @@ class LoadConnection(asyncio.Protocol):
         elif not sent_at and not self.drained.done():
             self.drained.set_result(None)
 
+    def _authenticated(self, reply: object) -> None:
+        """AUTH's reply, before any request was sent."""
+        if reply is False:
+            return
+        self.authenticating = False
+        if type(reply) is hiredis.ReplyError:
+            self.authenticated.set_exception(LoadFailed(f"AUTH refused: {reply}"))
+        else:
+            self.authenticated.set_result(None)
+
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.authenticated.done():
+            self.authenticated.set_exception(LoadFailed("the server closed the connection"))
         if self.sent_at or self.workload.sending:
             self.lost = exc or ConnectionResetError("the server closed the connection")
         if not self.drained.done():
@@ -194,21 +217,28 @@ async def run(
     """Connect, (fill,) say ready, wait for ``start``, run the closed loop, report."""
     loop = asyncio.get_running_loop()
     workload = Workload(spec)
+    access = Access.for_load(spec.access or {})
     if spec.fill_slice is not None:
-        await fill(spec, workload)
+        await fill(spec, workload, access)
     shares = [spec.in_flight // spec.connections] * spec.connections
     for i in range(spec.in_flight % spec.connections):
         shares[i] += 1
     connections: list[LoadConnection] = []
     try:
+        auth, tls = access.auth(), access.tls(spec.host)
         for share in shares:
             try:
                 _, protocol = await loop.create_connection(
-                    lambda share=share: LoadConnection(workload, share), spec.host, spec.port
+                    lambda share=share: LoadConnection(workload, share, auth),
+                    spec.host,
+                    spec.port,
+                    **tls,
                 )
             except OSError as error:
                 raise LoadFailed(f"cannot connect to {spec.host}:{spec.port}: {error}") from None
             connections.append(protocol)
+        for connection in connections:
+            await connection.authenticated
         emit({"event": "ready"})
         await start
         await _closed_loop(spec, workload, connections, emit)
@@ -312,16 +342,15 @@ async def _drain(connections: list[LoadConnection]) -> None:
     await asyncio.wait(waiting, timeout=DRAIN_TIMEOUT_S)
 
 
-async def fill(spec: LoadSpec, workload: Workload) -> None:
+async def fill(spec: LoadSpec, workload: Workload, access: Access) -> None:
     """SET this process's slice of the key space, so that GETs find values."""
     assert spec.fill_slice is not None
     first, step = spec.fill_slice
     try:
-        reader, writer = await asyncio.open_connection(spec.host, spec.port)
-    except OSError as error:
+        reader, writer, parser = await open_connection(spec.host, spec.port, access)
+    except (OSError, RespError) as error:
         raise LoadFailed(f"cannot connect to {spec.host}:{spec.port}: {error}") from None
     try:
-        parser = hiredis.Reader()
         keys = list(range(first, spec.keys, step))
         for batch_start in range(0, len(keys), FILL_BATCH):
             batch = keys[batch_start : batch_start + FILL_BATCH]

@@ -21,11 +21,12 @@ import json
 import sys
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ranet.bench.load import LoadSpec
 from ranet.bench.procstat import CpuMeter, cpu_seconds
+from ranet.bench.resp import Access
 from ranet.bench.stats import Histogram
 
 READY_TIMEOUT_S = 60.0  # connecting, and filling the key space for reads
@@ -56,6 +57,7 @@ class LoadPlan:
     warmup_s: float
     duration_s: float
     seed: int = 1
+    access: Access = field(default_factory=Access)  # AUTH and TLS (bench/resp.py)
 
     def specs(self) -> list[LoadSpec]:
         """One spec per load process: in-flight and connections split evenly."""
@@ -78,6 +80,7 @@ class LoadPlan:
                     duration_s=self.duration_s,
                     seed=self.seed * 1000 + index,
                     fill_slice=(index, clients) if self.read_ratio > 0 else None,
+                    access=self.access.public(),
                 )
             )
         return specs
@@ -228,6 +231,7 @@ async def run_load(
         for index, spec in enumerate(specs):
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "ranet.bench.load", spec.to_json(),
+                env=plan.access.environment(),  # the password: never on a command line
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
