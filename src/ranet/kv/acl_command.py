@@ -3,8 +3,9 @@
 A connection's ``ACL`` (server.py calls ``prepare``) is answered in one of
 three ways:
 
-- at once, from nothing replicated: WHOAMI, CAT, GENPASS, HELP, and the
-  errors of SAVE and LOAD (ranet keeps users in the log, not in a file);
+- at once, from nothing replicated: WHOAMI, CAT, GENPASS, LOG (this
+  node's, acl_log.py), HELP, and the errors of SAVE and LOAD (ranet keeps
+  users in the log, not in a file);
 - as a write, through the log: SETUSER becomes ``RANET.ACL SETUSER`` with
   every ``>password`` turned into ``#hash`` (and ``<password`` into
   ``!hash``) first, so that no log entry, snapshot or follower ever holds a
