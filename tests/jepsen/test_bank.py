@@ -19,10 +19,9 @@ from tests.client.helpers import serving
 from tests.jepsen.bank import Bank
 from tests.jepsen.nemesis import under_faults
 from tests.jepsen.network import proxied_cluster
-from tests.jepsen.test_jepsen import SCENARIOS, seed
+from tests.jepsen.test_jepsen import CI_SECONDS, SCENARIOS, seed
 
 NODE_ARGS = ("--quiet", "--snapshot-entries", "200")
-CI_SECONDS = 15.0
 
 
 async def bank_run(

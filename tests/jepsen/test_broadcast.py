@@ -17,9 +17,7 @@ from tests.client.helpers import serving
 from tests.jepsen.broadcast import Broadcast
 from tests.jepsen.nemesis import under_faults
 from tests.jepsen.network import proxied_cluster
-from tests.jepsen.test_jepsen import SCENARIOS, seed
-
-CI_SECONDS = 15.0
+from tests.jepsen.test_jepsen import CI_SECONDS, SCENARIOS, seed
 
 
 async def broadcast_run(

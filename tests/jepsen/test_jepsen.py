@@ -31,7 +31,7 @@ SCENARIOS = {
     "partition": ("partition",),
     "mixed": ("kill", "pause", "partition"),
 }
-CI_SECONDS = 15.0
+CI_SECONDS = 12.0  # every workload's CI run (docs/jepsen.md); soaks: RANET_JEPSEN_SECONDS
 
 
 def seed() -> int:
