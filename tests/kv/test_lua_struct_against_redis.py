@@ -90,6 +90,8 @@ SCRIPTS = [
     "return struct.size()",
     "return struct.size(nil)",
     "return {struct.unpack('b', 'a', 2)}",
+    "return {struct.unpack('b', 'a', 'x')}",
+    "return {struct.unpack('b', 'ab', '2')}",
     "return {struct.unpack(string.rep('b', 8000), string.rep('a', 8000))}",
 ]
 

@@ -103,7 +103,7 @@ def pack(fmt: Any = _ABSENT, *values: Any) -> bytes:
     for option, size in form.options():
         out += bytes(form.padding(len(out), option, size))
         if option in _INTEGERS:
-            number = _check_number(values, arg, "pack")
+            number = _check_number(_argument(values, arg), arg, "pack")
             value = int(number) & _MASK if not math.isinf(number) else 0
             data = bytes((value >> (8 * i)) & 0xFF if i < 8 else 0 for i in range(size))
             out += data[::-1] if form.big else data
@@ -111,11 +111,11 @@ def pack(fmt: Any = _ABSENT, *values: Any) -> bytes:
         elif option == "x":
             out += b"\0"
         elif option in "fd":
-            number = _check_number(values, arg, "pack")
+            number = _check_number(_argument(values, arg), arg, "pack")
             out += _packed_float(number, option, form.big)
             arg += 1
         elif option in "cs":
-            text = _check_string(values[arg - 2] if arg - 2 < len(values) else None, arg, "pack")
+            text = _check_string(_argument(values, arg), arg, "pack")
             arg += 1
             size = size or len(text)
             if len(text) < size:
@@ -129,7 +129,7 @@ def pack(fmt: Any = _ABSENT, *values: Any) -> bytes:
 def unpack(fmt: Any = _ABSENT, data: Any = _ABSENT, init: Any = None) -> tuple[Any, ...]:
     form = _Format("unpack", _check_string(fmt, 1, "unpack"))
     text = _check_string(data, 2, "unpack")
-    start = 1 if init is None else int(_check_number((init,), 2, "unpack"))
+    start = 1 if init is None else int(_check_number(init, 3, "unpack"))
     if start == 0:  # below 0, a size_t that wrapped: too short, as lua_struct.c finds
         raise _argument_error(3, "unpack", "offset must be 1 or greater")
     position = start - 1
@@ -201,16 +201,21 @@ def _packed_float(number: float, option: str, big: bool) -> bytes:
         return struct.pack(code, math.copysign(math.inf, number))
 
 
-def _check_number(values: tuple[Any, ...], arg: int, function: str) -> float:
-    """``luaL_checknumber`` of argument ``arg`` (values start at #2)."""
-    value = values[arg - 2] if arg - 2 < len(values) else None
+def _argument(values: tuple[Any, ...], arg: int) -> Any:
+    """pack's argument ``arg`` (its values start at #2); a missing one is
+    nil, as lua_struct.c's stack makes it."""
+    return values[arg - 2] if arg - 2 < len(values) else None
+
+
+def _check_number(value: Any, arg: int, function: str) -> float:
+    """``luaL_checknumber``: a number, or a string Lua reads as one."""
     if value.__class__ in (int, float):
         return value  # type: ignore[no-any-return]
     if value.__class__ is bytes:
         converted = _string_number(value)
         if converted is not None:
             return converted
-    got = "nil" if value is None else lua_type_name(value)  # pack's missing ones too
+    got = "nil" if value is None else lua_type_name(value)
     raise _argument_error(arg, function, f"number expected, got {got}")
 
 
