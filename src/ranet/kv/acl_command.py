@@ -278,9 +278,9 @@ def run_as(keyspace: Keyspace, argv: list[bytes], resolve: Resolve, kind: Kind) 
 _SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
-def as_user(user: User | None, spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
-    """What the log or a read runs for ``argv``: a restricted user's script
-    command wrapped to run as that user, any other command as it is."""
-    if user is None or spec.name not in _SCRIPT_COMMANDS:
+def as_user(user: User, spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
+    """What the log or a read runs for ``argv`` of a restricted ``user``: a
+    script command wrapped to run as that user, any other as it is."""
+    if spec.name not in _SCRIPT_COMMANDS:
         return argv
     return [b"RANET.AS_RO" if spec.kind is READ else b"RANET.AS", user.name, *argv]

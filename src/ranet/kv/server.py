@@ -571,10 +571,18 @@ class _Client(asyncio.Protocol):
         log.exception(
             "client %s (%s): connection dropped after an internal error", self.id, self.peer
         )
+        self._close(abort=True)
+
+    def _close(self, *, abort: bool = False) -> None:
+        """End the connection now: its calls cancelled, the transport closed
+        (what is buffered is still written) or, after an error, aborted."""
         self._finished = True
         self._cancel_in_flight()
         if self._transport is not None:
-            self._transport.abort()
+            if abort:
+                self._transport.abort()
+            else:
+                self._transport.close()
 
     def _run_lone(self, argv: list[bytes]) -> bool:
         """Call the backend for a lone read or write now; False for any other
@@ -854,7 +862,9 @@ class _Client(asyncio.Protocol):
         if spec.kind is WRITE or spec.kind is READ:
             if spec.may_block:
                 return self._read_streams(spec, argv)
-            return self._run_call(spec.kind, acl_command.as_user(self.acl, spec, argv))
+            if self.acl is not None:  # a restricted user's script runs as that user
+                argv = acl_command.as_user(self.acl, spec, argv)
+            return self._run_call(spec.kind, argv)
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
@@ -929,24 +939,18 @@ class _Client(asyncio.Protocol):
         on; close it if the user is gone or forbids a channel it listens to."""
         if user is None:
             log.info("client %s (%s): user deleted; closed", self.id, self.peer)
-            self._close_now()
+            self._close()
             return
         self.acl = None if user.unrestricted else user
         if self.acl is not None and self._subscribed and not self._may_keep_subscriptions(user):
             log.info("client %s (%s): channel no longer allowed; closed", self.id, self.peer)
-            self._close_now()
+            self._close()
 
     def _may_keep_subscriptions(self, user: User) -> bool:
         return all(
             user.may_use_channel(channel, literal=False)
             for channel in (*self.channels, *self.shard_channels)
         ) and all(user.may_use_channel(pattern, literal=True) for pattern in self.patterns)
-
-    def _close_now(self) -> None:
-        self._finished = True
-        self._cancel_in_flight()
-        if self._transport is not None:
-            self._transport.close()
 
     def _acl(self, argv: list[bytes]) -> Reply | _Call:
         """ACL ...: answered here, or by the store as a write or a read (acl_command.py)."""
@@ -1276,13 +1280,11 @@ class _Client(asyncio.Protocol):
             return self._client_unblock(argv)
         if subcommand == b"TRACKING":
             return self._client_tracking(argv)
-        if subcommand in (b"KILL", b"LIST") and len(argv) > 2:
-            return self._client_kill(argv) if subcommand == b"KILL" else self._client_list(argv)
         entry = _CLIENT_SUBCOMMANDS.get(subcommand)
         if entry is None:
             return ErrorReply(f"ERR unknown subcommand '{_text(argv[1])}'. Try CLIENT HELP.")
         arity, handler = entry
-        if len(argv) != arity:
+        if len(argv) != arity if arity > 0 else len(argv) < -arity:  # Redis's arities
             return arity_error(f"client|{subcommand.lower().decode()}")
         return handler(self, argv)
 
@@ -1379,7 +1381,7 @@ class _Client(asyncio.Protocol):
         if self is by:
             self._quitting = True
         else:
-            self._close_now()
+            self._close()
 
     @property
     def kind(self) -> str:
@@ -1499,14 +1501,14 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
 _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Reply]]] = {
     b"ID": (2, _Client._client_id),
     b"INFO": (2, _Client._client_info),
-    b"LIST": (2, _Client._client_list),
+    b"LIST": (-2, _Client._client_list),
     b"GETNAME": (2, _Client._client_getname),
     b"SETNAME": (3, _Client._client_setname),
     b"SETINFO": (4, _Client._client_setinfo),
     b"CACHING": (3, _Client._client_caching),
     b"GETREDIR": (2, _Client._client_getredir),
     b"TRACKINGINFO": (2, _Client._client_trackinginfo),
-    b"KILL": (3, _Client._client_kill),
+    b"KILL": (-3, _Client._client_kill),
     b"NO-EVICT": (3, _Client._client_no_evict),
     b"HELP": (2, _Client._client_help),
 }
