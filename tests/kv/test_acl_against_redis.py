@@ -310,7 +310,7 @@ def run(address: str | tuple[str, int], steps: list[Step]) -> list[str]:
                 connections["a"].call("ACL", "DELUSER", user)
         out = []
         for who, command in steps:
-            reply = _normalized(command, _reply(connections[who], command))
+            reply = _normalized(command, reply_or_closed(connections[who], command))
             out.append(f"{who} {command} -> {reply}")
         return out
     finally:
@@ -321,7 +321,8 @@ def run(address: str | tuple[str, int], steps: list[Step]) -> list[str]:
             connection.close()
 
 
-def _reply(connection: Raw, command: list[str]) -> Any:
+def reply_or_closed(connection: Raw, command: list[str]) -> Any:
+    """The reply (or, for READ, what arrives next), or ``closed``."""
     try:
         return connection.read() if command == [READ] else connection.call(*command)
     except OSError:  # ConnectionError, or a refused send

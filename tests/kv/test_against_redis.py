@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -728,18 +729,25 @@ EXEC
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("redis")
     socket = folder / "redis.sock"
+    with running_redis(folder, ["--port", "0", "--unixsocket", str(socket)], socket.exists):
+        yield socket
+
+
+@contextmanager
+def running_redis(folder: Path, listen: list[str], ready: Callable[[], bool]) -> Iterator[None]:
+    """A redis-server listening as ``listen`` says, until the block ends; the
+    wait for ``ready`` is bounded."""
     process = subprocess.Popen(
-        ["redis-server", "--port", "0", "--unixsocket", str(socket), "--save", "",
-         "--appendonly", "no", "--dir", str(folder)],
+        ["redis-server", *listen, "--save", "", "--appendonly", "no", "--dir", str(folder)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + WAIT
-        while not socket.exists():
+        while not ready():
             assert process.poll() is None, "redis-server exited"
             assert time.monotonic() < deadline, "redis-server did not start"
             time.sleep(0.02)
-        yield socket
+        yield
     finally:
         process.terminate()
         process.wait(WAIT)

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from tests.kv.fake_backend import served
+from tests.kv.test_acl_against_redis import reply_or_closed
 from tests.kv.test_monitor_against_redis import redis_on_tcp  # noqa: F401  (a fixture)
 from tests.kv.test_notifications_against_redis import Raw
 
@@ -70,10 +71,10 @@ def run(address: tuple[str, int]) -> list[str]:
         open_ = set(NAMES)
         for who, command in STEPS:
             args = [re.sub(r"\{([a-z.]+)\}", lambda m: words[m[1]], word) for word in command]
-            reply = _listed(command, _reply(connections[who], args))
+            reply = _listed(command, reply_or_closed(connections[who], args))
             pings = {}
             for name in sorted(open_):
-                pong = _reply(connections[name], ["PING"])
+                pong = reply_or_closed(connections[name], ["PING"])
                 pings[name] = pong
                 if pong == "closed":
                     open_.discard(name)
@@ -84,13 +85,6 @@ def run(address: tuple[str, int]) -> list[str]:
             admin.call("ACL", "DELUSER", "app")
         for connection in connections.values():
             connection.close()
-
-
-def _reply(connection: Raw, command: list[str]) -> Any:
-    try:
-        return connection.call(*command)
-    except OSError:
-        return "closed"
 
 
 def _listed(command: list[str], reply: Any) -> Any:

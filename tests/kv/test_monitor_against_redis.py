@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,10 @@ import pytest
 from tests.kv.fake_backend import WAIT, served
 from tests.kv.test_notifications_against_redis import Raw
 
-from .test_against_redis import pytestmark  # noqa: F401  (the skip without redis-server)
+from .test_against_redis import (  # noqa: F401  (the skip without redis-server)
+    pytestmark,
+    running_redis,
+)
 
 LINE = re.compile(rb"^\d+\.\d{6} \[0 (?P<address>[^\]]+)\] (?P<command>.*)$", re.DOTALL)
 
@@ -114,25 +116,16 @@ def redis_on_tcp(tmp_path: Path) -> Iterator[tuple[str, int]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + WAIT
-        while True:
-            assert process.poll() is None, "redis-server exited"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.02)
+    with running_redis(tmp_path, ["--port", str(port), "--bind", "127.0.0.1"], partial(_up, port)):
         yield "127.0.0.1", port
-    finally:
-        process.terminate()
-        process.wait(WAIT)
+
+
+def _up(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()
+    except OSError:
+        return False
+    return True
 
 
 def test_monitor_shows_what_redis_shows(redis_on_tcp: tuple[str, int]) -> None:
