@@ -1,7 +1,8 @@
 """COMMAND GETKEYS and GETKEYSANDFLAGS against redis-server: the keys
 Redis 7's key specifications find in a call (kv/key_positions.py, the same
 ones ACL checks and client-side caching use) and what the command does
-with each, errors included - in RESP2 and RESP3."""
+with each (a container's, XINFO's or XGROUP's, as its subcommand's),
+errors included - in RESP2 and RESP3."""
 
 from __future__ import annotations
 
@@ -77,6 +78,12 @@ CALLS = [
     "command getkeys eval s -1",
     "command getkeys lmpop 3 a b left",
     "command getkeys zinter 2 a b",
+    "command getkeysandflags xinfo stream k full",
+    "command getkeys xinfo groups k x",
+    "command getkeysandflags xgroup create k g $",
+    "command getkeys xgroup help",
+    "command getkeys config nosuch",
+    "command getkeys config get maxmemory",
 ]
 
 

@@ -37,3 +37,5 @@ class CommandSpec:
     step: int
     categories: tuple[str, ...]  # ACL categories, e.g. ("@write", "@string", "@fast")
     may_block: bool = False  # a read or write that waits when given BLOCK (XREAD, XREADGROUP)
+    # a container of keyed subcommands (OBJECT, XINFO): each, upper case, and its arity
+    subcommands: tuple[tuple[bytes, int], ...] = ()

@@ -56,6 +56,8 @@ from ranet.kv import (
     stream_info,
     streams,
 )
+from ranet.kv.acl_catalog import SUBCOMMANDS
+from ranet.kv.acl_check import full_name
 from ranet.kv.arguments import (
     INT64_MAX,
     INT64_MIN,
@@ -618,11 +620,13 @@ def _command(
     keys: tuple[int, int, int] = (1, 1, 1),
     group: str = "string",
     dangerous: bool = False,
+    subcommands: dict[bytes, int] | None = None,
 ) -> CommandSpec:
     """A table row; the kind's flag, the ACL categories and whether a read or
     write may wait (the flag ``blocking`` on a command not of the blocking
     kind) follow from the rest; ``dangerous`` adds Redis's @dangerous
-    category (KEYS, FLUSHALL)."""
+    category (KEYS, FLUSHALL); ``subcommands``: a container's, with their
+    arities."""
     extra = flags.split()
     all_flags = tuple(f for f in (_KIND_FLAG[kind], *extra) if f)
     speed = "@fast" if "fast" in extra else "@slow"
@@ -639,7 +643,17 @@ def _command(
         if c
     )
     may_block = blocking and kind is not BLOCKING
-    return CommandSpec(name, arity, kind, handler, all_flags, *keys, categories, may_block)
+    return CommandSpec(
+        name,
+        arity,
+        kind,
+        handler,
+        all_flags,
+        *keys,
+        categories,
+        may_block,
+        tuple((subcommands or {}).items()),
+    )
 
 
 def _resolve(argv: list[bytes]) -> CommandSpec | ErrorReply:
@@ -956,12 +970,28 @@ COMMANDS: tuple[CommandSpec, ...] = (
         flags="blocking movablekeys",
         keys=_NO_KEYS,
     ),
-    _stream_command("xgroup", -2, WRITE, stream_groups.xgroup, flags="", keys=(2, 2, 1)),
+    _stream_command(
+        "xgroup",
+        -2,
+        WRITE,
+        stream_groups.xgroup,
+        flags="",
+        keys=(2, 2, 1),
+        subcommands=stream_groups.XGROUP_ARITIES,
+    ),
     _stream_command("xack", -4, WRITE, stream_groups.xack),
     _stream_command("xpending", -3, READ, stream_groups.xpending, flags=""),
     _stream_command("xclaim", -6, WRITE, stream_groups.xclaim),
     _stream_command("xautoclaim", -6, WRITE, stream_groups.xautoclaim),
-    _stream_command("xinfo", -2, READ, stream_info.xinfo, flags="", keys=(2, 2, 1)),
+    _stream_command(
+        "xinfo",
+        -2,
+        READ,
+        stream_info.xinfo,
+        flags="",
+        keys=(2, 2, 1),
+        subcommands=stream_info.ARITIES,
+    ),
     _keyspace_command("del", -2, WRITE, _del, flags="", keys=_ANY_KEYS),
     _keyspace_command("unlink", -2, WRITE, _del, keys=_ANY_KEYS),
     _keyspace_command(
@@ -1172,16 +1202,18 @@ def command_info(spec: CommandSpec) -> list[Reply]:
 
 def _command_keys(argv: list[bytes], *, with_flags: bool) -> Reply:
     """COMMAND GETKEYS | GETKEYSANDFLAGS command [arg ...]: the keys Redis
-    7's key specifications find in the call (key_positions.py)."""
+    7's key specifications find in the call (key_positions.py). A
+    container's call is its subcommand's, as Redis looks it up."""
     if len(argv) < 4:
         return arity_error(f"command|{text_of(argv[1]).lower()}")
     call = argv[2:]
     spec = lookup(call[0])
-    if spec is None:
+    if spec is None or (spec.name in SUBCOMMANDS and full_name(spec, call) == spec.name):
         return ErrorReply("ERR Invalid command specified")
-    if not has_keys(spec):
+    if not has_keys(spec, call):
         return ErrorReply("ERR The command has no key arguments")
-    if len(call) != spec.arity if spec.arity > 0 else len(call) < -spec.arity:
+    arity = dict(spec.subcommands).get(call[1].upper(), spec.arity)
+    if len(call) != arity if arity > 0 else len(call) < -arity:
         return ErrorReply("ERR Invalid number of arguments specified for command")
     keys = located_keys(spec, call)
     if not keys and "no_mandatory_keys" not in spec.flags:

@@ -8,7 +8,10 @@ count). A key is read if its spec says ``access`` and written if it says
 ``insert``, ``update`` or ``delete``; ACL's ``%R~`` and ``%W~`` patterns ask
 just that (Redis's ``ACLSelectorCheckKey``). SET, BITFIELD and SORT are
 read as Redis's key functions read them (``setGetKeys``, ``bitfieldGetKeys``,
-``sortGetKeys``): what they do with a key depends on their arguments.
+``sortGetKeys``): what they do with a key depends on their arguments. A
+container's keys are its subcommand's, as Redis looks the subcommand up
+first: OBJECT ENCODING's, XINFO STREAM's (``object|encoding``,
+``xinfo|stream`` in the table).
 """
 
 from __future__ import annotations
@@ -105,6 +108,8 @@ def _parse_spec(words: list[str]) -> _Spec | None:
 
 
 _SPECS = _parse(TABLE)
+CONTAINERS = frozenset(name.partition("|")[0] for name in _SPECS if "|" in name)
+"""The commands whose keys are their subcommands' (OBJECT, MEMORY, XINFO, XGROUP)."""
 
 
 _UPDATED = ("RW", "access", "update")
@@ -190,7 +195,7 @@ def _from_specs(name: str, argv: list[bytes]) -> list[Key]:
     """The keys every spec finds; none if a count is wrong (the command
     answers its own error, as in Redis, where no key is then checked)."""
     keys: list[Key] = []
-    for key_spec in _SPECS.get(name, ()):
+    for key_spec in _SPECS.get(_full_name(name, argv), ()):
         found = key_spec.keys(argv)
         if found is None:
             return []
@@ -203,6 +208,14 @@ def keys_of(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
     return [argv[key.position] for key in located_keys(spec, argv)]
 
 
-def has_keys(spec: CommandSpec) -> bool:
-    """Whether the command names keys at all (SPUBLISH's are channels)."""
-    return bool(_SPECS.get(spec.name)) or spec.name in _BY_FUNCTION
+def has_keys(spec: CommandSpec, argv: list[bytes]) -> bool:
+    """Whether the command ``argv`` calls - a container's subcommand - names
+    keys at all (SPUBLISH's are channels)."""
+    return bool(_SPECS.get(_full_name(spec.name, argv))) or spec.name in _BY_FUNCTION
+
+
+def _full_name(name: str, argv: list[bytes]) -> str:
+    """``object|encoding`` for a container's call, else the command's name."""
+    if name in CONTAINERS and len(argv) > 1:
+        return f"{name}|{argv[1].lower().decode('latin-1')}"
+    return name

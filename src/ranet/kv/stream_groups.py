@@ -83,7 +83,7 @@ def _owned_group(keyspace: Keyspace, key: bytes, name: bytes) -> tuple[Stream, G
 
 # --- XGROUP ------------------------------------------------------------------
 
-_XGROUP_ARITY = {
+XGROUP_ARITIES = {
     b"CREATE": -5,
     b"SETID": -5,
     b"DESTROY": 4,
@@ -103,7 +103,7 @@ def _entries_read(text: bytes) -> int | ErrorReply:
 
 def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """XGROUP CREATE | SETID | DESTROY | CREATECONSUMER | DELCONSUMER ..."""
-    refused = subcommand_error(argv, _XGROUP_ARITY)
+    refused = subcommand_error(argv, XGROUP_ARITIES)
     if refused is not None:
         return refused
     subcommand = argv[1].upper()

@@ -23,12 +23,12 @@ from ranet.kv.reply import ErrorReply, Reply
 from ranet.kv.stream_value import INVALID_ENTRIES_READ, Group, Stream, format_id
 from ranet.kv.streams import NO_SUCH_KEY, entry_reply, stream_at
 
-_ARITY = {b"STREAM": -3, b"GROUPS": 3, b"CONSUMERS": 4}
+ARITIES = {b"STREAM": -3, b"GROUPS": 3, b"CONSUMERS": 4}
 _FULL_COUNT = 10  # entries and pending entries XINFO STREAM FULL shows by default
 
 
 def xinfo(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    refused = subcommand_error(argv, _ARITY)
+    refused = subcommand_error(argv, ARITIES)
     if refused is not None:
         return refused
     subcommand = argv[1].upper()
