@@ -861,8 +861,9 @@ def test_ranet_answers_as_redis_does(redis_server: Path, protocol: int) -> None:
 
 
 # COMMAND INFO differs from Redis 7.0's, on purpose, for these: PUBLISH and
-# SPUBLISH go through the log (writes, for ranet); XGROUP and XINFO are one
-# command each with their key where Redis describes them by subcommand;
+# SPUBLISH go through the log (writes, for ranet); XGROUP, XINFO, OBJECT and
+# MEMORY are one command each with their key where Redis describes them by
+# subcommand;
 # EVAL, EVALSHA, FCALL, SCRIPT and FUNCTION go through the log (writes),
 # EVAL_RO, EVALSHA_RO and FCALL_RO are served as reads (@read), and SCRIPT
 # and FUNCTION are one command each.
@@ -871,6 +872,8 @@ OWN_COMMAND_INFO = {
     "spublish",
     "xgroup",
     "xinfo",
+    "object",
+    "memory",
     "eval",
     "evalsha",
     "eval_ro",

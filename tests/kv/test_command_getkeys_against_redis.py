@@ -1,7 +1,7 @@
 """COMMAND GETKEYS and GETKEYSANDFLAGS against redis-server: the keys
 Redis 7's key specifications find in a call (kv/key_positions.py, the same
 ones ACL checks and client-side caching use) and what the command does
-with each (a container's, XINFO's or XGROUP's, as its subcommand's),
+with each (a container's, OBJECT's or XINFO's, as its subcommand's),
 errors included - in RESP2 and RESP3."""
 
 from __future__ import annotations
@@ -78,6 +78,15 @@ CALLS = [
     "command getkeys eval s -1",
     "command getkeys lmpop 3 a b left",
     "command getkeys zinter 2 a b",
+    "command getkeysandflags object encoding k",
+    "command getkeys object Refcount k",
+    "command getkeys object help",
+    "command getkeys object nosuch k",
+    "command getkeys object encoding",
+    "command getkeys object encoding a b",
+    "command getkeysandflags memory usage k samples 5",
+    "command getkeys memory usage",
+    "command getkeys memory stats",
     "command getkeysandflags xinfo stream k full",
     "command getkeys xinfo groups k x",
     "command getkeysandflags xgroup create k g $",

@@ -9,7 +9,8 @@ thing everywhere (replicated state machines are deterministic: Raft paper
 (``lua_prelude.py``), ``math.random`` and the commands that pick at random
 (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) draw from a source seeded by the
 log's time, the script and its arguments, and SCAN, whose pages depend on a
-node's own index (keyspace.py), is refused there. Time is the log's.
+node's own index (keyspace.py), is refused there, as is MEMORY, whose
+figures depend on how a node's containers grew. Time is the log's.
 EVAL_RO and EVALSHA_RO are reads: served on one node after a ReadIndex
 barrier (thesis §6.4), with every write command refused.
 
@@ -47,7 +48,11 @@ _WRONG_ARITY = ErrorReply("ERR Wrong number of args calling Redis command from s
 _SHEBANG_FLAGS = frozenset(
     {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allow-cross-slot-keys"}
 )
-_PICKED_IN_APPLY = frozenset({"scan"})  # pages differ between replicas (keyspace.py, SCAN)
+# commands whose answers differ between replicas, so refused in a script that may write
+_DIFFERS_IN_APPLY = {
+    "scan": "its pages differ between replicas (use KEYS, or EVAL_RO)",  # keyspace.py, SCAN
+    "memory": "its figures differ between replicas (use EVAL_RO)",  # memory_command.py
+}
 _SCRIPT_ARITIES = {b"LOAD": 3, b"EXISTS": -3, b"FLUSH": -2, b"KILL": 2, b"HELP": 2, b"DEBUG": 3}
 _HELP = [
     b"SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -209,10 +214,10 @@ def _call(
         return WRITES_NOT_ALLOWED
     if spec.may_block and _asks_to_block(argv):
         return ErrorReply(f"ERR {spec.name} command is not allowed with BLOCK option from scripts")
-    if in_apply and spec.name in _PICKED_IN_APPLY:
+    if in_apply and spec.name in _DIFFERS_IN_APPLY:
         return ErrorReply(
-            f"ERR {spec.name.upper()} is not allowed in a script that may write: its pages "
-            "differ between replicas (use KEYS, or EVAL_RO)"
+            f"ERR {spec.name.upper()} is not allowed in a script that may write: "
+            + _DIFFERS_IN_APPLY[spec.name]
         )
     assert spec.handler is not None
     return spec.handler(keyspace, argv)
