@@ -216,6 +216,43 @@ def test_errors_arities_and_missing_keys_are_redis_s(reloading_redis: Path, prot
     assert_answered_alike(reloading_redis, protocol, made + ERRORS)
 
 
+REFUSED_FIRST = [
+    *(command("MULTI"), command("OBJECT", "NOSUCH", "k"), command("EXEC")),
+    *(command("MULTI"), command("OBJECT", "ENCODING"), command("EXEC")),
+    *(command("MULTI"), command("MEMORY", "USAGE"), command("EXEC")),
+    *(command("MULTI"), command("XINFO", "STREAM"), command("EXEC")),
+    *(command("MULTI"), command("XGROUP", "nosuch"), command("EXEC")),
+    command("MULTI"),
+    *(command("SET", "n", 1), command("OBJECT", "ENCODING", "n"), command("OBJECT", "FREQ", "n")),
+    *(command("MEMORY", "USAGE", "nokey", "SAMPLES", "x"), command("EXEC")),
+    *(
+        command("EVAL", f"return redis.pcall({call})", 0)
+        for call in (
+            "'OBJECT', 'NOSUCH', 'k'",
+            "'OBJECT', 'ENCODING'",
+            "'OBJECT', 'HELP', 'x'",
+            "'MEMORY', 'USAGE'",
+            "'XGROUP', 'CREATE', 'k'",
+            "'OBJECT', 'ENCODING', 'n'",
+            "'OBJECT', 'REFCOUNT', 'n'",
+            "'OBJECT', 'FREQ', 'n'",
+            "'OBJECT', 'IDLETIME', 'nokey'",
+        )
+    ),
+    command("EVAL_RO", "return redis.pcall('MEMORY', 'USAGE', 'nokey')", 0),
+]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_a_bad_subcommand_is_refused_before_anything_runs(
+    reloading_redis: Path, protocol: int
+) -> None:
+    """As Redis looks a subcommand up with its command: in MULTI an unknown
+    one or one of the wrong arity dooms the transaction, and a script's
+    call gets Redis's script errors."""
+    assert_answered_alike(reloading_redis, protocol, REFUSED_FIRST)
+
+
 ACL_STEPS = [
     command("SET", "app:1", "1"),
     command("SET", "secret", "1"),

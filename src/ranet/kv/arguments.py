@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from ranet.kv import notifications
+from ranet.kv.command_spec import CommandSpec
 from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.reply import ErrorReply, Reply
@@ -107,6 +108,14 @@ def subcommand_error(argv: list[bytes], arities: dict[bytes, int]) -> ErrorReply
     if len(argv) != arity if arity > 0 else len(argv) < -arity:
         return arity_error(f"{command.lower()}|{text_of(subcommand).lower()}")
     return None
+
+
+def subcommand_refusal(spec: CommandSpec, argv: list[bytes]) -> ErrorReply | None:
+    """``subcommand_error`` for a container that lists its subcommands
+    (OBJECT, XINFO): what Redis refuses before running anything, as it
+    looks the subcommand up with the command - so that it dooms a
+    transaction, and a script's call is refused as Redis refuses it."""
+    return subcommand_error(argv, dict(spec.subcommands)) if spec.subcommands else None
 
 
 def subcommand_syntax_error(argv: list[bytes]) -> ErrorReply:

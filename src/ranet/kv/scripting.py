@@ -31,7 +31,14 @@ from collections.abc import Callable
 from functools import partial
 
 from ranet.kv import acl_check
-from ranet.kv.arguments import NOT_AN_INTEGER, parse_int, subcommand_error, text_of, time_reply
+from ranet.kv.arguments import (
+    NOT_AN_INTEGER,
+    parse_int,
+    subcommand_error,
+    subcommand_refusal,
+    text_of,
+    time_reply,
+)
 from ranet.kv.command_spec import CONNECTION, READ, CommandSpec
 from ranet.kv.keyspace import Keyspace, script_sha
 from ranet.kv.lua_engine import CompileError, Runner, engine
@@ -199,8 +206,10 @@ def _call(
     """One ``redis.call`` of a script, with Redis's refusals; ``in_apply``:
     the script runs inside the log's apply, so must be deterministic."""
     spec = resolve(argv)
+    if not isinstance(spec, ErrorReply):
+        spec = subcommand_refusal(spec, argv) or spec
     if isinstance(spec, ErrorReply):
-        return _UNKNOWN if spec.message.startswith("ERR unknown command") else _WRONG_ARITY
+        return _UNKNOWN if spec.message.startswith("ERR unknown") else _WRONG_ARITY
     if "noscript" in spec.flags:
         return NOT_FROM_SCRIPT
     user = keyspace.acting_user

@@ -2,8 +2,9 @@
 
 As in Redis: after MULTI, data commands are queued (each answered
 ``+QUEUED``) until EXEC runs them all, in order, with nothing between them,
-or DISCARD drops them. A command refused while queuing (unknown, wrong
-arity, not allowed in a transaction) dooms the transaction: EXEC then
+or DISCARD drops them. A command refused while queuing (unknown, of the
+wrong arity, a container's unknown subcommand or one of the wrong arity,
+not allowed in a transaction) dooms the transaction: EXEC then
 answers ``EXECABORT`` and runs nothing. WATCH, before MULTI, reads the
 versions of keys (``keyspace.py``); if one of them has changed when the
 transaction is applied, EXEC answers null and nothing runs. EXEC and
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ranet.kv.arguments import subcommand_refusal
 from ranet.kv.commands import CONNECTION, READ, CommandSpec
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
@@ -91,6 +93,8 @@ class TransactionState:
     def queue(self, argv: list[bytes], spec: CommandSpec | ErrorReply) -> Reply:
         """A command sent after MULTI (other than ``RUN_INSIDE_MULTI``)."""
         assert self.queued is not None
+        if not isinstance(spec, ErrorReply):
+            spec = subcommand_refusal(spec, argv) or spec
         if isinstance(spec, ErrorReply) or spec.kind is CONNECTION:
             self._doom()
             return spec if isinstance(spec, ErrorReply) else NOT_ALLOWED
