@@ -9,7 +9,7 @@ one refused before it runs - unknown, of the wrong arity, not
 authenticated, refused by ACL - makes none. As in Redis, administrative
 commands (those of ACL's ``@admin`` category: CONFIG, ACL SETUSER, CLIENT
 LIST ...) are not shown, and AUTH's arguments (and HELLO's after AUTH) are
-``(redacted)``.
+``(redacted)`` (redaction.py).
 
 Departures: a node shows its own clients' commands - writes other nodes
 take reach it through the log, with no client to name - and the calls a
@@ -22,10 +22,9 @@ from __future__ import annotations
 from ranet.kv.acl_catalog import CATEGORIES_OF
 from ranet.kv.acl_check import full_name
 from ranet.kv.command_spec import CommandSpec
+from ranet.kv.redaction import redacted
 from ranet.kv.reply import Status
 from ranet.kv.split_args import quote
-
-REDACTED = b"(redacted)"
 
 
 def shown(spec: CommandSpec, argv: list[bytes]) -> bool:
@@ -35,18 +34,5 @@ def shown(spec: CommandSpec, argv: list[bytes]) -> bool:
 
 def line(now: float, peer: str, argv: list[bytes]) -> Status:
     """The command as a MONITOR line, its secrets redacted."""
-    words = " ".join(map(quote, _redacted(argv)))
+    words = " ".join(map(quote, redacted(argv)))
     return Status(f"{now:.6f} [0 {peer}] {words}")
-
-
-def _redacted(argv: list[bytes]) -> list[bytes]:
-    name = argv[0].lower()
-    if name == b"auth":
-        return [argv[0], *(REDACTED for _ in argv[1:])]
-    if name == b"hello":
-        words = list(argv)
-        for i in range(2, len(words) - 2):
-            if words[i].upper() == b"AUTH":
-                words[i + 1] = words[i + 2] = REDACTED
-        return words
-    return argv
