@@ -278,6 +278,18 @@ def run_as(keyspace: Keyspace, argv: list[bytes], resolve: Resolve, kind: Kind) 
 _SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
+def as_sent(argv: list[bytes]) -> list[bytes]:
+    """The command a client sent, from what a read or the log runs for it
+    (``as_user``'s script, ``prepare``'s ACL read, named ``ACL``): SLOWLOG
+    shows it as sent."""
+    name = argv[0]
+    if name in (b"RANET.AS", b"RANET.AS_RO"):
+        return argv[2:]
+    if name == READ_COMMAND:
+        return [b"ACL", *argv[1:]]
+    return argv
+
+
 def as_user(user: User, spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
     """What the log or a read runs for ``argv`` of a restricted ``user``: a
     script command wrapped to run as that user, any other as it is."""

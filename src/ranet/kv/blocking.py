@@ -50,6 +50,7 @@ destroyed, wakes the client, and the write answers the error.
 from __future__ import annotations
 
 import asyncio
+import time
 from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -99,6 +100,9 @@ UNBLOCKED = ErrorReply("UNBLOCKED client unblocked via CLIENT UNBLOCK")
 Unblock = asyncio.Future[Reply]
 """Set by CLIENT UNBLOCK, with the reply the waiting client gets: null (as
 a timeout) or ``UNBLOCKED``."""
+Blocked = Callable[[float], None]
+"""Told, each time a client has waited for something to take, how many
+seconds: SLOWLOG leaves that time out of the command's, as Redis does."""
 
 
 async def wait_and_take(
@@ -107,10 +111,11 @@ async def wait_and_take(
     keys: list[bytes],
     timeout: float,
     unblock: Unblock | None = None,
+    blocked: Blocked | None = None,
 ) -> Reply:
     """The reply of the blocking command ``argv`` once it took something
     from ``keys``, or null once ``timeout`` seconds passed (0: wait on) - or
-    what CLIENT UNBLOCK set in ``unblock``."""
+    what CLIENT UNBLOCK set in ``unblock``; ``blocked`` hears how long it waited."""
 
     async def take() -> Reply:
         (present,) = await backend.read([[b"EXISTS", *keys]], stale=True)
@@ -118,7 +123,7 @@ async def wait_and_take(
         # applied that yet, so the caller waits for the change.
         return await backend.write(argv, None) if present else None
 
-    return await _until(backend, keys, timeout, take, unblock)
+    return await _until(backend, keys, timeout, take, unblock, blocked)
 
 
 async def _until(
@@ -127,6 +132,7 @@ async def _until(
     timeout: float,
     attempt: Callable[[], Awaitable[Reply]],
     unblock: Unblock | None,
+    blocked: Blocked | None,
 ) -> Reply:
     """The first reply of ``attempt`` that is not null, trying again each
     time the local replica changes one of ``keys``; null after ``timeout``
@@ -147,26 +153,33 @@ async def _until(
             return None
         changed = asyncio.ensure_future(backend.changed(keys, seen))
         waited = {changed} if unblock is None else {changed, unblock}
+        since = time.monotonic()
         try:
             done, _ = await asyncio.wait(waited, timeout=remaining, return_when=FIRST_COMPLETED)
         finally:
             if not changed.done():  # timed out, unblocked, or the client went away
                 changed.cancel()
+            if blocked is not None:
+                blocked(time.monotonic() - since)
         if changed not in done:
             return unblock.result() if unblock is not None and unblock in done else None
 
 
 async def wait_for_entries(
-    backend: Backend, argv: list[bytes], options: ReadOptions, unblock: Unblock | None = None
+    backend: Backend,
+    argv: list[bytes],
+    options: ReadOptions,
+    unblock: Unblock | None = None,
+    blocked: Blocked | None = None,
 ) -> Reply:
     """XREAD / XREADGROUP with BLOCK (and only ``>`` for XREADGROUP): the
     reply once there are entries to give, or null after the BLOCK time - or
-    what CLIENT UNBLOCK set in ``unblock``."""
+    what CLIENT UNBLOCK set in ``unblock``; ``blocked`` hears how long it waited."""
     keys = options.keys
     timeout = (options.block_ms or 0) / 1000
     if options.group is not None:
         deliver = partial(_deliver, backend, argv, options)
-        return await _until(backend, keys, timeout, deliver, unblock)
+        return await _until(backend, keys, timeout, deliver, unblock, blocked)
     ids = list(options.ids)
     last = [i for i, text in enumerate(ids) if text == b"$"]
     if last:
@@ -184,7 +197,7 @@ async def wait_for_entries(
         stale = True
         return reply
 
-    return await _until(backend, keys, timeout, read, unblock)
+    return await _until(backend, keys, timeout, read, unblock, blocked)
 
 
 async def _deliver(backend: Backend, argv: list[bytes], options: ReadOptions) -> Reply:

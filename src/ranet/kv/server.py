@@ -32,6 +32,11 @@ Whatever arrives meanwhile queues behind it, so the rules hold unchanged.
 
 Transactions (MULTI ... EXEC, WATCH) keep their state in ``transaction.py``;
 EXEC is one backend call, ordered by Rule 2 like any other.
+
+SLOWLOG (``slowlog.py``) times a lone command from its call to its reply,
+a group's commands from the group's calls to their end (less a blocking
+command's wait), and a connection command while its handler runs; each
+time is compared with the threshold, and only a slow command is logged.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ from ranet.kv.commands import (
     lookup,
     resolve,
 )
-from ranet.kv.config_command import config_reply, parameters
+from ranet.kv.config_command import config_reply, parameters, setters
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.pubsub import (
     CHANNEL,
@@ -98,6 +103,7 @@ from ranet.kv.pubsub import (
 from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.server_stats import ServerStats
+from ranet.kv.slowlog import SlowLog
 from ranet.kv.streams import waiting_read
 from ranet.kv.tracking import Tracking, TrackingTable, caching, invalidation
 from ranet.kv.tracking import info as tracking_info
@@ -191,6 +197,8 @@ class RespServer:
         self.users = Users()  # this node's replica of the ACL users (acl.py)
         self.monitors: dict[int, _Client] = {}  # connections in MONITOR (monitor.py)
         self.acl_log = AclLog()  # what this node refused (ACL LOG)
+        self.slowlog = SlowLog()  # this node's clients' slow commands (SLOWLOG)
+        self.setters = setters(self.notify_keyspace_events, self.slowlog)  # CONFIG SET's
 
     def default_logs_in(self) -> bool:
         """Whether a new connection is authenticated at once, as the default
@@ -389,6 +397,8 @@ class _Call:
     stale: bool = False  # whether a run of reads may be served from local state
     size: int = 0  # a run of writes' argument bytes
     session: tuple[int, int] | None = None  # a write in a session: alone, never joined
+    sent: list[bytes] | None = None  # a call without a run: its command, as sent (SLOWLOG)
+    transaction: list[list[bytes]] | None = None  # EXEC's: the commands it runs (SLOWLOG)
 
     @property
     def replies_each(self) -> bool:
@@ -439,7 +449,8 @@ class _Client(asyncio.Protocol):
         self.stale = False  # READONLY: serve reads from local state, without ReadIndex
         self.peer = self.local = "?"
         self.created = self.last_active = time.monotonic()
-        self.last_command = b"NULL"
+        self.last_command = [b"NULL"]  # as sent: CLIENT LIST shows its name, SLOWLOG all of it
+        self._slowlog = server.slowlog
         # Kept: asyncio.get_running_loop() is a getpid() system call on
         # Python 3.11, too dear once per request (docs/performance.md, opt. 18).
         self._loop = asyncio.get_running_loop()
@@ -462,7 +473,9 @@ class _Client(asyncio.Protocol):
         self._open_run: _Call | None = None  # the run in the last slot, which may grow
         self._in_flight: list[tuple[int, asyncio.Future[Any]]] = []  # (slot, its call)
         self._generation = 0  # of the group in flight: a late callback of an older one is ignored
+        self._group_started = 0.0  # when the group in flight was called (SLOWLOG)
         self.blocked = False  # the group in flight is a blocking command's wait (blocking.py)
+        self._blocked_for = 0.0  # seconds that wait has waited for something to take
         self.unblock: Unblock | None = None  # set while that wait runs: CLIENT UNBLOCK ends it
         self.tracking: Tracking | None = None  # CLIENT TRACKING (tracking.py)
         self._after_lone: list[Push] = []  # messages held until the lone command's reply
@@ -599,9 +612,9 @@ class _Client(asyncio.Protocol):
             return False
         if self.tracking is not None:
             self._tracked(spec, argv)
+        self.last_active = time.monotonic()  # when it started: SLOWLOG times it from here
         future = _call_backend(self.server.backend, kind, [argv], self.stale, None)
-        self.last_command = argv[0]
-        self.last_active = time.monotonic()
+        self.last_command = argv
         self._lone, self._lone_kind = future, kind
         future.add_done_callback(self._lone_ended)
         self._bound_by_timer(self._lone_timed_out)
@@ -634,7 +647,10 @@ class _Client(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._lone = None
+        seconds = time.monotonic() - self.last_active
         try:
+            if seconds >= self._slowlog.threshold:
+                self._slowlog.add(self.last_command, reply, seconds, self.peer, self.name)
             if self._queue or self._eof or self._failure is not None or self._reading_paused:
                 self._slots.append([reply, self.resp3])
                 self._run_queued()
@@ -670,7 +686,7 @@ class _Client(asyncio.Protocol):
 
     def _take(self, argv: list[bytes]) -> None:
         """Run one command as far as it runs here: a reply now, or a call in a group."""
-        self.last_command = argv[0]
+        self.last_command = argv
         result = self._execute(argv)
         if result is _JOINED:
             return
@@ -682,6 +698,8 @@ class _Client(asyncio.Protocol):
         if not isinstance(result, _Call):
             self._open_run = None
             return
+        if result.run is None:
+            result.sent = argv
         if result.kind is not None:
             if self._group and (
                 self._group_kind not in (None, result.kind) or result.kind is BLOCKING
@@ -723,6 +741,7 @@ class _Client(asyncio.Protocol):
         self._generation += 1
         in_flight = self._in_flight
         backend = self.server.backend
+        self._group_started = time.monotonic()
         for slot in group:
             call: _Call = self._slots[slot][0]
             run = call.run
@@ -761,13 +780,41 @@ class _Client(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._generation += 1
-        self.blocked = False
+        seconds = time.monotonic() - self._group_started
+        if self.blocked:  # the time it waited for something to take is not its own
+            seconds -= self._blocked_for
+            self.blocked = False
+        slow = seconds >= self._slowlog.threshold
         slots = self._slots
         for slot, future in self._in_flight:
             call: _Call = slots[slot][0]
-            slots[slot][0] = _outcome(call, future, timeout)
+            outcome = slots[slot][0] = _outcome(call, future, timeout)
+            if slow:
+                self._log_slow_call(call, outcome, seconds)
         self._in_flight.clear()
         self._advance()
+
+    def _log_slow_call(self, call: _Call, outcome: Any, seconds: float) -> None:
+        """SLOWLOG: the commands a slow call answered, each with its reply -
+        a run's, EXEC's (not EXEC itself, as in Redis; none if a watched key
+        stopped them), or the call's command; not a blocking command that
+        took nothing (timed out or unblocked: Redis logs no timeout)."""
+        if call.run is not None:
+            commands = [acl_command.as_sent(argv) for argv in call.run]
+            replies = outcome.replies if isinstance(outcome, _Replies) else [outcome]
+        elif call.transaction is not None:
+            commands = call.transaction
+            if outcome is None:
+                return
+            each = isinstance(outcome, list) and len(outcome) == len(commands)
+            replies = outcome if each else [outcome] * len(commands)
+        elif call.kind is BLOCKING and (outcome is None or outcome is UNBLOCKED):
+            return
+        else:
+            assert call.sent is not None
+            commands, replies = [call.sent], [outcome]
+        for argv, reply in zip(commands, replies, strict=True):
+            self._slowlog.add(argv, reply, seconds, self.peer, self.name)
 
     def _cancel_in_flight(self) -> None:
         if self._timer is not None:
@@ -868,7 +915,20 @@ class _Client(asyncio.Protocol):
         handler = _CONNECTION_COMMANDS.get(spec.name.encode())
         if handler is None:
             return ErrorReply(f"ERR '{spec.name}' is not served by ranet")
-        return handler(self, argv)
+        started = time.monotonic()
+        result = handler(self, argv)
+        seconds = time.monotonic() - started
+        if seconds >= self._slowlog.threshold:
+            self._log_slow_reply(spec, argv, result, seconds)
+        return result
+
+    def _log_slow_reply(
+        self, spec: CommandSpec, argv: list[bytes], result: Encodable | _Call, seconds: float
+    ) -> None:
+        """SLOWLOG: a connection command answered here, slowly. A call it
+        made is logged when the call ends; EXEC never is (its commands are)."""
+        if not isinstance(result, _Call) and result is not _JOINED and spec.name != "exec":
+            self._slowlog.add(argv, result, seconds, self.peer, self.name)
 
     def _refuse_unauthenticated(self, argv: list[bytes]) -> Encodable:
         return self._hang_up() if argv[0].lower() in _HTTP_WORDS else ErrorReply(NO_AUTH)
@@ -891,10 +951,10 @@ class _Client(asyncio.Protocol):
                 "ERR AUTH <password> called without any password configured for the "
                 "default user. Are you sure your configuration is correct?"
             )
-        refused = self._log_in(argv[1] if len(argv) == 3 else DEFAULT, argv[-1], argv[0])
+        refused = self._log_in(argv[1] if len(argv) == 3 else DEFAULT, argv[-1], argv)
         return OK if refused is None else refused
 
-    def _log_in(self, name: bytes, password: bytes, command: bytes) -> ErrorReply | None:
+    def _log_in(self, name: bytes, password: bytes, command: list[bytes]) -> ErrorReply | None:
         """Authenticate the connection as ``name``, or say why not (a failed
         attempt leaves the connection as it was, as in Redis). The node's
         ``password``, if set, is the default user's too (Redis's requirepass)."""
@@ -902,7 +962,7 @@ class _Client(asyncio.Protocol):
         if user is None or not self._accepts(user, password):
             log.info("client %s (%s): authentication failed", self.id, self.peer)
             self.last_command = command
-            self._log_refusal("auth", _text(command), name)  # AUTH or HELLO, as typed
+            self._log_refusal("auth", _text(command[0]), name)  # AUTH or HELLO, as typed
             return ErrorReply(WRONG_PASSWORD)
         self.authenticated, self.user_name = True, name
         self.take_rules(user)
@@ -914,7 +974,7 @@ class _Client(asyncio.Protocol):
         denied = acl_check.denial(user, spec, argv)
         if denied is None:
             return acl_check.sort_refusal(user, spec, argv)
-        self.last_command = argv[0]
+        self.last_command = argv
         self._log_refusal(denied.reason, denied.name, self.user_name)
         return denied.error()
 
@@ -1078,7 +1138,7 @@ class _Client(asyncio.Protocol):
                 if not isinstance(spec, ErrorReply):
                     self.server.tracking.remember_read(self.id, spec, command)
         kind = WRITE if run.writes or run.watches else READ
-        return _Call(kind, partial(self._start_exec, run, self.stale))
+        return _Call(kind, partial(self._start_exec, run, self.stale), transaction=run.commands)
 
     def _start_exec(self, run: Exec, stale: bool) -> Awaitable[Reply]:
         watched = watched_versions(run.watches)
@@ -1132,11 +1192,17 @@ class _Client(asyncio.Protocol):
         return _Call(None, partial(self.server.info, argv[1:]))
 
     def _config(self, argv: list[bytes]) -> Reply:
-        """CONFIG GET pattern..., CONFIG SET notify-keyspace-events ... (config_command.py)."""
+        """CONFIG GET pattern..., CONFIG SET parameter value ... (config_command.py)."""
         server = self.server
         host, port = server.address
-        known = parameters(host, port, server.ssl_context, server.limits, server.keyspace_events)
-        return config_reply(argv, known, server.notify_keyspace_events)
+        known = parameters(
+            host, port, server.ssl_context, server.limits, server.keyspace_events, server.slowlog
+        )
+        return config_reply(argv, known, server.setters)
+
+    def _slowlog_command(self, argv: list[bytes]) -> Reply:
+        """SLOWLOG GET [count] | LEN | RESET | HELP: this node's (slowlog.py)."""
+        return self._slowlog.command(argv)
 
     def _raft_transfer(self, argv: list[bytes]) -> Reply | _Call:
         """RAFT.TRANSFER [node]: hand leadership to ``node`` or the most
@@ -1185,13 +1251,18 @@ class _Client(asyncio.Protocol):
         async def start() -> Reply:
             unblock: Unblock = asyncio.get_running_loop().create_future()
             self.unblock = unblock
+            self._blocked_for = 0.0
             try:
-                return await wait(unblock=unblock)
+                return await wait(unblock=unblock, blocked=self._count_blocked)
             finally:
                 if self.unblock is unblock:
                     self.unblock = None
 
         return start
+
+    def _count_blocked(self, seconds: float) -> None:
+        """The blocking call in flight waited ``seconds`` for something to take."""
+        self._blocked_for += seconds
 
     def _raft_backup(self, argv: list[bytes]) -> _Call:
         """RAFT.BACKUP: a snapshot of the state holding every write completed
@@ -1254,7 +1325,7 @@ class _Client(asyncio.Protocol):
                 else:
                     return ErrorReply(f"ERR Syntax error in HELLO option '{_text(argv[i])}'")
         if credentials is not None:
-            refused = self._log_in(*credentials, argv[0])
+            refused = self._log_in(*credentials, argv)
             if refused is not None:
                 return refused
         if not self.authenticated:
@@ -1425,7 +1496,7 @@ class _Client(asyncio.Protocol):
             f"id={self.id} addr={self.peer} laddr={self.local} name={_text(self.name)} "
             f"age={int(now - self.created)} idle={int(now - self.last_active)} "
             f"flags={self._flags()} db=0 "
-            f"cmd={_text(self.last_command.lower())} user={_text(self.user_name)} "
+            f"cmd={_text(self.last_command[0].lower())} user={_text(self.user_name)} "
             f"resp={3 if self.resp3 else 2} "
             f"lib-name={_text(self.lib_name)} lib-ver={_text(self.lib_version)}"
         )
@@ -1481,6 +1552,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"unwatch": _Client._unwatch,
     b"info": _Client._info,
     b"config": _Client._config,
+    b"slowlog": _Client._slowlog_command,
     b"command": _Client._command,
     b"readonly": partial(_Client._set_stale, stale=True),
     b"readwrite": partial(_Client._set_stale, stale=False),
