@@ -15,6 +15,7 @@ deadlines already past, which both handle at once.
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,16 @@ class Raw:
         return self.read()
 
     def send(self, *words: bytes | str) -> None:
-        parts = [b"*%d\r\n" % len(words)]
-        for word in words:
-            data = word.encode() if isinstance(word, str) else word
-            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        self.send_at_once([words])
+
+    def send_at_once(self, commands: Sequence[Sequence[bytes | str]]) -> None:
+        """Commands in one write: the server reads them together, as a pipeline."""
+        parts = []
+        for words in commands:
+            parts.append(b"*%d\r\n" % len(words))
+            for word in words:
+                data = word.encode() if isinstance(word, str) else word
+                parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
         self.socket.sendall(b"".join(parts))
 
     def read(self) -> Any:
