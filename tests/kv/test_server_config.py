@@ -1,6 +1,7 @@
 """CONFIG GET (kv/config_command.py): the node's settings under Redis's
 names, as the map (RESP3) or flat array (RESP2) Redis answers; CONFIG SET
-of anything but notify-keyspace-events, and the rest, refused, saying why."""
+of anything but notify-keyspace-events and the slow log's settings, and the
+rest, refused, saying why."""
 
 from __future__ import annotations
 

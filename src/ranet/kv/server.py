@@ -198,7 +198,7 @@ class RespServer:
         self.monitors: dict[int, _Client] = {}  # connections in MONITOR (monitor.py)
         self.acl_log = AclLog()  # what this node refused (ACL LOG)
         self.slowlog = SlowLog()  # this node's clients' slow commands (SLOWLOG)
-        self.setters = setters(self.notify_keyspace_events, self.slowlog)  # CONFIG SET's
+        self.config_setters = setters(self.notify_keyspace_events, self.slowlog)
 
     def default_logs_in(self) -> bool:
         """Whether a new connection is authenticated at once, as the default
@@ -1198,7 +1198,7 @@ class _Client(asyncio.Protocol):
         known = parameters(
             host, port, server.ssl_context, server.limits, server.keyspace_events, server.slowlog
         )
-        return config_reply(argv, known, server.setters)
+        return config_reply(argv, known, server.config_setters)
 
     def _slowlog_command(self, argv: list[bytes]) -> Reply:
         """SLOWLOG GET [count] | LEN | RESET | HELP: this node's (slowlog.py)."""
