@@ -79,9 +79,11 @@ from ranet.node.forwarding import (
     NODE_MESSAGES,
     ForwardedProposal,
     ForwardedReadIndex,
+    ForwardedReplicaWait,
     ForwardedRequest,
     ForwardedResult,
 )
+from ranet.node.replica_waits import ReplicaWaits
 from ranet.node.snapshots import (
     SNAPSHOT_MESSAGES,
     SnapshotChunk,
@@ -104,6 +106,7 @@ def _read_index(index: int) -> int:
     return index
 
 
+_ANSWER_GRACE = 0.5  # seconds a follower allows the leader's answer to WAIT past its timeout
 _Then = Callable[[int], Any] | None  # run when a read barrier lifts; None: the index itself
 _Reader = tuple["asyncio.Future[Any]", _Then]
 
@@ -194,6 +197,7 @@ class Node:
         self._state_changed = asyncio.Event()
         self._running = False
         self.snapshots = SnapshotManager(self)
+        self._replica_waits = ReplicaWaits()  # WAIT, while this node leads
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -275,6 +279,7 @@ class Node:
         pending += [f for readers in self._reads.values() for f, _ in readers]
         pending += [future for _, _, future, _ in self._apply_waiters]
         _fail_pending(pending, shutting_down)
+        self._replica_waits.stop(shutting_down)
         self._waiters.clear()
         self._proposals.clear()
         self._forwarded.clear()
@@ -482,6 +487,50 @@ class Node:
         barrier: asyncio.Future[Any] = self._loop_or_fail().create_future()
         index.add_done_callback(partial(self._read_index_known, barrier, then, limit))
         return barrier
+
+    def replicas_holding(self, wanted: int, timeout: float | None) -> asyncio.Future[int]:
+        """How many members other than this node hold, on their disks, every
+        entry committed before the call - once ``wanted`` of them do, or
+        when ``timeout`` seconds pass (None: no limit; 0: at once): the Redis
+        protocol's WAIT (kv/replica_wait.py). The leader counts (the index
+        it asks about is its log's end: replica_waits.py); a follower asks
+        the leader, again as long as time is left, and answers the last
+        count it heard (0 if none)."""
+        core = self._running_core()
+        if core.replicator is not None:
+            return self._leader_replicas(wanted, core.id, timeout)
+        task = self._loop_or_fail().create_task(self._replicas_from_leader(wanted, timeout))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _leader_replicas(
+        self, wanted: int, asker: int, timeout: float | None
+    ) -> asyncio.Future[int]:
+        core = self._running_core()
+        if core.replicator is None:
+            raise self._not_leader()
+        return self._replica_waits.wait(self._loop_or_fail(), core, wanted, asker, timeout)
+
+    async def _replicas_from_leader(self, wanted: int, timeout: float | None) -> int:
+        """A follower's ``replicas_holding``: each question to the leader is
+        bounded by the proposal timeout, and its answer by ``_ANSWER_GRACE``
+        more; without a leader it asks again a tick later."""
+        loop = self._loop_or_fail()
+        deadline = None if timeout is None else loop.time() + timeout
+        me = self.config.node_id
+        count = 0
+        while True:
+            left = self.config.proposal_timeout
+            if deadline is not None:
+                left = min(left, max(0.0, deadline - loop.time()))
+            ask = partial(ForwardedReplicaWait, me, wanted=wanted, timeout_ms=int(left * 1000))
+            try:
+                count = await self._forward(ask, left + _ANSWER_GRACE)
+            except (NotLeader, Timeout):
+                await asyncio.sleep(min(self.config.tick_seconds, left))
+            if count >= wanted or (deadline is not None and loop.time() >= deadline):
+                return count
 
     def applied_beyond(self, index: int) -> asyncio.Future[int]:
         """A future done once this node has applied an entry after ``index``,
@@ -716,6 +765,10 @@ class Node:
         elif isinstance(message, ForwardedReadIndex):
             limit = self.config.proposal_timeout
             self._serve_forwarded(message, partial(self._leader_read_index, limit))
+        elif isinstance(message, ForwardedReplicaWait):
+            timeout = message.timeout_ms / 1000
+            start = partial(self._leader_replicas, message.wanted, message.src, timeout)
+            self._serve_forwarded(message, start)
         elif isinstance(message, ForwardedResult):
             self._resolve_forwarded(message)
         elif isinstance(message, SnapshotChunk):
@@ -847,6 +900,8 @@ class Node:
         transport.flush()  # this pass's messages leave now (docs/performance.md, opt. 16)
         self._finish(finished)  # a follower's acknowledgement does not wait for it (opt. 17)
         self.snapshots.maybe_take()
+        if self._replica_waits.pending:
+            self._replica_waits.check(core)
 
     def _finish(self, readies: list[Ready]) -> None:
         """Apply the Readies' committed entries and serve their confirmed reads, in order."""
