@@ -7,7 +7,8 @@ raise it (``NotLeader(None)``, ``Timeout(...)``, ...), ``hang`` makes every
 data call wait forever, ``write_delay`` makes writes slow, ``write_gate``
 holds every write until the test sets it. It records each call, the most
 calls it has seen in flight together (a pipeline issued at once shows up
-there), and the writes cancelled before they ended.
+there), and the writes cancelled before they ended. WAIT's count is
+``holding`` of the ``members`` besides the node (``hold_writes_on`` moves it).
 
 ``served`` runs a ``RespServer`` over a ``FakeBackend`` on an event loop of
 its own thread (asyncio's or uvloop's: ``LOOP_FACTORIES``), so that blocking
@@ -18,6 +19,7 @@ test thread; it always stops it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -84,6 +86,10 @@ class FakeBackend:
     watchers: list[tuple[list[bytes], list[int], asyncio.Future[None]]] = field(
         default_factory=list
     )
+    members: int = 2  # the members besides this node (WAIT)
+    holding: int = 2  # how many of them hold every write so far (WAIT)
+    replica_waits: list[tuple[int, float | None]] = field(default_factory=list)
+    _holding_waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
     raft: dict[str, Any] = field(
         default_factory=lambda: {
             "node_id": 1,
@@ -196,6 +202,31 @@ class FakeBackend:
 
     def raft_info(self) -> dict[str, Any]:
         return dict(self.raft)
+
+    async def replicas_holding(self, wanted: int, timeout: float | None) -> int:
+        """Like ``NodeBackend.replicas_holding``, with ``holding`` of the
+        ``members`` holding every write: once ``wanted`` do, or at ``timeout``."""
+        self.replica_waits.append((wanted, timeout))
+        if self.holding < wanted and timeout != 0:
+            reached: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._holding_waiters.append((wanted, reached))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reached, timeout)
+        return self.holding
+
+    def hold_writes_on(self, members: int) -> None:
+        """From now on ``members`` of the others hold every write (on the server's loop)."""
+        self.holding = members
+        for wanted, reached in self._holding_waiters:
+            if members >= wanted and not reached.done():
+                reached.set_result(None)
+        self._holding_waiters = [(w, r) for w, r in self._holding_waiters if not r.done()]
+
+    def other_members(self) -> int:
+        return self.members
+
+    def script_declares_writes(self, argv: list[bytes]) -> bool | None:
+        return self.store.script_declares_writes(argv)
 
     async def _call(self, run: Callable[[], Reply], delay: float = 0.0) -> Reply:
         self.in_flight += 1

@@ -92,6 +92,17 @@ def parse_timeout(text: bytes) -> float | ErrorReply:
     return seconds
 
 
+def parse_milliseconds(text: bytes) -> int | ErrorReply:
+    """A timeout in milliseconds (WAIT, CLIENT PAUSE), as Redis 7.0's
+    ``getTimeoutFromObjectOrReply`` checks it: an integer, not negative."""
+    milliseconds = parse_int(text)
+    if milliseconds is None:
+        return ErrorReply("ERR timeout is not an integer or out of range")
+    if milliseconds < 0:
+        return ErrorReply("ERR timeout is negative")
+    return milliseconds
+
+
 def text_of(arg: bytes) -> str:
     return arg.decode("utf-8", "replace")
 

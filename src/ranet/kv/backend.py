@@ -105,3 +105,24 @@ class Backend(Protocol):
     def raft_info(self) -> dict[str, Any]:
         """Fields for the ``# Raft`` section of INFO (role, term, leader, ...)."""
         ...
+
+    def replicas_holding(self, wanted: int, timeout: float | None) -> Awaitable[int]:
+        """WAIT (replica_wait.py): how many of the cluster's members other
+        than this node hold, durably in their logs, every write answered
+        before the call - once ``wanted`` of them do, or when ``timeout``
+        seconds pass (None: no limit; 0: the count now). A follower asks
+        the leader, which knows."""
+        ...
+
+    def other_members(self) -> int:
+        """How many members (voters and learners) the cluster has besides
+        this node: WAIT's answer to a connection that wrote nothing."""
+        ...
+
+    def script_declares_writes(self, argv: list[bytes]) -> bool | None:
+        """EVAL, EVALSHA, FCALL or their _RO forms: whether the script or
+        function the call names, as the local replica holds it, declares that
+        it writes (True) or ``no-writes`` (False); None if it declares
+        nothing or is not known here. CLIENT PAUSE WRITE holds by these
+        flags, as Redis 7.0 does (client_pause.py)."""
+        ...

@@ -260,6 +260,17 @@ class NodeBackend:
                 with contextlib.suppress(NotLeader, Timeout, ProposalDropped, ShuttingDown):
                     await self.write([TICK], None)
 
+    def replicas_holding(self, wanted: int, timeout: float | None) -> Awaitable[int]:
+        """WAIT: counted by the leader (``Node.replicas_holding``)."""
+        return self.node.replicas_holding(wanted, timeout)
+
+    def other_members(self) -> int:
+        me = self.node.config.node_id
+        return sum(node_id != me for node_id, _, _ in self.node.members())
+
+    def script_declares_writes(self, argv: list[bytes]) -> bool | None:
+        return self.store.script_declares_writes(argv)
+
     def raft_info(self) -> dict[str, Any]:
         status = self.node.status()
         leader = status["leader_id"]

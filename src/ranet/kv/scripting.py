@@ -97,6 +97,17 @@ def _shebang(body: bytes) -> tuple[bytes, bool] | ErrorReply:
     return newline + rest, read_only
 
 
+def declares_writes(body: bytes) -> bool | None:
+    """Whether a script declares it writes: None without a shebang (Redis
+    7.0's compatibility mode: its command's flags decide), False if its
+    flags have ``no-writes``, True for any other shebang. A shebang that is
+    not valid declares nothing: such a script never runs."""
+    if not body.startswith(b"#!"):
+        return None
+    source = _shebang(body)
+    return None if isinstance(source, ErrorReply) else not source[1]
+
+
 def _compiled(sha: str, body: bytes) -> tuple[object, bool] | ErrorReply:
     """The compiled script and whether it is read-only, or the error."""
     source = _shebang(body)

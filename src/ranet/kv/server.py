@@ -65,7 +65,15 @@ from ranet.errors import (
     ShuttingDown,
     Timeout,
 )
-from ranet.kv import acl_check, acl_command, client_filters, monitor, server_stats
+from ranet.kv import (
+    acl_check,
+    acl_command,
+    client_filters,
+    client_pause,
+    monitor,
+    replica_wait,
+    server_stats,
+)
 from ranet.kv.acl import DEFAULT, User, Users, password_hash
 from ranet.kv.acl_log import AclLog
 from ranet.kv.arguments import (
@@ -79,6 +87,8 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.backend import Backend
 from ranet.kv.blocking import FORMS, UNBLOCKED, Unblock, wait_and_take, wait_for_entries
+from ranet.kv.client_pause import Pause
+from ranet.kv.client_reply import ReplyMode
 from ranet.kv.commands import (
     BLOCKING,
     CONNECTION,
@@ -130,6 +140,7 @@ HELLO_NO_AUTH = (
 WRONG_PASSWORD = "WRONGPASS invalid username-password pair or user is disabled."
 _HANG_UP = Status("hang up")  # _execute's answer when the connection must close unanswered
 _JOINED = Status("joined")  # _execute's answer for a command that joined the run before it
+_HELD = Status("held")  # _execute's answer for a command CLIENT PAUSE holds (client_pause.py)
 _MISMATCH = "ERR internal error: the backend's replies do not match the commands"
 _MAX_WRITE_RUN_BYTES = 256 << 10  # a run of writes is one log command: about a batch at most
 
@@ -199,6 +210,7 @@ class RespServer:
         self.acl_log = AclLog()  # what this node refused (ACL LOG)
         self.slowlog = SlowLog()  # this node's clients' slow commands (SLOWLOG)
         self.config_setters = setters(self.notify_keyspace_events, self.slowlog)
+        self.pause: Pause | None = None  # CLIENT PAUSE in force (client_pause.py)
 
     def default_logs_in(self) -> bool:
         """Whether a new connection is authenticated at once, as the default
@@ -312,13 +324,37 @@ class RespServer:
     def _unregister(self, client: _Client) -> None:
         self._clients.pop(client.id, None)
         self.monitors.pop(client.id, None)
+        if self.pause is not None:
+            self.pause.forget(client)
+
+    def pause_clients(self, milliseconds: int, kind: int) -> None:
+        """CLIENT PAUSE: hold this node's clients' commands (client_pause.py)."""
+        end = client_pause.end_of(milliseconds)
+        if self.pause is not None:
+            self.pause.extend(kind, end)
+        elif end is not None:
+            self.pause = Pause(kind, end, self.unpause_clients)
+            for client in self._clients.values():
+                client.controlled = True
+
+    def unpause_clients(self) -> None:
+        """CLIENT UNPAUSE, or the pause's time is up: the held commands run."""
+        pause, self.pause = self.pause, None
+        if pause is None:
+            return
+        for client in self._clients.values():
+            client.controlled = client.reply_mode is not None
+        for client in pause.stop():
+            client.release()
 
     def feed_monitors(self, client: _Client, spec: CommandSpec, argv: list[bytes]) -> None:
-        """MONITOR: ``client`` sent ``argv``; each monitor gets its line."""
+        """MONITOR: ``client`` sent ``argv``; each monitor gets its line
+        (unless its replies are off: client_reply.py)."""
         if monitor.shown(spec, argv):
             line = monitor.line(time.time(), client.peer, argv)
             for watcher in list(self.monitors.values()):
-                watcher.push(line)
+                if watcher.reply_mode is None or not watcher.reply_mode.silent:
+                    watcher.push(line)
 
     async def info(self, sections: list[bytes]) -> bytes:
         """The text of ``INFO [section ...]``: Server, Clients, Memory,
@@ -358,7 +394,7 @@ class RespServer:
         )
 
     def _client_fields(self) -> dict[str, Any]:
-        blocked = sum(client.blocked for client in self._clients.values())
+        blocked = sum(client.blocked or client.held for client in self._clients.values())
         return {"connected_clients": len(self._clients), "blocked_clients": blocked}
 
     def _stats_fields(self) -> dict[str, Any]:
@@ -399,6 +435,7 @@ class _Call:
     session: tuple[int, int] | None = None  # a write in a session: alone, never joined
     sent: list[bytes] | None = None  # a call without a run: its command, as sent (SLOWLOG)
     transaction: list[list[bytes]] | None = None  # EXEC's: the commands it runs (SLOWLOG)
+    muted: bool = False  # its reply is dropped: CLIENT REPLY (client_reply.py)
 
     @property
     def replies_each(self) -> bool:
@@ -478,6 +515,12 @@ class _Client(asyncio.Protocol):
         self._blocked_for = 0.0  # seconds that wait has waited for something to take
         self.unblock: Unblock | None = None  # set while that wait runs: CLIENT UNBLOCK ends it
         self.tracking: Tracking | None = None  # CLIENT TRACKING (tracking.py)
+        self.reply_mode: ReplyMode | None = None  # CLIENT REPLY OFF or SKIP (client_reply.py)
+        # Whether CLIENT REPLY or CLIENT PAUSE is in force: commands then take
+        # the queue and _execute_controlled (the lone path tests this alone).
+        self.controlled = server.pause is not None
+        self.held = False  # CLIENT PAUSE holds its next command (client_pause.py)
+        self.wrote = False  # whether it sent a write: WAIT (replica_wait.py)
         self._after_lone: list[Push] = []  # messages held until the lone command's reply
         self._timer: asyncio.TimerHandle | None = None
         self._advance_scheduled = False
@@ -528,7 +571,7 @@ class _Client(asyncio.Protocol):
         self._schedule_advance()
 
     def eof_received(self) -> bool:
-        if self.blocked:  # as Redis: a client gone while it waits to take is dropped
+        if self.blocked or self.held:  # as Redis: a client gone while it waits is dropped
             return False  # the transport closes; connection_lost cancels the wait
         self._eof = True  # answer what came before the half-close, then close
         self._schedule_advance()
@@ -603,7 +646,7 @@ class _Client(asyncio.Protocol):
         spec = resolve(argv)
         if isinstance(spec, ErrorReply) or self._transaction.queued is not None:
             return False
-        if self._subscribed or not self.authenticated or self.acl is not None:
+        if self._subscribed or not self.authenticated or self.acl is not None or self.controlled:
             return False  # _execute checks what such a connection may run
         if self.server.monitors:
             return False  # _execute shows it to them
@@ -633,6 +676,7 @@ class _Client(asyncio.Protocol):
         if self._lone_kind is READ:  # a read call answers a list: here, of one reply
             self._answer_lone(_reply_of(future, READ, 1).replies[0])
         else:
+            self.wrote = True
             self._answer_lone(_reply_of(future, WRITE, 0))
 
     def _lone_timed_out(self, timeout: float) -> None:
@@ -670,14 +714,14 @@ class _Client(asyncio.Protocol):
         if queue:
             self.last_active = time.monotonic()
         while not self._in_flight and not self._writing_paused:
-            if queue and not self._quitting:
+            if queue and not self._quitting and not self.held:
                 self._take(queue.popleft())
             elif self._group:
                 self._start_group()
             else:
                 break
-        if not self._write_ready(transport) or self._in_flight:
-            return  # resume_writing or the calls' end calls back
+        if not self._write_ready(transport) or self._in_flight or self.held:
+            return  # resume_writing, the calls' end or the pause's calls back
         if self._reading_paused and self._failure is None:
             self._reading_paused = False
             transport.resume_reading()
@@ -687,8 +731,8 @@ class _Client(asyncio.Protocol):
     def _take(self, argv: list[bytes]) -> None:
         """Run one command as far as it runs here: a reply now, or a call in a group."""
         self.last_command = argv
-        result = self._execute(argv)
-        if result is _JOINED:
+        result = self._execute_controlled(argv) if self.controlled else self._execute(argv)
+        if result is _JOINED or result is _HELD:
             return
         if result is _HANG_UP:
             self._queue.clear()
@@ -739,6 +783,8 @@ class _Client(asyncio.Protocol):
         self._group, self._group_kind = [], None
         self._open_run = None
         self._generation += 1
+        if kind is WRITE:
+            self.wrote = True
         in_flight = self._in_flight
         backend = self.server.backend
         self._group_started = time.monotonic()
@@ -788,7 +834,8 @@ class _Client(asyncio.Protocol):
         slots = self._slots
         for slot, future in self._in_flight:
             call: _Call = slots[slot][0]
-            outcome = slots[slot][0] = _outcome(call, future, timeout)
+            outcome = _outcome(call, future, timeout)
+            slots[slot][0] = _Replies([]) if call.muted else outcome
             if slow:
                 self._log_slow_call(call, outcome, seconds)
         self._in_flight.clear()
@@ -876,8 +923,9 @@ class _Client(asyncio.Protocol):
             self._finished = True
             transport.close()
 
-    def _execute(self, argv: list[bytes]) -> Encodable | _Call:
-        """Run one command as far as it runs here: a reply, or the backend call to make."""
+    def _execute(self, argv: list[bytes], pause: Pause | None = None) -> Encodable | _Call:
+        """Run one command as far as it runs here: a reply, or the backend call
+        to make; ``_HELD`` if ``pause`` holds it (client_pause.py Rule 2)."""
         if not self.authenticated and argv[0].lower() not in _BEFORE_AUTH:
             return self._refuse_unauthenticated(argv)
         spec = resolve(argv)
@@ -888,6 +936,12 @@ class _Client(asyncio.Protocol):
         if self._transaction.queued is not None and (
             isinstance(spec, ErrorReply) or spec.name not in RUN_INSIDE_MULTI
         ):
+            if (
+                pause is not None
+                and not isinstance(spec, ErrorReply)
+                and self._held(pause, spec, argv)
+            ):
+                return _HELD
             return self._transaction.queue(argv, spec)
         if isinstance(spec, ErrorReply):
             return self._hang_up() if argv[0].lower() in _HTTP_WORDS else spec
@@ -896,6 +950,8 @@ class _Client(asyncio.Protocol):
                 f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
                 "PING / QUIT / RESET are allowed in this context"
             )
+        if pause is not None and self._held(pause, spec, argv):
+            return _HELD
         if self.server.monitors and spec.name != "exec":  # EXEC: after what it runs
             if self.id in self.server.monitors:
                 if spec.kind is not CONNECTION:
@@ -929,6 +985,64 @@ class _Client(asyncio.Protocol):
         made is logged when the call ends; EXEC never is (its commands are)."""
         if not isinstance(result, _Call) and result is not _JOINED and spec.name != "exec":
             self._slowlog.add(argv, result, seconds, self.peer, self.name)
+
+    def _execute_controlled(self, argv: list[bytes]) -> Encodable | _Call:
+        """``_execute`` while CLIENT REPLY drops replies or CLIENT PAUSE is in
+        force: the command held (client_pause.py), or run with its replies
+        dropped if they must be (client_reply.py)."""
+        mode = self.reply_mode
+        if mode is not None and mode.take():
+            self._open_run = None  # it joins no run whose replies are wanted
+        pause = self.server.pause
+        result = self._execute(argv, pause)
+        if result is _HELD:
+            assert pause is not None
+            if mode is not None:
+                mode.put_back()
+            self._queue.appendleft(argv)
+            self.held = True
+            pause.hold(self)
+            return result
+        mode = self.reply_mode  # the command may have set it (CLIENT REPLY OFF)
+        if mode is not None:
+            if mode.dropping:
+                result = self._dropped(result)
+            if not mode.finish():
+                self.reply_mode = None
+        self.controlled = self.reply_mode is not None or self.server.pause is not None
+        return result
+
+    def _dropped(self, result: Encodable | _Call) -> Encodable | _Call:
+        """The result of a command whose replies are dropped: only its pushes
+        (client_reply.py Rule 2); a call made alone, so that no command whose
+        reply is wanted joins its run, and whose reply is dropped."""
+        if isinstance(result, _Call):
+            if result.run is not None:
+                backend, kind = self.server.backend, result.kind
+                start = partial(
+                    _call_backend, backend, kind, result.run, result.stale, result.session
+                )
+                result = _Call(kind, start)
+            result.muted = True
+            return result
+        if result is _HANG_UP:
+            return result
+        if result.__class__ is _Replies:
+            return _Replies([reply for reply in result.replies if isinstance(reply, Push)])  # type: ignore[union-attr]
+        return result if isinstance(result, Push) else _Replies([])
+
+    def _held(self, pause: Pause, spec: CommandSpec, argv: list[bytes]) -> bool:
+        """Whether ``pause`` holds the command (client_pause.py Rule 1); never
+        a MONITOR connection's."""
+        if self.id in self.server.monitors:
+            return False
+        declares_writes = self.server.backend.script_declares_writes
+        return pause.holds(spec, argv, declares_writes, self._transaction.queued or [])
+
+    def release(self) -> None:
+        """CLIENT PAUSE ended: take the held command again, and what follows it."""
+        self.held = False
+        self._schedule_advance()
 
     def _refuse_unauthenticated(self, argv: list[bytes]) -> Encodable:
         return self._hang_up() if argv[0].lower() in _HTTP_WORDS else ErrorReply(NO_AUTH)
@@ -1020,6 +1134,7 @@ class _Client(asyncio.Protocol):
         kind, internal = prepared
         if kind is READ:
             return self._run_call(READ, internal)
+        self.wrote = True
         return _Call(None, partial(self._acl_write, internal))
 
     async def _acl_write(self, argv: list[bytes]) -> Reply:
@@ -1233,6 +1348,7 @@ class _Client(asyncio.Protocol):
         timeout = parse_timeout(argv[form.timeout_at])
         assert isinstance(timeout, float)  # checked by the handler
         wait = partial(wait_and_take, self.server.backend, argv, form.keys(argv), timeout)
+        self.wrote = True
         return _Call(BLOCKING, self._unblockable(wait))
 
     def _read_streams(self, spec: CommandSpec, argv: list[bytes]) -> Reply | _Call:
@@ -1242,6 +1358,18 @@ class _Client(asyncio.Protocol):
         if options is None:
             return self._run_call(spec.kind, argv)
         wait = partial(wait_for_entries, self.server.backend, argv, options)
+        self.wrote = self.wrote or spec.kind is WRITE  # XREADGROUP
+        return _Call(BLOCKING, self._unblockable(wait))
+
+    def _wait(self, argv: list[bytes]) -> Reply | _Call:
+        """WAIT numreplicas timeout: how many other members hold this
+        connection's writes (replica_wait.py), once its earlier commands are
+        answered - a blocking command, as in Redis."""
+        parsed = replica_wait.parse(argv)
+        if isinstance(parsed, ErrorReply):
+            return parsed
+        wanted, timeout = parsed
+        wait = partial(replica_wait.wait, self.server.backend, lambda: self.wrote, wanted, timeout)
         return _Call(BLOCKING, self._unblockable(wait))
 
     def _unblockable(self, wait: Callable[..., Awaitable[Reply]]) -> Callable[[], Awaitable[Reply]]:
@@ -1280,6 +1408,8 @@ class _Client(asyncio.Protocol):
         authenticated. The library name and version stay, as in Redis."""
         self._transaction.reset()
         self.server.monitors.pop(self.id, None)
+        if self.reply_mode is not None:
+            self.reply_mode.reset()
         for kind in (CHANNEL, PATTERN, SHARD):
             self.server.subscriptions.unsubscribe(self, [], kind)
         self._subscribed = False
@@ -1343,9 +1473,10 @@ class _Client(asyncio.Protocol):
             b"modules": [],
         }
 
-    def _client(self, argv: list[bytes]) -> Reply:
+    def _client(self, argv: list[bytes]) -> Encodable | _Replies:
         """CLIENT ID | INFO | LIST | GETNAME | SETNAME name | SETINFO attr value
-        | UNBLOCK id [TIMEOUT | ERROR]."""
+        | UNBLOCK id [TIMEOUT | ERROR] | PAUSE timeout [WRITE | ALL] | UNPAUSE
+        | REPLY ON | OFF | SKIP | ..."""
         subcommand = argv[1].upper()
         if subcommand == b"UNBLOCK":
             return self._client_unblock(argv)
@@ -1459,6 +1590,27 @@ class _Client(asyncio.Protocol):
         """CLIENT KILL's and LIST's TYPE: pubsub while subscribed, else normal."""
         return "pubsub" if self._subscribed else "normal"
 
+    def _client_reply(self, argv: list[bytes]) -> Reply | _Replies:
+        """CLIENT REPLY ON | OFF | SKIP (client_reply.py); OFF and SKIP answer
+        nothing."""
+        mode = self.reply_mode or ReplyMode()
+        reply = mode.change(argv[2])
+        if self.reply_mode is None and (mode.off or mode.skip):
+            self.reply_mode, self.controlled = mode, True
+        return _Replies([]) if reply is None else reply
+
+    def _client_pause(self, argv: list[bytes]) -> Reply:
+        """CLIENT PAUSE timeout [WRITE | ALL] (client_pause.py)."""
+        parsed = client_pause.parse(argv)
+        if isinstance(parsed, ErrorReply):
+            return parsed
+        self.server.pause_clients(*parsed)
+        return OK
+
+    def _client_unpause(self, argv: list[bytes]) -> Reply:
+        self.server.unpause_clients()
+        return OK
+
     def _client_no_evict(self, argv: list[bytes]) -> Reply:
         """CLIENT NO-EVICT ON|OFF: accepted; ranet evicts no connection."""
         return OK if argv[2].upper() in (b"ON", b"OFF") else client_filters.SYNTAX_ERROR
@@ -1503,9 +1655,10 @@ class _Client(asyncio.Protocol):
 
     def _flags(self) -> str:
         """CLIENT LIST's flags, as Redis spells them: r (READONLY), x (in
-        MULTI), b (waiting in a blocking command), P (subscribed)."""
+        MULTI), b (waiting in a blocking command, or held by CLIENT PAUSE),
+        P (subscribed)."""
         flags = ("r" if self.stale else "") + ("x" if self._transaction.open else "")
-        flags += ("b" if self.blocked else "") + ("P" if self._subscribed else "")
+        flags += ("b" if self.blocked or self.held else "") + ("P" if self._subscribed else "")
         return flags or "N"
 
     def _ranet_exec(self, argv: list[bytes]) -> Reply | _Call:
@@ -1568,9 +1721,12 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"punsubscribe": partial(_Client._unsubscribe, kind=PATTERN),
     b"sunsubscribe": partial(_Client._unsubscribe, kind=SHARD),
     b"pubsub": _Client._pubsub,
+    b"wait": _Client._wait,
 }
 
-_CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Reply]]] = {
+_CLIENT_SUBCOMMANDS: dict[
+    bytes, tuple[int, Callable[[_Client, list[bytes]], Encodable | _Replies]]
+] = {
     b"ID": (2, _Client._client_id),
     b"INFO": (2, _Client._client_info),
     b"LIST": (-2, _Client._client_list),
@@ -1581,6 +1737,9 @@ _CLIENT_SUBCOMMANDS: dict[bytes, tuple[int, Callable[[_Client, list[bytes]], Rep
     b"GETREDIR": (2, _Client._client_getredir),
     b"TRACKINGINFO": (2, _Client._client_trackinginfo),
     b"KILL": (-3, _Client._client_kill),
+    b"PAUSE": (-3, _Client._client_pause),
+    b"UNPAUSE": (2, _Client._client_unpause),
+    b"REPLY": (3, _Client._client_reply),
     b"NO-EVICT": (3, _Client._client_no_evict),
     b"HELP": (2, _Client._client_help),
 }

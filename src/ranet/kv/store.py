@@ -40,8 +40,9 @@ from itertools import islice
 import msgpack
 
 from ranet.errors import ConfigurationError, SnapshotFormatError
-from ranet.kv import functions, stream_codec
+from ranet.kv import functions, scripting, stream_codec
 from ranet.kv.acl import RuleError, Users
+from ranet.kv.arguments import text_of
 from ranet.kv.commands import BLOCKING, READ, WRITE, Kind, resolve, resolve_internal
 from ranet.kv.envelope import EnvelopeError, RunEnvelope, TransactionEnvelope, decode
 from ranet.kv.function_libraries import FunctionLibraries
@@ -194,6 +195,24 @@ class KVStore:
             return [_run(keyspace, argv, READ, _NOT_READ) for argv in argvs]
         finally:
             keyspace.now_ms = self._clock_ms
+
+    def script_declares_writes(self, argv: list[bytes]) -> bool | None:
+        """EVAL, EVALSHA, FCALL or their _RO forms: whether the script or
+        function the call names, as this replica holds it, declares that it
+        writes (True) or ``no-writes`` (False); None if it declares nothing
+        or is unknown (Redis 7.0's script flags, which CLIENT PAUSE WRITE
+        goes by: kv/client_pause.py). A function always declares."""
+        name = argv[0].lower()
+        if name.startswith(b"fcall"):
+            found = self._keyspace.libraries.find(argv[1])
+            return None if found is None else not found[1].read_only
+        body = argv[1]
+        if name.startswith(b"evalsha"):
+            known = self._keyspace.scripts.get(text_of(body).lower()) if len(body) == 40 else None
+            if known is None:
+                return None
+            body = known
+        return scripting.declares_writes(body)
 
     def versions(self, keys: Sequence[bytes]) -> list[int]:
         """The versions of ``keys`` (``keyspace.py``): what WATCH reads, after a
