@@ -35,7 +35,7 @@ from ranet.kv.glob import compile_pattern, match_tokens
 from ranet.kv.keyspace import Keyspace, script_sha
 from ranet.kv.lua_engine import CompileError, engine
 from ranet.kv.reply import OK, ErrorReply, Members, Reply
-from ranet.kv.scripting import Resolve, run_script
+from ranet.kv.scripting import WRITE_FLAG_WITH_RO, Resolve, run_script
 from ranet.kv.split_args import split_inline
 
 _ARITIES = {
@@ -95,7 +95,7 @@ def fcall(keyspace: Keyspace, argv: list[bytes], *, resolve: Resolve, read_only:
         return ErrorReply("ERR Number of keys can't be negative")
     library, function = found
     if read_only and not function.read_only:
-        return ErrorReply("ERR Can not execute a script with write flag using *_ro command.")
+        return WRITE_FLAG_WITH_RO
     compiled = _compiled(library.code)
     assert not isinstance(compiled, ErrorReply)  # it compiled when it was loaded
     return run_script(

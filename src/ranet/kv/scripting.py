@@ -50,6 +50,7 @@ Resolve = Callable[[list[bytes]], CommandSpec | ErrorReply]
 NO_SCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
 NOT_FROM_SCRIPT = ErrorReply("ERR This Redis command is not allowed from script")
 WRITES_NOT_ALLOWED = ErrorReply("ERR Write commands are not allowed from read-only scripts.")
+WRITE_FLAG_WITH_RO = ErrorReply("ERR Can not execute a script with write flag using *_ro command.")
 _UNKNOWN = ErrorReply("ERR Unknown Redis command called from script")
 _WRONG_ARITY = ErrorReply("ERR Wrong number of args calling Redis command from script")
 _SHEBANG_FLAGS = frozenset(
@@ -144,6 +145,8 @@ def evaluate(
     if isinstance(compiled, ErrorReply):
         return compiled
     function, declared_read_only = compiled
+    if read_only and declares_writes(body):  # a shebang without no-writes (Redis 7.0)
+        return WRITE_FLAG_WITH_RO
     if not read_only:
         scripts.remember(sha, body)
     return run_script(

@@ -301,6 +301,9 @@ class RespServer:
         if self._server is not None:
             self._server.close()
         self.backend.notify_keyspace_events(0)  # and the node's ticks for them stop
+        if self.pause is not None:  # its timer stops; the connections it holds close below
+            self.pause.stop()
+            self.pause = None
         clients = list(self._clients.values())
         for client in clients:
             client.abort()
