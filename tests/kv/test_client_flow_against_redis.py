@@ -40,7 +40,7 @@ MARKS = {
     "first": FIRST,
     "ok": b"+OK\r\n",
     "queued": b"+QUEUED\r\n",
-    "arity": b"'get' command\r\n",
+    "subcommand": b"Try OBJECT HELP.\r\n",
     "refused": b"allowed in this context\r\n",
     "pong x": b"$1\r\nx\r\n",
 }
@@ -284,9 +284,9 @@ PAUSES: dict[str, list[Step]] = {
     ],
     "ALL holds every command; errors found first are answered at once": [
         ("ctl", "CLIENT PAUSE 10000 ALL"),
-        ("c", ["NOSUCH", "GET", "ECHO first", "PING", "GET k", "ECHO end"]),
+        ("c", ["NOSUCH", "GET", "OBJECT NOSUCH", "ECHO first", "PING", "GET k", "ECHO end"]),
         ("held", "c"),
-        ("arity", "c"),
+        ("subcommand", "c"),
         ("waiting", "c"),
         ("d", ["CLIENT UNPAUSE", "ECHO end"]),  # held too
         ("held", "d"),

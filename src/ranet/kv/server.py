@@ -81,6 +81,7 @@ from ranet.kv.arguments import (
     arity_error,
     parse_int,
     parse_timeout,
+    subcommand_refusal,
     subcommand_syntax_error,
     text_of,
     time_reply,
@@ -1035,9 +1036,9 @@ class _Client(asyncio.Protocol):
         return result if isinstance(result, Push) else _Replies([])
 
     def _held(self, pause: Pause, spec: CommandSpec, argv: list[bytes]) -> bool:
-        """Whether ``pause`` holds the command (client_pause.py Rule 1); never
-        a MONITOR connection's."""
-        if self.id in self.server.monitors:
+        """Whether ``pause`` holds the command (client_pause.py Rules 1-2):
+        never a MONITOR connection's, nor a subcommand Redis refuses first."""
+        if self.id in self.server.monitors or subcommand_refusal(spec, argv) is not None:
             return False
         declares_writes = self.server.backend.script_declares_writes
         return pause.holds(spec, argv, declares_writes, self._transaction.queued or [])
