@@ -1,7 +1,7 @@
 """WAIT (``ranet.kv.replica_wait``) over the fake backend, whose ``holding``
 of its ``members`` stand for the members that hold every write: when the
 server asks the backend and when it does not, the order in a pipeline,
-timeouts (real time, a few hundred milliseconds), CLIENT UNBLOCK. Real
+timeouts (real time, a few hundred milliseconds), CLIENT UNBLOCK, SLOWLOG. Real
 nodes: tests/kv_cluster/test_wait.py; the errors against redis-server:
 test_client_flow_against_redis.py."""
 
@@ -94,3 +94,16 @@ def test_client_unblock_ends_a_wait(server: Served, reason: str, reply: bytes) -
     finally:
         c.close()
         other.close()
+
+
+def test_the_slow_log_leaves_a_wait_out(server: Served) -> None:  # noqa: F811
+    """As a blocking command's: the time WAIT waits for members is not its own."""
+    server.backend.holding = 1
+    c = connect(server)
+    try:
+        c.send("CONFIG SET slowlog-log-slower-than 100000", "SET k 1", "WAIT 2 300")
+        assert c.until(b":1\r\n") == b"+OK\r\n+OK\r\n:1\r\n"
+        c.send("SLOWLOG LEN")
+        assert c.until(b"\r\n") == b":0\r\n"
+    finally:
+        c.close()
