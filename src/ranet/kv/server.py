@@ -33,6 +33,14 @@ Whatever arrives meanwhile queues behind it, so the rules hold unchanged.
 Transactions (MULTI ... EXEC, WATCH) keep their state in ``transaction.py``;
 EXEC is one backend call, ordered by Rule 2 like any other.
 
+CLIENT REPLY and CLIENT PAUSE act as a command is taken: its replies are
+dropped if the connection's mode says so when it is taken (Rule 1 holds
+for the others), and a command the node's pause holds goes back to the
+head of its queue, the connection taking nothing more until the pause ends
+(``client_reply.py``, ``client_pause.py``). A connection under either is
+``controlled``: it takes every command through the queue, never the lone
+path, which tests that one attribute.
+
 SLOWLOG (``slowlog.py``) times a lone command from its call to its reply,
 a group's commands from the group's calls to their end (less a blocking
 command's wait), and a connection command while its handler runs; each
@@ -1031,8 +1039,8 @@ class _Client(asyncio.Protocol):
             return result
         if result is _HANG_UP:
             return result
-        if result.__class__ is _Replies:
-            return _Replies([reply for reply in result.replies if isinstance(reply, Push)])  # type: ignore[union-attr]
+        if isinstance(result, _Replies):  # SUBSCRIBE's: confirmations, which are pushes
+            return _Replies([reply for reply in result.replies if isinstance(reply, Push)])
         return result if isinstance(result, Push) else _Replies([])
 
     def _held(self, pause: Pause, spec: CommandSpec, argv: list[bytes]) -> bool:
