@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ranet.kv.backend import Backend
-from ranet.kv.reply import ErrorReply, Reply
+from ranet.kv.reply import NULL_ARRAY, ErrorReply, Reply
 from ranet.kv.stream_ids import parse_id
 from ranet.kv.streams import ReadOptions
 
@@ -144,13 +144,13 @@ async def _until(
     while True:
         seen = await backend.versions(keys, stale=True)
         reply = await attempt()
-        if reply is not None:
+        if reply is not None and reply is not NULL_ARRAY:
             return reply
         if unblock is not None and unblock.done():
             return unblock.result()
         remaining = None if deadline is None else deadline - loop.time()
         if remaining is not None and remaining <= 0:
-            return None
+            return NULL_ARRAY
         changed = asyncio.ensure_future(backend.changed(keys, seen))
         waited = {changed} if unblock is None else {changed, unblock}
         since = time.monotonic()
@@ -162,7 +162,7 @@ async def _until(
             if blocked is not None:
                 blocked(time.monotonic() - since)
         if changed not in done:
-            return unblock.result() if unblock is not None and unblock in done else None
+            return unblock.result() if unblock is not None and unblock in done else NULL_ARRAY
 
 
 async def wait_for_entries(

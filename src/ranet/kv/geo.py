@@ -23,7 +23,7 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.geohash import Shape
 from ranet.kv.keyspace import Keyspace, SortedSet
-from ranet.kv.reply import Double, ErrorReply, Reply
+from ranet.kv.reply import NULL_ARRAY, Double, ErrorReply, Reply
 
 _UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
 _BAD_UNIT = ErrorReply("ERR unsupported unit provided. please use M, KM, FT, MI")
@@ -95,7 +95,7 @@ def geopos(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if isinstance(positions, ErrorReply):
         return positions
     return [
-        None if position is None else [_coordinate(position[0]), _coordinate(position[1])]
+        NULL_ARRAY if position is None else [_coordinate(position[0]), _coordinate(position[1])]
         for position in positions
     ]
 

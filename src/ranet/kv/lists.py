@@ -32,7 +32,7 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.keyspace import Keyspace, List
 from ranet.kv.notifications import LIST
-from ranet.kv.reply import OK, ErrorReply, Reply
+from ranet.kv.reply import NULL_ARRAY, OK, ErrorReply, Reply
 
 _NO_SUCH_KEY = ErrorReply("ERR no such key")
 _OUT_OF_RANGE = ErrorReply("ERR index out of range")
@@ -97,7 +97,9 @@ def pop(keyspace: Keyspace, argv: list[bytes], *, head: bool) -> Reply:
         return count
     key = argv[1]
     elements = _list(keyspace, key)
-    if elements is None or isinstance(elements, ErrorReply):
+    if elements is None:
+        return None if count is None else NULL_ARRAY  # Redis's nulls: $-1, *-1 with a count
+    if isinstance(elements, ErrorReply):
         return elements
     if count == 0:
         return []
@@ -354,7 +356,9 @@ def lmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return parsed
     keys, head, count = parsed
     found = first_present(keyspace, keys, List)
-    if found is None or isinstance(found, ErrorReply):
+    if found is None:
+        return NULL_ARRAY
+    if isinstance(found, ErrorReply):
         return found
     key, elements = found
     taken = _take(keyspace, key, elements, count, head)
@@ -372,7 +376,9 @@ def blocking_pop(keyspace: Keyspace, argv: list[bytes], *, head: bool) -> Reply:
     if isinstance(timeout, ErrorReply):
         return timeout
     found = first_present(keyspace, argv[1:-1], List)
-    if found is None or isinstance(found, ErrorReply):
+    if found is None:
+        return NULL_ARRAY
+    if isinstance(found, ErrorReply):
         return found
     key, elements = found
     taken = _take(keyspace, key, elements, 1, head)

@@ -54,7 +54,17 @@ from ranet.kv.arguments import INT64_MAX, INT64_MIN, REDIS_VERSION, text_of
 from ranet.kv.keyspace import script_sha
 from ranet.kv.lua_libraries import ScriptCallError, guarded, libraries, number_text
 from ranet.kv.lua_prelude import PRELUDE
-from ranet.kv.reply import Double, ErrorReply, Keyed, Members, Reply, Scored, Status, format_score
+from ranet.kv.reply import (
+    NULL_ARRAY,
+    Double,
+    ErrorReply,
+    Keyed,
+    Members,
+    Reply,
+    Scored,
+    Status,
+    format_score,
+)
 
 BUDGET = 100_000_000
 CALL_COST = 1_000  # per redis.call, and per argument and per item of its reply:
@@ -304,7 +314,7 @@ class LuaEngine:
             return reply
         if isinstance(reply, list | dict):
             self._items += len(reply)
-        if reply is None:
+        if reply is None or reply is NULL_ARRAY:
             return None if resp3 else False
         table_from = self.runtime.table_from
         if cls is Status:

@@ -4,8 +4,10 @@ Plain Python values stand for most RESP types: ``int`` is an integer reply,
 ``float`` a double (a sorted set's score; a bulk string in RESP2), ``bytes``
 a bulk string, ``None`` a null, ``list`` an array (of replies), ``dict`` a
 map (HGETALL's; a flat array in RESP2).
-Two small classes cover the rest: ``Status`` ("+OK") and ``ErrorReply``
-("-ERR ..."). The state machine returns these; the server encodes them.
+Small classes cover the rest: ``Status`` ("+OK"), ``ErrorReply``
+("-ERR ..."), and ``NULL_ARRAY``, the null RESP2 writes as ``*-1`` where a
+command answers an array when it has something (BLPOP's timeout, XREAD's
+nothing, EXEC stopped by WATCH). The state machine returns these; the server encodes them.
 An ``ErrorReply`` is a normal answer (the command ran and failed), never an
 exception, so that it can be stored in a session table and replayed.
 """
@@ -35,6 +37,22 @@ class Double:
     ``%.17Lf``): a bulk string in RESP2, a double in RESP3."""
 
     text: bytes
+
+
+class NullArray:
+    """Redis's null array: ``*-1`` in RESP2, where ``None`` is ``$-1``; the
+    same null (``_``) in RESP3. One instance, ``NULL_ARRAY``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+    def __reduce__(self) -> str:  # copied or pickled, still the one instance
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = NullArray()
 
 
 class BulkParts:
@@ -68,7 +86,8 @@ class Keyed(list):  # type: ignore[type-arg]
 
 
 OK = Status("OK")
-Reply = Status | ErrorReply | Double | int | float | bytes | None | list | dict  # items are Replies
+Reply = Status | ErrorReply | Double | NullArray | int | float | bytes | None | list | dict
+"""One reply; a list's items and a dict's keys and values are replies too."""
 _INFINITIES = {float("inf"): b"inf", float("-inf"): b"-inf"}
 
 
@@ -98,6 +117,8 @@ def to_wire(reply: Reply) -> object:
         return ["%", [[to_wire(key), to_wire(value)] for key, value in reply.items()]]
     if isinstance(reply, Double):
         return [",", reply.text]
+    if reply is NULL_ARRAY:
+        return ["_", None]
     return reply
 
 
@@ -113,6 +134,8 @@ def from_wire(value: object) -> Reply:
             return {from_wire(key): from_wire(value) for key, value in body}
         if tag == ",":
             return Double(body)
+        if tag == "_":
+            return NULL_ARRAY
         items = [from_wire(item) for item in body]
         return _LIST_KINDS[tag](items)
     return value  # type: ignore[return-value]

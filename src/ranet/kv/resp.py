@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from ranet.errors import ConfigurationError, RespProtocolError
 from ranet.kv.arguments import parse_int
 from ranet.kv.reply import (
+    NULL_ARRAY,
     OK,
     Double,
     ErrorReply,
@@ -319,7 +320,7 @@ def _show(byte: int) -> str:
 def encode_reply(reply: Encodable, resp3: bool = False) -> bytes:
     """The RESP bytes of one reply: RESP2, or RESP3 after ``HELLO 3``.
 
-    The two differ, for our replies, in the null (``$-1`` / ``_``), the
+    The two differ, for our replies, in the nulls (``$-1`` and ``*-1`` / ``_``), the
     map (a flat array / ``%``), the set (an array / ``~``), the score (a
     bulk string / a double) and scored members (one flat array / pairs).
     """
@@ -344,6 +345,8 @@ def _encode_into(reply: Encodable, out: list[bytes], resp3: bool) -> None:
         out.append(b":%d\r\n" % reply)
     elif reply is None:
         out.append(b"_\r\n" if resp3 else b"$-1\r\n")
+    elif reply is NULL_ARRAY:
+        out.append(b"_\r\n" if resp3 else b"*-1\r\n")
     elif isinstance(reply, Status):
         out.append(b"+%b\r\n" % _one_line(reply.text))
     elif isinstance(reply, ErrorReply):

@@ -119,7 +119,7 @@ from ranet.kv.pubsub import (
     SUBSCRIBED_MODE,
     Subscriptions,
 )
-from ranet.kv.reply import OK, BulkParts, ErrorReply, Push, Reply, Status
+from ranet.kv.reply import NULL_ARRAY, OK, BulkParts, ErrorReply, Push, Reply, Status
 from ranet.kv.resp import DEFAULT_LIMITS, Encodable, RequestLimits, RequestParser, encode_reply
 from ranet.kv.server_stats import ServerStats
 from ranet.kv.slowlog import SlowLog
@@ -863,11 +863,11 @@ class _Client(asyncio.Protocol):
             replies = outcome.replies if isinstance(outcome, _Replies) else [outcome]
         elif call.transaction is not None:
             commands = call.transaction
-            if outcome is None:
+            if outcome is NULL_ARRAY:  # a watched key stopped it
                 return
             each = isinstance(outcome, list) and len(outcome) == len(commands)
             replies = outcome if each else [outcome] * len(commands)
-        elif call.kind is BLOCKING and (outcome is None or outcome is UNBLOCKED):
+        elif call.kind is BLOCKING and (outcome is NULL_ARRAY or outcome is UNBLOCKED):
             return
         else:
             assert call.sent is not None
@@ -1271,7 +1271,7 @@ class _Client(asyncio.Protocol):
         watched = watched_versions(run.watches)
         if watched is None:  # a WATCH failed: its keys may have changed unseen
             aborted: asyncio.Future[Reply] = self._loop.create_future()
-            aborted.set_result(None)
+            aborted.set_result(NULL_ARRAY)
             return aborted
         if self.acl is None:
             return self.server.backend.transaction(run.commands, watched, stale=stale)
@@ -1353,8 +1353,8 @@ class _Client(asyncio.Protocol):
         data - or a call that waits until it takes something or times out."""
         spec = resolve(argv)
         assert isinstance(spec, CommandSpec) and spec.handler is not None  # _execute resolved it
-        refused = spec.handler(Keyspace(), argv)
-        if refused is not None:
+        refused = spec.handler(Keyspace(), argv)  # else a null: nothing to take
+        if isinstance(refused, ErrorReply):
             return refused
         form = FORMS[spec.name]
         timeout = parse_timeout(argv[form.timeout_at])
@@ -1551,7 +1551,7 @@ class _Client(asyncio.Protocol):
         unblock = None if target is None or not target.blocked else target.unblock
         if unblock is None or unblock.done():
             return 0
-        unblock.set_result(UNBLOCKED if reason == b"ERROR" else None)
+        unblock.set_result(UNBLOCKED if reason == b"ERROR" else NULL_ARRAY)
         return 1
 
     def _client_id(self, argv: list[bytes]) -> Reply:

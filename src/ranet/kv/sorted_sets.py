@@ -42,7 +42,7 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.keyspace import Keyspace, SortedSet
 from ranet.kv.notifications import ZSET
-from ranet.kv.reply import ErrorReply, Reply, Scored, format_score
+from ranet.kv.reply import NULL_ARRAY, ErrorReply, Reply, Scored, format_score
 
 _NAN_RESULT = ErrorReply("ERR resulting score is not a number (NaN)")
 _SCORE_RANGE = ErrorReply("ERR min or max is not a float")
@@ -442,7 +442,9 @@ def zmpop(keyspace: Keyspace, argv: list[bytes]) -> Reply:
         return parsed
     keys, highest, count = parsed
     found = first_present(keyspace, keys, SortedSet)
-    if found is None or isinstance(found, ErrorReply):
+    if found is None:
+        return NULL_ARRAY
+    if isinstance(found, ErrorReply):
         return found
     key, members = found
     return [key, list(_pop(keyspace, key, members, count, highest))]
@@ -455,7 +457,9 @@ def blocking_zpop(keyspace: Keyspace, argv: list[bytes], *, highest: bool) -> Re
     if isinstance(timeout, ErrorReply):
         return timeout
     found = first_present(keyspace, argv[1:-1], SortedSet)
-    if found is None or isinstance(found, ErrorReply):
+    if found is None:
+        return NULL_ARRAY
+    if isinstance(found, ErrorReply):
         return found
     key, members = found
     return [key, *_pop(keyspace, key, members, 1, highest)[0]]

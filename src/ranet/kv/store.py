@@ -58,7 +58,7 @@ from ranet.kv.keyspace import (
     Value,
     script_sha,
 )
-from ranet.kv.reply import ErrorReply, Reply, Status, from_wire, to_wire
+from ranet.kv.reply import NULL_ARRAY, ErrorReply, Reply, Status, from_wire, to_wire
 from ranet.kv.sessions import Session, SessionTable
 from ranet.kv.stream_value import Stream
 
@@ -300,10 +300,10 @@ def _run(keyspace: Keyspace, argv: list[bytes], kind: Kind, refusal: str) -> Rep
 
 
 def _transact(keyspace: Keyspace, transaction: TransactionEnvelope) -> Reply:
-    """MULTI ... EXEC: null if a watched key changed since WATCH; else every
+    """MULTI ... EXEC: a null array if a watched key changed since WATCH; else every
     command, read or write, in order, answered as if alone."""
     if not keyspace.unchanged(transaction.watched):
-        return None
+        return NULL_ARRAY
     replies: list[Reply] = []
     for argv in transaction.argvs:
         spec = resolve(argv)

@@ -28,7 +28,7 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.notifications import STREAM
-from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
+from ranet.kv.reply import NULL_ARRAY, OK, ErrorReply, Keyed, Reply
 from ranet.kv.stream_ids import (
     INVALID_ID,
     parse_bound,
@@ -272,7 +272,7 @@ def xreadgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             stream, group = _owned_group(keyspace, key, name)
             _consumer(keyspace, key, group, options.consumer)
             served.append([key, _deliver(stream, group, options.consumer, options, now_ms)])
-    return served or None
+    return served or NULL_ARRAY
 
 
 def _deliver(

@@ -30,7 +30,7 @@ from ranet.kv.arguments import (
 )
 from ranet.kv.keyspace import Keyspace
 from ranet.kv.notifications import STREAM
-from ranet.kv.reply import OK, ErrorReply, Keyed, Reply
+from ranet.kv.reply import NULL_ARRAY, OK, ErrorReply, Keyed, Reply
 from ranet.kv.stream_ids import (
     INVALID_ID,
     parse_bound,
@@ -468,4 +468,4 @@ def xread(keyspace: Keyspace, argv: list[bytes]) -> Reply:
             start = next_id(stream_id)
             assert start is not None
             served.append([key, range_reply(stream, start, MAX_ID, options.count)])
-    return served or None
+    return served or NULL_ARRAY
