@@ -722,6 +722,18 @@ RPUSH bq2 x
 BRPOP bq2 0
 BZPOPMIN nozset 0
 EXEC
+MULTI
+PING
+ECHO queued-echo
+SET txk v
+CLIENT SETNAME txname
+CLIENT GETNAME
+GET txk
+SELECT 0
+PING hello
+CONFIG GET maxmemory-policy
+EXEC
+CLIENT GETNAME
 """
 
 

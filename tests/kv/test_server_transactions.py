@@ -95,7 +95,7 @@ def test_errors_are_worded_as_redis_words_them(connection: redis.connection.Conn
     [
         (("SET", "k"), "wrong number of arguments for 'set' command"),
         (("NOSUCH", "x"), "unknown command 'NOSUCH'"),
-        (("PING",), "Command not allowed inside a transaction"),
+        (("SUBSCRIBE", "news"), "Command not allowed inside a transaction"),
     ],
 )
 def test_a_command_refused_while_queuing_aborts_the_transaction(
@@ -273,3 +273,57 @@ def test_watched_keys_count_against_the_same_bound() -> None:
             send(connection, "EXEC")
         assert send(connection, "WATCH", "j" * 100) == "OK"  # EXEC forgot the first
         connection.disconnect()
+
+
+def test_connection_commands_queued_in_a_transaction_answer_in_their_places(
+    server: Served, client: redis.Redis, connection: redis.connection.Connection
+) -> None:
+    """PING, ECHO, TIME, CLIENT SETNAME, INFO, ... are queued and run on the
+    node at EXEC, their replies among the others' (transaction.py); only the
+    data commands go to the log."""
+    send(connection, "MULTI")
+    for words in (
+        ("PING",),
+        ("SET", "k", "1"),
+        ("ECHO", "between"),
+        ("CLIENT", "SETNAME", "in-exec"),
+        ("GET", "k"),
+        ("TIME",),
+        ("INFO", "server"),
+        ("CLIENT", "GETNAME"),
+    ):
+        assert send(connection, *words) == "QUEUED"
+    pong, ok, echoed, named, got, now, info, name = send(connection, "EXEC")  # type: ignore[misc]
+    assert (pong, ok, echoed, named, got, name) == ("PONG", "OK", "between", "OK", "1", "in-exec")
+    assert isinstance(now, list) and len(now) == 2 and int(now[0]) > 1_700_000_000
+    assert isinstance(info, str) and info.startswith("# Server")
+    assert server.backend.transactions == [([[b"SET", b"k", b"1"], [b"GET", b"k"]], [])]
+
+
+def test_a_transaction_a_watched_key_stopped_runs_its_connection_commands_neither(
+    client: redis.Redis, connection: redis.connection.Connection
+) -> None:
+    send(connection, "WATCH", "w")
+    client.set("w", "changed")
+    send(connection, "MULTI")
+    send(connection, "CLIENT", "SETNAME", "never")
+    send(connection, "SET", "w", "mine")
+    assert send(connection, "EXEC") is None
+    assert send(connection, "CLIENT", "GETNAME") is None and client.get("w") == "changed"
+
+
+def test_a_command_refused_at_exec_keeps_the_others_in_their_places(
+    client: redis.Redis, connection: redis.connection.Connection
+) -> None:
+    """Redis 7.0 checks a transaction's commands again at EXEC: the refused
+    one's error and the node's own replies both keep their places."""
+    client.execute_command("ACL", "SETUSER", "app", "on", "nopass", "~*", "+@all")
+    send(connection, "AUTH", "app", "any")
+    send(connection, "MULTI")
+    for words in (("ECHO", "a"), ("SET", "k", "v"), ("PING",), ("GET", "k"), ("ECHO", "b")):
+        send(connection, *words)
+    client.execute_command("ACL", "SETUSER", "app", "-set")
+    replies = send(connection, "EXEC")
+    assert isinstance(replies, list) and len(replies) == 5
+    assert replies[0] == "a" and replies[2] == "PONG" and replies[3] is None
+    assert replies[4] == "b" and isinstance(replies[1], redis.exceptions.NoPermissionError)

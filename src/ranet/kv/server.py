@@ -1262,7 +1262,7 @@ class _Client(asyncio.Protocol):
         if self.tracking is not None and self.tracking.tracks_next():
             for command in run.commands:
                 spec = resolve(command)
-                if not isinstance(spec, ErrorReply):
+                if not isinstance(spec, ErrorReply) and spec.kind is not CONNECTION:
                     self.server.tracking.remember_read(self.id, spec, command)
         kind = WRITE if run.writes or run.watches else READ
         return _Call(kind, partial(self._start_exec, run, self.stale), transaction=run.commands)
@@ -1273,11 +1273,30 @@ class _Client(asyncio.Protocol):
             aborted: asyncio.Future[Reply] = self._loop.create_future()
             aborted.set_result(NULL_ARRAY)
             return aborted
-        if self.acl is None:
-            return self.server.backend.transaction(run.commands, watched, stale=stale)
-        allowed, refused = self._checked_at_exec(self.acl, run.commands)
-        call = self.server.backend.transaction(allowed, watched, stale=stale)
+        commands, refused = run.commands, {}
+        if self.acl is not None:
+            commands, refused = self._checked_at_exec(self.acl, commands)
+        here = {i: c for i, c in enumerate(commands) if _is_connection_command(c)}
+        logged = [c for i, c in enumerate(commands) if i not in here] if here else commands
+        call = self.server.backend.transaction(logged, watched, stale=stale)
+        if here:
+            call = self._with_run_here(call, here)
         return _with_refusals(call, refused) if refused else call
+
+    async def _with_run_here(self, call: Awaitable[Reply], here: dict[int, list[bytes]]) -> Reply:
+        """A transaction's replies with those of its connection commands
+        (transaction.py, ``RUN_AT_EXEC``) in their places, run on this node
+        once the log has run the others - none if a watched key stopped it."""
+        replies = await call
+        if not isinstance(replies, list):
+            return replies  # a null array (a watched key changed) or the call's error
+        for i in sorted(here):
+            result = _CONNECTION_COMMANDS[_resolved(here[i]).name.encode()](self, here[i])
+            if isinstance(result, _Call):  # INFO: the node's figures, read now
+                assert result.start is not None and result.run is None
+                result = await result.start()
+            replies.insert(i, result)
+        return replies
 
     def _checked_at_exec(
         self, user: User, commands: list[list[bytes]]
@@ -1778,6 +1797,13 @@ async def _with_refusals(call: Awaitable[Reply], refused: dict[int, ErrorReply])
     for i in sorted(refused):
         replies.insert(i, refused[i])
     return replies
+
+
+def _is_connection_command(argv: list[bytes]) -> bool:
+    """Whether a transaction's command runs on the node at EXEC (transaction.py);
+    a script wrapped to run as its user (RANET.AS) is the store's."""
+    spec = resolve(argv)
+    return not isinstance(spec, ErrorReply) and spec.kind is CONNECTION
 
 
 def _resolved(argv: list[bytes]) -> CommandSpec:

@@ -2,13 +2,20 @@
 
 As in Redis: after MULTI, data commands are queued (each answered
 ``+QUEUED``) until EXEC runs them all, in order, with nothing between them,
-or DISCARD drops them. A command refused while queuing (unknown, of the
-wrong arity, a container's unknown subcommand or one of the wrong arity,
-not allowed in a transaction) dooms the transaction: EXEC then
-answers ``EXECABORT`` and runs nothing. WATCH, before MULTI, reads the
-versions of keys (``keyspace.py``); if one of them has changed when the
-transaction is applied, EXEC answers null and nothing runs. EXEC and
-DISCARD forget the watched keys, as UNWATCH does.
+or DISCARD drops them. So are the connection commands a node answers by
+itself (``RUN_AT_EXEC``: PING, ECHO, TIME, SELECT, CLIENT SETNAME, CONFIG,
+INFO, ...): EXEC runs them on the node once the log has run the others, and
+puts their replies in their places. They touch no key; what they read of
+the node (INFO's figures, CONFIG GET) is read after the whole transaction.
+The other connection commands (HELLO, AUTH, SUBSCRIBE, MONITOR, WAIT,
+CLIENT REPLY, ...), which change how the connection's later commands run,
+are refused. A command refused while queuing (unknown, of the wrong arity,
+a container's unknown subcommand or one of the wrong arity, not allowed in
+a transaction) dooms the transaction: EXEC then answers ``EXECABORT`` and
+runs nothing. WATCH, before MULTI, reads the versions of keys
+(``keyspace.py``); if one of them has changed when the transaction is
+applied, EXEC answers a null array and nothing runs. EXEC and DISCARD
+forget the watched keys, as UNWATCH does.
 
 The server turns EXEC into one backend call (``Backend.transaction``): a
 transaction that writes, or that watched keys, is one log command applied
@@ -36,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ranet.kv.arguments import subcommand_refusal
-from ranet.kv.commands import CONNECTION, READ, CommandSpec
+from ranet.kv.commands import BLOCKING, CONNECTION, WRITE, CommandSpec
 from ranet.kv.reply import OK, ErrorReply, Reply, Status
 
 QUEUED = Status("QUEUED")
@@ -46,6 +53,11 @@ RUN_INSIDE_MULTI = frozenset({"exec", "discard", "multi", "watch", "quit", "rese
 EXEC_ABORTED = ErrorReply("EXECABORT Transaction discarded because of previous errors.")
 ARGUMENT_OVERHEAD = 8  # bytes counted per queued argument besides its own (Rule 1)
 NOT_ALLOWED = ErrorReply("ERR Command not allowed inside a transaction")
+RUN_AT_EXEC = frozenset(
+    {"ping", "echo", "time", "select", "command", "config", "info", "slowlog", "client"}
+)
+"""Connection commands a transaction holds, to run on the node at EXEC."""
+_CLIENT_NOT_AT_EXEC = frozenset({b"reply", b"tracking", b"caching"})  # they act on what follows
 
 
 @dataclass(slots=True)
@@ -95,7 +107,9 @@ class TransactionState:
         assert self.queued is not None
         if not isinstance(spec, ErrorReply):
             spec = subcommand_refusal(spec, argv) or spec
-        if isinstance(spec, ErrorReply) or spec.kind is CONNECTION:
+        if isinstance(spec, ErrorReply) or (
+            spec.kind is CONNECTION and not runs_at_exec(spec, argv)
+        ):
             self._doom()
             return spec if isinstance(spec, ErrorReply) else NOT_ALLOWED
         if self.doomed:
@@ -105,7 +119,7 @@ class TransactionState:
             self._doom()
             return ErrorReply(f"ERR the transaction is over its limit of {self.max_bytes} bytes")
         self.queued.append(argv)
-        self.writes = self.writes or spec.kind is not READ  # a write, or a blocking one
+        self.writes = self.writes or spec.kind is WRITE or spec.kind is BLOCKING
         return QUEUED
 
     def _doom(self) -> None:
@@ -152,6 +166,14 @@ class TransactionState:
         """Out of MULTI, if in it, and nothing watched (RESET)."""
         self.queued = None
         self.unwatch()
+
+
+def runs_at_exec(spec: CommandSpec, argv: list[bytes]) -> bool:
+    """Whether the connection command ``argv`` may be queued, to run on the
+    node at EXEC (``RUN_AT_EXEC``)."""
+    if spec.name != "client":
+        return spec.name in RUN_AT_EXEC
+    return len(argv) > 1 and argv[1].lower() not in _CLIENT_NOT_AT_EXEC
 
 
 def _cost(args: list[bytes]) -> int:
