@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+import hiredis
 import msgpack
 import pytest
 import redis
@@ -327,3 +328,27 @@ def test_a_restricted_users_script_reads_are_tracked_by_their_keys() -> None:
             for key in (b"app:1", b"app:2"):
                 admin.call("SET", key, "v")
                 assert reader.read() == [b"invalidate", [key]]
+
+
+def test_a_containers_unknown_subcommand_is_told_before_the_acl_as_in_redis() -> None:
+    """Redis looks a subcommand up before it checks the user's rules: a user
+    allowed only OBJECT ENCODING who sends OBJECT NOSUCH hears that it is
+    unknown, not NOPERM (the errors are redis-server 7.0.15's), and nothing
+    reaches the ACL LOG."""
+    with served() as server:
+        address = ("127.0.0.1", server.port)
+        with Raw(address) as admin, Raw(address) as user:
+            rules = ("on", "nopass", "~*", "+object|encoding", "+xinfo|stream")
+            admin.call("ACL", "SETUSER", "u", *rules)
+            user.call("AUTH", "u", "any")
+            for words, error in (
+                (("OBJECT", "nosuch", "k"), "ERR unknown subcommand 'nosuch'. Try OBJECT HELP."),
+                (("OBJECT", "freq"), "ERR wrong number of arguments for 'object|freq' command"),
+                (("XINFO", "bogus", "s"), "ERR unknown subcommand 'bogus'. Try XINFO HELP."),
+                (("XINFO", "stream"), "ERR wrong number of arguments for 'xinfo|stream' command"),
+            ):
+                reply = user.call(*words)
+                assert isinstance(reply, hiredis.ReplyError) and str(reply) == error, words
+            refused = user.call("OBJECT", "freq", "k")
+            assert str(refused).startswith("NOPERM") and "'object|freq'" in str(refused)
+            assert len(admin.call("ACL", "LOG")) == 1  # only the NOPERM

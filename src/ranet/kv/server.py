@@ -1096,7 +1096,11 @@ class _Client(asyncio.Protocol):
 
     def _acl_refusal(self, user: User, spec: CommandSpec, argv: list[bytes]) -> ErrorReply | None:
         """Why this connection's user may not run ``argv`` (ACL LOG records
-        it), or None."""
+        it), or None. A container's unknown subcommand, or one of the wrong
+        arity, is told first, as Redis looks subcommands up before the ACL."""
+        unknown = subcommand_refusal(spec, argv)
+        if unknown is not None:
+            return unknown
         denied = acl_check.denial(user, spec, argv)
         if denied is None:
             return acl_check.sort_refusal(user, spec, argv)
