@@ -13,6 +13,9 @@ import time
 import pytest
 
 from ranet.kv import server as server_module
+from ranet.kv.client_pause import may_write
+from ranet.kv.command_spec import CommandSpec
+from ranet.kv.commands import resolve
 
 from .fake_backend import WAIT, Served
 from .test_client_flow_against_redis import END, FIRST
@@ -166,3 +169,18 @@ def test_ranet_exec_is_held_as_the_command_it_runs(
         assert not held(server, "c")
     finally:
         c.close()
+
+
+def test_pause_write_holds_migrate_as_redis_flags_it_write() -> None:
+    """MIGRATE deletes what it moves: Redis flags it ``write``, so a WRITE
+    pause holds it - though it is a command the node runs itself."""
+    migrate = [b"MIGRATE", b"127.0.0.1", b"1", b"k", b"0", b"10"]
+    assert may_write(_resolved(migrate), migrate, lambda _: None, [])
+    read = [b"OBJECT", b"ENCODING", b"k"]
+    assert not may_write(_resolved(read), read, lambda _: None, [])
+
+
+def _resolved(argv: list[bytes]) -> CommandSpec:
+    spec = resolve(argv)
+    assert isinstance(spec, CommandSpec)
+    return spec

@@ -55,6 +55,7 @@ _WRITING_SUBCOMMANDS = frozenset(
     | {"xgroup|setid"}
 )  # of the containers ranet runs (SCRIPT, FUNCTION, XGROUP, XINFO, ...), what Redis flags write
 
+_ALSO_WRITING = frozenset({"pfcount", "migrate"})  # PFCOUNT may rewrite its key; MIGRATE: a DEL
 DeclaresWrites = Callable[[list[bytes]], bool | None]
 """``Backend.script_declares_writes``: what a script or function declares."""
 
@@ -91,7 +92,7 @@ def may_write(
         return spec.kind is WRITE if declared is None else declared
     if name in SUBCOMMANDS:
         return full_name(spec, argv) in _WRITING_SUBCOMMANDS
-    return spec.kind is WRITE or spec.kind is BLOCKING or name == "pfcount"
+    return spec.kind is WRITE or spec.kind is BLOCKING or name in _ALSO_WRITING
 
 
 def _may_write(argv: list[bytes], declares_writes: DeclaresWrites) -> bool:

@@ -1082,6 +1082,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("monitor", 1, CONNECTION, flags="", group="server", dangerous=True),
     _connection_command("slowlog", -2, CONNECTION, flags="", group="server"),
     _connection_command("wait", 3, CONNECTION, flags="noscript"),
+    _connection_command(
+        "migrate",
+        -6,
+        CONNECTION,
+        flags="write movablekeys",
+        keys=(3, 3, 1),
+        group="keyspace write",
+        dangerous=True,
+    ),
     *(
         _connection_command(
             name, arity, CONNECTION, flags="pubsub noscript loading stale", group="pubsub"

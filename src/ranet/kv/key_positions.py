@@ -6,9 +6,10 @@ Redis 7's key specifications say it (key_spec_table.py): where the keys
 begin (an index, or after a keyword), and how they follow (a range, or a
 count). A key is read if its spec says ``access`` and written if it says
 ``insert``, ``update`` or ``delete``; ACL's ``%R~`` and ``%W~`` patterns ask
-just that (Redis's ``ACLSelectorCheckKey``). SET, BITFIELD and SORT are
-read as Redis's key functions read them (``setGetKeys``, ``bitfieldGetKeys``,
-``sortGetKeys``): what they do with a key depends on their arguments. A
+just that (Redis's ``ACLSelectorCheckKey``). SET, BITFIELD, SORT and
+MIGRATE are read as Redis's key functions read them (``setGetKeys``,
+``bitfieldGetKeys``, ``sortGetKeys``, ``migrateGetKeys``): what they do
+with a key, or which keys they name, depends on their arguments. A
 container's keys are its subcommand's, as Redis looks the subcommand up
 first: OBJECT ENCODING's, XINFO STREAM's (``object|encoding``,
 ``xinfo|stream`` in the table).
@@ -157,11 +158,29 @@ def _sort_keys(argv: list[bytes]) -> list[Key]:
     return keys if store is None else [*keys, store]
 
 
+def _migrate_keys(argv: list[bytes]) -> list[Key]:
+    """MIGRATE moves its key, or with KEYS (its key then empty) the keys
+    after it; AUTH's and AUTH2's arguments are skipped (``migrateGetKeys``)."""
+    first, skip = 3, {b"AUTH": 1, b"AUTH2": 2}
+    i = 6
+    while i < len(argv):
+        option = argv[i].upper()
+        if option == b"KEYS":
+            if argv[3]:
+                return []
+            first = i + 1
+            break
+        i += skip.get(option, 0) + 1
+    last = len(argv) if first > 3 else 4
+    return [Key(i, True, True, ("RW", "access", "delete")) for i in range(first, last)]
+
+
 _BY_FUNCTION: dict[str, Callable[[list[bytes]], Sequence[Key]]] = {
     "set": _set_keys,
     "bitfield": _bitfield_keys,
     "sort": _sort_keys,
     "sort_ro": lambda argv: [Key(1, True, False, _READ)],
+    "migrate": _migrate_keys,
 }
 
 

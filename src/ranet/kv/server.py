@@ -78,6 +78,7 @@ from ranet.kv import (
     acl_command,
     client_filters,
     client_pause,
+    migrate,
     monitor,
     replica_wait,
     server_stats,
@@ -1396,6 +1397,15 @@ class _Client(asyncio.Protocol):
         self.wrote = self.wrote or spec.kind is WRITE  # XREADGROUP
         return _Call(BLOCKING, self._unblockable(wait))
 
+    def _migrate(self, argv: list[bytes]) -> Reply | _Call:
+        """MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH ...]
+        [KEYS ...]: this node moves the keys to the target (migrate.py)."""
+        parsed = migrate.parse(argv)
+        if isinstance(parsed, ErrorReply):
+            return parsed
+        self.wrote = True
+        return _Call(WRITE, partial(migrate.migrate, self.server.backend, parsed))
+
     def _wait(self, argv: list[bytes]) -> Reply | _Call:
         """WAIT numreplicas timeout: how many other members hold this
         connection's writes (replica_wait.py), once its earlier commands are
@@ -1741,6 +1751,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"info": _Client._info,
     b"config": _Client._config,
     b"slowlog": _Client._slowlog_command,
+    b"migrate": _Client._migrate,
     b"command": _Client._command,
     b"readonly": partial(_Client._set_stale, stale=True),
     b"readwrite": partial(_Client._set_stale, stale=False),
