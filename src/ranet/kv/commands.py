@@ -1081,6 +1081,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _connection_command("acl", -2, CONNECTION, flags="", group="server"),
     _connection_command("monitor", 1, CONNECTION, flags="", group="server", dangerous=True),
     _connection_command("slowlog", -2, CONNECTION, flags="", group="server"),
+    _connection_command("latency", -2, CONNECTION, flags="", group="server"),
     _connection_command("wait", 3, CONNECTION, flags="noscript"),
     _connection_command(
         "migrate",

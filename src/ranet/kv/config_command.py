@@ -6,10 +6,11 @@ Only what is true of ranet is listed: the address it serves, the request
 limits (``proto-max-bulk-len``, ``client-query-buffer-limit``), one
 database, no memory limit and so no eviction, no RDB ``save`` schedule, no
 cluster mode, the key-space events it emits, the HyperLogLog sparse limit,
-the slow log's settings. The settings are the options of ``ranet node``;
+the slow log's and the latency monitor's settings. The settings are the options of ``ranet node``;
 CONFIG SET changes, on this node until it stops, those ``setters`` makes
 settable - ``notify-keyspace-events`` (notifications.py),
-``slowlog-log-slower-than`` and ``slowlog-max-len`` (slowlog.py) - all of
+``slowlog-log-slower-than`` and ``slowlog-max-len`` (slowlog.py),
+``latency-monitor-threshold`` (latency.py) - all of
 them or, if one value is refused, none; the others, and CONFIG REWRITE and
 RESETSTAT, answer an error that says so.
 """
@@ -66,6 +67,7 @@ def parameters(
         "timeout": 0,
         "slowlog-log-slower-than": slowlog.slower_than,
         "slowlog-max-len": slowlog.max_len,
+        "latency-monitor-threshold": slowlog.latency.threshold_ms,
     }
     return {name.encode(): str(value).encode() for name, value in values.items()}
 
@@ -78,6 +80,9 @@ def setters(set_events: Callable[[int], None], slowlog: SlowLog) -> dict[bytes, 
         _EVENTS: partial(_events, set_events),
         b"slowlog-log-slower-than": partial(_integer, -1, INT64_MAX, slowlog.set_slower_than),
         b"slowlog-max-len": partial(_integer, 0, INT64_MAX, slowlog.set_max_len),
+        b"latency-monitor-threshold": partial(
+            _integer, 0, INT64_MAX, slowlog.set_latency_threshold
+        ),
     }
 
 

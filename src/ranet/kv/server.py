@@ -1351,6 +1351,11 @@ class _Client(asyncio.Protocol):
         )
         return config_reply(argv, known, server.config_setters)
 
+    def _latency_command(self, argv: list[bytes]) -> Reply:
+        """LATENCY LATEST | HISTORY | RESET | DOCTOR | GRAPH | HELP: this
+        node's latency monitor (latency.py)."""
+        return self._slowlog.latency.command(argv, self._slowlog.slower_than)
+
     def _slowlog_command(self, argv: list[bytes]) -> Reply:
         """SLOWLOG GET [count] | LEN | RESET | HELP: this node's (slowlog.py)."""
         return self._slowlog.command(argv)
@@ -1751,6 +1756,7 @@ _CONNECTION_COMMANDS: dict[bytes, Handler] = {
     b"info": _Client._info,
     b"config": _Client._config,
     b"slowlog": _Client._slowlog_command,
+    b"latency": _Client._latency_command,
     b"migrate": _Client._migrate,
     b"command": _Client._command,
     b"readonly": partial(_Client._set_stale, stale=True),

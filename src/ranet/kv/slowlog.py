@@ -15,7 +15,9 @@ not counted, as in Redis.
 
 Rule 1 - the server pays almost nothing per command: it compares the time
 a command took with ``threshold`` (seconds; infinite when the log is off)
-and calls ``add`` only for a slow one; an entry is built only there.
+and calls ``add`` only for a slow one; an entry is built only there. The
+latency monitor (latency.py) times commands the same way, so ``threshold``
+is the lower of the two settings and ``add`` feeds both.
 
 Rule 2 - as in Redis: an entry holds at most 32 arguments (the last
 saying how many more there were), each at most 128 bytes (followed by how
@@ -37,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ranet.kv.arguments import parse_int, subcommand_error, subcommand_syntax_error
+from ranet.kv.latency import LatencyMonitor
 from ranet.kv.redaction import redacted
 from ranet.kv.reply import OK, ErrorReply, Reply
 
@@ -85,7 +88,9 @@ class SlowLog:
     """One node's slow log and its two settings."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.threshold = DEFAULT_SLOWER_THAN / 1e6  # seconds (Rule 1)
+        self.latency = LatencyMonitor(clock)  # latency-monitor-threshold's events
+        self._slower_than_seconds = DEFAULT_SLOWER_THAN / 1e6
+        self.threshold = self._slower_than_seconds  # seconds: the lower of both (Rule 1)
         self.slower_than = DEFAULT_SLOWER_THAN
         self.max_len = DEFAULT_MAX_LEN
         self._entries: deque[Entry] = deque()
@@ -96,7 +101,13 @@ class SlowLog:
         """``slowlog-log-slower-than``: log the commands that take at least
         this long (0: all of them; -1: none)."""
         self.slower_than = microseconds
-        self.threshold = math.inf if microseconds < 0 else microseconds / 1e6
+        self._slower_than_seconds = math.inf if microseconds < 0 else microseconds / 1e6
+        self.threshold = min(self._slower_than_seconds, self.latency.threshold)
+
+    def set_latency_threshold(self, milliseconds: int) -> None:
+        """``latency-monitor-threshold`` (latency.py)."""
+        self.latency.set_threshold(milliseconds)
+        self.threshold = min(self._slower_than_seconds, self.latency.threshold)
 
     def set_max_len(self, entries: int) -> None:
         """``slowlog-max-len``: keep at most this many entries (Rule 2)."""
@@ -107,6 +118,10 @@ class SlowLog:
         threshold) and answered ``reply``: an entry, unless Redis would not
         have run it (Rule 2)."""
         if _refused_before_running(reply):
+            return
+        if seconds >= self.latency.threshold:
+            self.latency.command_took(argv, seconds)
+        if seconds < self._slower_than_seconds:
             return
         self._entries.appendleft(
             Entry(

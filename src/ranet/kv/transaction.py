@@ -54,7 +54,7 @@ EXEC_ABORTED = ErrorReply("EXECABORT Transaction discarded because of previous e
 ARGUMENT_OVERHEAD = 8  # bytes counted per queued argument besides its own (Rule 1)
 NOT_ALLOWED = ErrorReply("ERR Command not allowed inside a transaction")
 RUN_AT_EXEC = frozenset(
-    {"ping", "echo", "time", "select", "command", "config", "info", "slowlog", "client"}
+    {"ping", "echo", "time", "select", "command", "config", "info", "slowlog", "latency", "client"}
 )
 """Connection commands a transaction holds, to run on the node at EXEC."""
 _CLIENT_NOT_AT_EXEC = frozenset({b"reply", b"tracking", b"caching"})  # they act on what follows
