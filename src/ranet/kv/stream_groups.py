@@ -89,7 +89,27 @@ XGROUP_ARITIES = {
     b"DESTROY": 4,
     b"CREATECONSUMER": 5,
     b"DELCONSUMER": 5,
+    b"HELP": 2,
 }
+_XGROUP_HELP = [
+    b"XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CREATE <key> <groupname> <id|$> [option]",
+    b"    Create a new consumer group. Options are:",
+    b"    * MKSTREAM",
+    b"      Create the empty stream if it does not exist.",
+    b"    * ENTRIESREAD entries_read",
+    b"      Set the group's entries_read counter (internal use).",
+    b"CREATECONSUMER <key> <groupname> <consumer>",
+    b"    Create a new consumer in the specified group.",
+    b"DELCONSUMER <key> <groupname> <consumer>",
+    b"    Remove the specified consumer.",
+    b"DESTROY <key> <groupname>",
+    b"    Remove the specified group.",
+    b"SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+    b"    Set the current group ID and entries_read counter.",
+    b"HELP",
+    b"    Prints this help.",
+]
 _NEEDS_GROUP = (b"SETID", b"CREATECONSUMER", b"DELCONSUMER")
 _BAD_ENTRIES_READ = ErrorReply("ERR value for ENTRIESREAD must be positive or -1")
 
@@ -107,6 +127,8 @@ def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if refused is not None:
         return refused
     subcommand = argv[1].upper()
+    if subcommand == b"HELP":
+        return list(_XGROUP_HELP)
     options = _xgroup_options(argv, subcommand)
     if isinstance(options, ErrorReply):
         return options

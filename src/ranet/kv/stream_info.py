@@ -23,7 +23,18 @@ from ranet.kv.reply import ErrorReply, Reply
 from ranet.kv.stream_value import INVALID_ENTRIES_READ, Group, Stream, format_id
 from ranet.kv.streams import NO_SUCH_KEY, entry_reply, stream_at
 
-ARITIES = {b"STREAM": -3, b"GROUPS": 3, b"CONSUMERS": 4}
+ARITIES = {b"STREAM": -3, b"GROUPS": 3, b"CONSUMERS": 4, b"HELP": 2}
+_HELP = [
+    b"XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CONSUMERS <key> <groupname>",
+    b"    Show consumers of <groupname>.",
+    b"GROUPS <key>",
+    b"    Show the stream consumer groups.",
+    b"STREAM <key> [FULL [COUNT <count>]",
+    b"    Show information about the stream.",
+    b"HELP",
+    b"    Prints this help.",
+]
 _FULL_COUNT = 10  # entries and pending entries XINFO STREAM FULL shows by default
 
 
@@ -32,6 +43,8 @@ def xinfo(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     if refused is not None:
         return refused
     subcommand = argv[1].upper()
+    if subcommand == b"HELP":
+        return list(_HELP)
     key = argv[2]
     stream = stream_at(keyspace, key)
     if stream is None or isinstance(stream, ErrorReply):
