@@ -253,3 +253,24 @@ def wait_until_blocked(server: Served) -> None:
     while not server.call(lambda: any(client.blocked for client in server.server.clients())):
         assert time.monotonic() < deadline, "no client blocked"
         time.sleep(0.01)
+
+
+def test_a_command_refused_when_exec_checks_the_acl_again_is_not_logged(node: Served) -> None:
+    """Redis 7.0 checks a transaction's commands again at EXEC; one refused
+    then never ran, and Redis logs it not."""
+    admin, user = connect(node), connect(node)
+    try:
+        log_slower_than(admin, 0)
+        admin.call("ACL", "SETUSER", "app", "on", "nopass", "~*", "+@all")
+        user.call("AUTH", "app", "any")
+        user.call("MULTI")
+        user.call("SET", "k", "v")
+        user.call("GET", "k")
+        admin.call("ACL", "SETUSER", "app", "-set")
+        replies = user.call("EXEC")
+        assert str(replies[0]).startswith("NOPERM") and replies[1] is None
+        logged = commands_logged(admin)
+        assert [b"GET", b"k"] in logged and [b"SET", b"k", b"v"] not in logged
+    finally:
+        admin.close()
+        user.close()

@@ -152,6 +152,10 @@ _HANG_UP = Status("hang up")  # _execute's answer when the connection must close
 _JOINED = Status("joined")  # _execute's answer for a command that joined the run before it
 _HELD = Status("held")  # _execute's answer for a command CLIENT PAUSE holds (client_pause.py)
 _MISMATCH = "ERR internal error: the backend's replies do not match the commands"
+_CHANGED_AT_EXEC = (
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+    "EXEC call. This command is no longer allowed for the following reason: "
+)
 _MAX_WRITE_RUN_BYTES = 256 << 10  # a run of writes is one log command: about a batch at most
 
 NO_LEADER = "TRYAGAIN no leader is known yet; retry shortly"
@@ -874,6 +878,8 @@ class _Client(asyncio.Protocol):
             assert call.sent is not None
             commands, replies = [call.sent], [outcome]
         for argv, reply in zip(commands, replies, strict=True):
+            if isinstance(reply, ErrorReply) and reply.message.startswith(_CHANGED_AT_EXEC):
+                continue  # refused at EXEC, never run: Redis logs it not
             self._slowlog.add(argv, reply, seconds, self.peer, self.name)
 
     def _cancel_in_flight(self) -> None:
@@ -1319,11 +1325,7 @@ class _Client(asyncio.Protocol):
                 allowed.append(acl_command.as_user(user, spec, command))
                 continue
             self._log_refusal(denied.reason, denied.name, self.user_name, at_exec=True)
-            refused[i] = ErrorReply(
-                "NOPERM ACLs rules changed between the moment the transaction was "
-                "accumulated and the EXEC call. This command is no longer allowed for the "
-                f"following reason: {denied.changed_since_queued()}"
-            )
+            refused[i] = ErrorReply(f"{_CHANGED_AT_EXEC}{denied.changed_since_queued()}")
         return allowed, refused
 
     def _watch(self, argv: list[bytes]) -> Reply | _Call:
