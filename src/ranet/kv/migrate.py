@@ -116,7 +116,9 @@ async def migrate(backend: Backend, migration: Migration) -> Reply:
     moved: list[tuple[bytes, int]] = []
     for key, version, payload, ttl in zip(keys, versions, found[::2], found[1::2], strict=True):
         if isinstance(payload, bytes) and isinstance(ttl, int) and ttl != -2:
-            restore = [b"RESTORE", key, b"%d" % max(ttl, 0), payload]
+            # PTTL: -1 is no deadline (RESTORE's 0); 0 is under a millisecond
+            # left, sent as 1 so that the copy still expires (as Redis sends it)
+            restore = [b"RESTORE", key, b"%d" % (1 if ttl == 0 else max(ttl, 0)), payload]
             restores.append([*restore, b"REPLACE"] if migration.replace else restore)
             moved.append((key, version))
     if not restores:
