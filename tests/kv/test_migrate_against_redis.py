@@ -5,6 +5,7 @@ reply, and what the target and the source hold afterwards, alike
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,26 @@ def test_migrate_is_refused_to_a_user_without_the_keys() -> None:
                     user.execute_command(*call)
             reply = user.execute_command("MIGRATE", "127.0.0.1", "1", "app:1", "0", "10")
             assert reply == b"NOKEY"
+
+
+def test_a_key_with_under_a_millisecond_left_is_not_made_persistent(
+    redis_on_tcp: tuple[str, int],  # noqa: F811
+) -> None:
+    """PTTL answers 0 for a key about to expire; RESTORE's 0 would mean no
+    deadline at all, so MIGRATE sends 1 ms (as Redis does)."""
+    host, port = redis_on_tcp
+    with served() as server, redis.Redis(port=server.port) as source:
+        source.set("brief", "v")
+        original_read = server.backend.read
+
+        async def about_to_expire(argvs: list[list[bytes]], *, stale: bool) -> object:
+            replies = await original_read(argvs, stale=stale)
+            return [0 if argv[0] == b"PTTL" else r for argv, r in zip(argvs, replies, strict=True)]
+
+        server.backend.read = about_to_expire  # type: ignore[method-assign]
+        assert source.execute_command("MIGRATE", host, port, "brief", 0, 1000) == b"OK"
+    with redis.Redis(host=host, port=port) as target:
+        deadline = time.monotonic() + 5
+        while target.exists("brief") and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert target.exists("brief") == 0
