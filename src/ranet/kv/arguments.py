@@ -121,6 +121,18 @@ def subcommand_error(argv: list[bytes], arities: dict[bytes, int]) -> ErrorReply
     return None
 
 
+def answered_before_running(
+    argv: list[bytes], arities: dict[bytes, int], help_lines: list[bytes]
+) -> Reply | None:
+    """What Redis answers a container command (OBJECT, XINFO, ...) before
+    running a subcommand: ``subcommand_error``'s error, or HELP's lines;
+    None to run it."""
+    refused = subcommand_error(argv, arities)
+    if refused is not None:
+        return refused
+    return list(help_lines) if argv[1].upper() == b"HELP" else None
+
+
 def subcommand_refusal(spec: CommandSpec, argv: list[bytes]) -> ErrorReply | None:
     """``subcommand_error`` for a container that lists its subcommands
     (OBJECT, XINFO): what Redis refuses before running anything, as it

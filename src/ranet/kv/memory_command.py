@@ -33,7 +33,7 @@ from itertools import islice
 from sys import getsizeof
 from typing import TypeVar
 
-from ranet.kv.arguments import NOT_AN_INTEGER, SYNTAX_ERROR, parse_int, subcommand_error
+from ranet.kv.arguments import NOT_AN_INTEGER, SYNTAX_ERROR, answered_before_running, parse_int
 from ranet.kv.keyspace import Hash, Keyspace, List, Set, SortedSet, Value
 from ranet.kv.reply import ErrorReply, Reply, Status
 from ranet.kv.stream_value import Group, Pending, Stream
@@ -90,12 +90,10 @@ _HELP = [
 def memory_command(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """MEMORY USAGE key [SAMPLES count] | HELP; the other subcommands'
     error (module docstring)."""
-    refused = subcommand_error(argv, ARITIES)
-    if refused is not None:
-        return refused
+    answered = answered_before_running(argv, ARITIES, _HELP)
+    if answered is not None:
+        return answered
     subcommand = argv[1].upper()
-    if subcommand == b"HELP":
-        return list(_HELP)
     if subcommand != b"USAGE":
         return ErrorReply(
             f"ERR MEMORY {subcommand.decode()} is not supported by ranet (not built): its "

@@ -40,7 +40,7 @@ A missing key is a null for every subcommand, as in Redis.
 
 from __future__ import annotations
 
-from ranet.kv.arguments import parse_int, subcommand_error
+from ranet.kv.arguments import answered_before_running, parse_int
 from ranet.kv.keyspace import Hash, Keyspace, List, Set, SortedSet, Value
 from ranet.kv.reply import ErrorReply, Reply, Status
 from ranet.kv.stream_value import Stream
@@ -92,12 +92,10 @@ _HELP = [
 
 def object_command(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """OBJECT subcommand [key]: Redis's reply to each (module docstring)."""
-    refused = subcommand_error(argv, ARITIES)
-    if refused is not None:
-        return refused
+    answered = answered_before_running(argv, ARITIES, _HELP)
+    if answered is not None:
+        return answered
     subcommand = argv[1].upper()
-    if subcommand == b"HELP":
-        return list(_HELP)
     value = keyspace.get(argv[2])
     if value is None:
         return None

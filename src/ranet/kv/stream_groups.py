@@ -21,8 +21,8 @@ from sortedcontainers import SortedSet
 from ranet.kv.arguments import (
     NOT_AN_INTEGER,
     SYNTAX_ERROR,
+    answered_before_running,
     parse_int,
-    subcommand_error,
     subcommand_syntax_error,
     text_of,
 )
@@ -123,12 +123,10 @@ def _entries_read(text: bytes) -> int | ErrorReply:
 
 def xgroup(keyspace: Keyspace, argv: list[bytes]) -> Reply:
     """XGROUP CREATE | SETID | DESTROY | CREATECONSUMER | DELCONSUMER ..."""
-    refused = subcommand_error(argv, XGROUP_ARITIES)
-    if refused is not None:
-        return refused
+    answered = answered_before_running(argv, XGROUP_ARITIES, _XGROUP_HELP)
+    if answered is not None:
+        return answered
     subcommand = argv[1].upper()
-    if subcommand == b"HELP":
-        return list(_XGROUP_HELP)
     options = _xgroup_options(argv, subcommand)
     if isinstance(options, ErrorReply):
         return options

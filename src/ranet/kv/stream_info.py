@@ -13,8 +13,8 @@ from itertools import islice
 
 from ranet.kv.arguments import (
     NOT_AN_INTEGER,
+    answered_before_running,
     parse_int,
-    subcommand_error,
     subcommand_syntax_error,
     text_of,
 )
@@ -39,12 +39,10 @@ _FULL_COUNT = 10  # entries and pending entries XINFO STREAM FULL shows by defau
 
 
 def xinfo(keyspace: Keyspace, argv: list[bytes]) -> Reply:
-    refused = subcommand_error(argv, ARITIES)
-    if refused is not None:
-        return refused
+    answered = answered_before_running(argv, ARITIES, _HELP)
+    if answered is not None:
+        return answered
     subcommand = argv[1].upper()
-    if subcommand == b"HELP":
-        return list(_HELP)
     key = argv[2]
     stream = stream_at(keyspace, key)
     if stream is None or isinstance(stream, ErrorReply):
