@@ -352,7 +352,7 @@ class RespServer:
         elif end is not None:
             self.pause = Pause(kind, end, self.unpause_clients)
             for client in self._clients.values():
-                client.controlled = True
+                client.recheck_control()
 
     def unpause_clients(self) -> None:
         """CLIENT UNPAUSE, or the pause's time is up: the held commands run."""
@@ -360,7 +360,7 @@ class RespServer:
         if pause is None:
             return
         for client in self._clients.values():
-            client.controlled = client.reply_mode is not None
+            client.recheck_control()
         for client in pause.stop():
             client.release()
 
@@ -533,9 +533,8 @@ class _Client(asyncio.Protocol):
         self.unblock: Unblock | None = None  # set while that wait runs: CLIENT UNBLOCK ends it
         self.tracking: Tracking | None = None  # CLIENT TRACKING (tracking.py)
         self.reply_mode: ReplyMode | None = None  # CLIENT REPLY OFF or SKIP (client_reply.py)
-        # Whether CLIENT REPLY or CLIENT PAUSE is in force: commands then take
-        # the queue and _execute_controlled (the lone path tests this alone).
-        self.controlled = server.pause is not None
+        self.controlled = False  # recheck_control's
+        self.recheck_control()
         self.held = False  # CLIENT PAUSE holds its next command (client_pause.py)
         self.wrote = False  # whether it sent a write: WAIT (replica_wait.py)
         self._after_lone: list[Push] = []  # messages held until the lone command's reply
@@ -1028,8 +1027,15 @@ class _Client(asyncio.Protocol):
                 result = self._dropped(result)
             if not mode.finish():
                 self.reply_mode = None
-        self.controlled = self.reply_mode is not None or self.server.pause is not None
+        self.recheck_control()
         return result
+
+    def recheck_control(self) -> None:
+        """``controlled``: whether CLIENT REPLY or CLIENT PAUSE is in force -
+        commands then take the queue and ``_execute_controlled``. Kept as an
+        attribute, set whenever either changes, because the lone path tests
+        it for every command."""
+        self.controlled = self.reply_mode is not None or self.server.pause is not None
 
     def _dropped(self, result: Encodable | _Call) -> Encodable | _Call:
         """The result of a command whose replies are dropped: only its pushes
@@ -1284,49 +1290,60 @@ class _Client(asyncio.Protocol):
             aborted: asyncio.Future[Reply] = self._loop.create_future()
             aborted.set_result(NULL_ARRAY)
             return aborted
-        commands, refused = run.commands, {}
-        if self.acl is not None:
-            commands, refused = self._checked_at_exec(self.acl, commands)
-        here = {i: c for i, c in enumerate(commands) if _is_connection_command(c)}
-        logged = [c for i, c in enumerate(commands) if i not in here] if here else commands
+        if self.acl is None and not run.runs_here:
+            return self.server.backend.transaction(run.commands, watched, stale=stale)
+        logged, placed = self._split_at_exec(run.commands)
         call = self.server.backend.transaction(logged, watched, stale=stale)
-        if here:
-            call = self._with_run_here(call, here)
-        return _with_refusals(call, refused) if refused else call
+        return self._with_placed(call, placed)
 
-    async def _with_run_here(self, call: Awaitable[Reply], here: dict[int, list[bytes]]) -> Reply:
-        """A transaction's replies with those of its connection commands
-        (transaction.py, ``RUN_AT_EXEC``) in their places, run on this node
-        once the log has run the others - none if a watched key stopped it."""
+    def _split_at_exec(
+        self, commands: list[list[bytes]]
+    ) -> tuple[list[list[bytes]], dict[int, ErrorReply | list[bytes]]]:
+        """A transaction's commands for the log (``logged``, scripts wrapped
+        to run as a restricted user), and, by their places, those answered
+        here (``placed``): a command Redis 7.0 refuses when it checks the
+        user's rules again at EXEC (they may have changed since it was
+        queued) - its error -, and a connection command the node runs itself
+        (transaction.py, ``RUN_AT_EXEC``)."""
+        logged: list[list[bytes]] = []
+        placed: dict[int, ErrorReply | list[bytes]] = {}
+        user = self.acl
+        for i, command in enumerate(commands):
+            spec = _resolved(command)
+            if user is not None:
+                denied = acl_check.denial(user, spec, command)
+                if denied is not None:
+                    self._log_refusal(denied.reason, denied.name, self.user_name, at_exec=True)
+                    placed[i] = ErrorReply(f"{_CHANGED_AT_EXEC}{denied.changed_since_queued()}")
+                    continue
+                command = acl_command.as_user(user, spec, command)
+            if spec.kind is CONNECTION:
+                placed[i] = command
+            else:
+                logged.append(command)
+        return logged, placed
+
+    async def _with_placed(
+        self, call: Awaitable[Reply], placed: dict[int, ErrorReply | list[bytes]]
+    ) -> Reply:
+        """A transaction's replies with those answered here in their places:
+        the refusals' errors, and the connection commands' replies, run on
+        this node once the log has run the others - none if a watched key
+        stopped the transaction."""
         replies = await call
         if not isinstance(replies, list):
             return replies  # a null array (a watched key changed) or the call's error
-        for i in sorted(here):
-            result = _CONNECTION_COMMANDS[_resolved(here[i]).name.encode()](self, here[i])
+        for i in sorted(placed):
+            command = placed[i]
+            if isinstance(command, ErrorReply):
+                replies.insert(i, command)
+                continue
+            result = _CONNECTION_COMMANDS[_resolved(command).name.encode()](self, command)
             if isinstance(result, _Call):  # INFO: the node's figures, read now
                 assert result.start is not None and result.run is None
                 result = await result.start()
             replies.insert(i, result)
         return replies
-
-    def _checked_at_exec(
-        self, user: User, commands: list[list[bytes]]
-    ) -> tuple[list[list[bytes]], dict[int, ErrorReply]]:
-        """Redis 7.0 checks a transaction's commands again at EXEC, in case
-        the user's rules changed since they were queued: each one refused
-        answers an error in its place (``refused``, by place), and the others
-        run (``allowed``, scripts wrapped to run as the user)."""
-        allowed: list[list[bytes]] = []
-        refused: dict[int, ErrorReply] = {}
-        for i, command in enumerate(commands):
-            spec = _resolved(command)
-            denied = acl_check.denial(user, spec, command)
-            if denied is None:
-                allowed.append(acl_command.as_user(user, spec, command))
-                continue
-            self._log_refusal(denied.reason, denied.name, self.user_name, at_exec=True)
-            refused[i] = ErrorReply(f"{_CHANGED_AT_EXEC}{denied.changed_since_queued()}")
-        return allowed, refused
 
     def _watch(self, argv: list[bytes]) -> Reply | _Call:
         watch = self._transaction.watch(argv[1:])
@@ -1410,7 +1427,6 @@ class _Client(asyncio.Protocol):
         parsed = migrate.parse(argv)
         if isinstance(parsed, ErrorReply):
             return parsed
-        self.wrote = True
         return _Call(WRITE, partial(migrate.migrate, self.server.backend, parsed))
 
     def _wait(self, argv: list[bytes]) -> Reply | _Call:
@@ -1648,7 +1664,8 @@ class _Client(asyncio.Protocol):
         mode = self.reply_mode or ReplyMode()
         reply = mode.change(argv[2])
         if self.reply_mode is None and (mode.off or mode.skip):
-            self.reply_mode, self.controlled = mode, True
+            self.reply_mode = mode
+            self.recheck_control()
         return _Replies([]) if reply is None else reply
 
     def _client_pause(self, argv: list[bytes]) -> Reply:
@@ -1810,23 +1827,6 @@ def _text(value: bytes) -> str:
 
 def _format(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if address else "?"
-
-
-async def _with_refusals(call: Awaitable[Reply], refused: dict[int, ErrorReply]) -> Reply:
-    """A transaction's replies with the refused commands' errors in their places."""
-    replies = await call
-    if not isinstance(replies, list):
-        return replies  # null: a watched key changed, nothing ran
-    for i in sorted(refused):
-        replies.insert(i, refused[i])
-    return replies
-
-
-def _is_connection_command(argv: list[bytes]) -> bool:
-    """Whether a transaction's command runs on the node at EXEC (transaction.py);
-    a script wrapped to run as its user (RANET.AS) is the store's."""
-    spec = resolve(argv)
-    return not isinstance(spec, ErrorReply) and spec.kind is CONNECTION
 
 
 def _resolved(argv: list[bytes]) -> CommandSpec:

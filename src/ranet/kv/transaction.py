@@ -71,12 +71,14 @@ class Watch:
 
 @dataclass(slots=True)
 class Exec:
-    """What EXEC runs: the queued commands, whether one of them writes, and the
-    WATCHes made before them."""
+    """What EXEC runs: the queued commands, whether one of them writes,
+    whether one of them runs on the node (``RUN_AT_EXEC``), and the WATCHes
+    made before them."""
 
     commands: list[list[bytes]]
     writes: bool
     watches: list[Watch]
+    runs_here: bool = False
 
 
 @dataclass(slots=True)
@@ -88,6 +90,7 @@ class TransactionState:
     size: int = 0  # bytes watched and queued, as Rule 1 counts them
     watched_size: int = 0  # bytes watched
     writes: bool = False  # whether a queued command writes
+    runs_here: bool = False  # whether a queued command runs on the node (RUN_AT_EXEC)
     doomed: bool = False
     watches: list[Watch] = field(default_factory=list)
 
@@ -99,7 +102,8 @@ class TransactionState:
     def multi(self) -> Reply:
         if self.queued is not None:
             return ErrorReply("ERR MULTI calls can not be nested")
-        self.queued, self.size, self.writes, self.doomed = [], self.watched_size, False, False
+        self.queued, self.size, self.doomed = [], self.watched_size, False
+        self.writes = self.runs_here = False
         return OK
 
     def queue(self, argv: list[bytes], spec: CommandSpec | ErrorReply) -> Reply:
@@ -120,6 +124,7 @@ class TransactionState:
             return ErrorReply(f"ERR the transaction is over its limit of {self.max_bytes} bytes")
         self.queued.append(argv)
         self.writes = self.writes or spec.kind is WRITE or spec.kind is BLOCKING
+        self.runs_here = self.runs_here or spec.kind is CONNECTION
         return QUEUED
 
     def _doom(self) -> None:
@@ -138,7 +143,7 @@ class TransactionState:
             return EXEC_ABORTED
         if not commands and not watches:
             return []
-        return Exec(commands, self.writes, watches)
+        return Exec(commands, self.writes, watches, self.runs_here)
 
     def discard(self) -> Reply:
         if self.queued is None:
