@@ -31,12 +31,11 @@ acknowledge are still deleted, as in Redis).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import hiredis
 
+from ranet.client.connection import Connection
 from ranet.kv.arguments import NOT_AN_INTEGER, SYNTAX_ERROR, parse_int
 from ranet.kv.backend import Backend
 from ranet.kv.reply import NULL_ARRAY, OK, ErrorReply, Reply, Status
@@ -150,41 +149,25 @@ async def migrate(backend: Backend, migration: Migration) -> Reply:
 
 
 async def _exchange(migration: Migration, commands: list[list[bytes]]) -> list[Reply] | ErrorReply:
-    """Send ``commands`` to the target in one write; their replies, or the
+    """Send ``commands`` to the target, pipelined; their replies, or the
     IOERR that ended the exchange (Rule 2)."""
     timeout = migration.timeout
     try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(migration.host, migration.port), timeout
-        )
+        target = await Connection.open(f"{migration.host}:{migration.port}", timeout=timeout)
     except (TimeoutError, OSError, ValueError):
         return _WRITING
     try:
         try:
-            writer.write(b"".join(map(_encoded, commands)))
-            await asyncio.wait_for(writer.drain(), timeout)
-        except (TimeoutError, OSError):
+            sent = [target.send(command) for command in commands]
+        except ConnectionError:
             return _WRITING
-        parser = hiredis.Reader()
         replies: list[Reply] = []
-        while len(replies) < len(commands):
-            reply = parser.gets()
-            if reply is not False:
-                replies.append(reply)
-                continue
+        for reply in sent:
             try:
-                data = await asyncio.wait_for(reader.read(1 << 16), timeout)
-            except (TimeoutError, OSError):
+                replies.append(await target.receive(reply, timeout=timeout))  # type: ignore[arg-type]
+            except (TimeoutError, ConnectionError):
                 return _READING
-            if not data:
-                return _READING
-            parser.feed(data)
         return replies
     finally:
-        writer.close()
-        with contextlib.suppress(OSError, asyncio.TimeoutError):
-            await asyncio.wait_for(writer.wait_closed(), timeout)
-
-
-def _encoded(words: list[bytes]) -> bytes:
-    return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%b\r\n" % (len(w), w) for w in words)
+        target.close()
+        await target.wait_closed()
