@@ -18,7 +18,8 @@ from ranet.kv.reply import ErrorReply
 from ranet.kv.slowlog import SlowLog
 from tests.kv.test_notifications_against_redis import Raw
 
-from .fake_backend import WAIT, FakeBackend, Served, served
+from .fake_backend import FakeBackend, Served, served
+from .test_server_lone import wait_until
 
 DELAY = 0.2  # seconds every write takes on the backend
 DELAY_US = int(DELAY * 1e6)
@@ -249,10 +250,8 @@ def test_a_command_refused_by_its_subcommand_table_is_not_logged() -> None:
 
 
 def wait_until_blocked(server: Served) -> None:
-    deadline = time.monotonic() + WAIT
-    while not server.call(lambda: any(client.blocked for client in server.server.clients())):
-        assert time.monotonic() < deadline, "no client blocked"
-        time.sleep(0.01)
+    clients = server.server.clients
+    wait_until(server, "a client blocked", lambda: any(c.blocked for c in clients()))
 
 
 def test_a_command_refused_when_exec_checks_the_acl_again_is_not_logged(node: Served) -> None:
